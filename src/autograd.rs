@@ -1,0 +1,220 @@
+//! Reverse-mode automatic differentiation: graph nodes, the backward walk,
+//! gradient stores and the no-grad scope.
+
+use crate::tensor::TensorId;
+use crate::{Error, Result, Tensor};
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+
+/// Computes the gradients of an op's inputs from the gradient of its output.
+/// Receives `(grad_output, output)`; returns one entry per input, `None` where
+/// an input takes no gradient.
+pub(crate) type BackwardFn = Box<dyn Fn(&Tensor, &Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync>;
+
+/// How a tensor was computed: the op, its inputs and its backward rule.
+pub(crate) struct Node {
+    op: &'static str,
+    inputs: Vec<Tensor>,
+    backward: BackwardFn,
+}
+
+impl Node {
+    pub(crate) fn new(
+        op: &'static str,
+        inputs: Vec<Tensor>,
+        backward: impl Fn(&Tensor, &Tensor) -> Result<Vec<Option<Tensor>>> + Send + Sync + 'static,
+    ) -> Node {
+        Node {
+            op,
+            inputs,
+            backward: Box::new(backward),
+        }
+    }
+
+    pub(crate) fn inputs(&self) -> &[Tensor] {
+        &self.inputs
+    }
+}
+
+thread_local! {
+    static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+}
+
+/// True unless inside a [`no_grad`] scope on this thread.
+pub fn is_grad_enabled() -> bool {
+    GRAD_ENABLED.with(|g| g.get())
+}
+
+/// Disables graph recording on this thread until dropped (evaluation,
+/// optimizer updates). Restores the previous state, so scopes nest.
+pub struct NoGradGuard {
+    previous: bool,
+}
+
+impl NoGradGuard {
+    /// Enters a no-grad scope.
+    pub fn new() -> Self {
+        let previous = GRAD_ENABLED.with(|g| g.replace(false));
+        NoGradGuard { previous }
+    }
+}
+
+impl Default for NoGradGuard {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for NoGradGuard {
+    fn drop(&mut self) {
+        GRAD_ENABLED.with(|g| g.set(self.previous));
+    }
+}
+
+/// Runs `f` without recording a graph, like `with torch.no_grad():`.
+///
+/// ```
+/// use neurite::{no_grad, DType, Device, Tensor};
+/// let w = Tensor::ones(3, DType::F32, &Device::cpu()).unwrap().requires_grad();
+/// let y = no_grad(|| w.exp()).unwrap();
+/// assert!(!y.tracks_grad());
+/// ```
+pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
+    let _guard = NoGradGuard::new();
+    f()
+}
+
+/// Gradients of a backward pass, keyed by tensor.
+#[derive(Default)]
+pub struct GradStore {
+    grads: HashMap<TensorId, Tensor>,
+}
+
+impl GradStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The gradient of `t`, if it received one.
+    pub fn get(&self, t: &Tensor) -> Option<&Tensor> {
+        self.grads.get(&t.id())
+    }
+
+    /// Looks up by id.
+    pub fn get_id(&self, id: TensorId) -> Option<&Tensor> {
+        self.grads.get(&id)
+    }
+
+    /// Takes the gradient of `t` out of the store.
+    pub fn remove(&mut self, t: &Tensor) -> Option<Tensor> {
+        self.grads.remove(&t.id())
+    }
+
+    /// Sets the gradient of `t` (for clipping or custom updates).
+    pub fn insert(&mut self, t: &Tensor, grad: Tensor) {
+        self.grads.insert(t.id(), grad);
+    }
+
+    /// Number of gradients held.
+    pub fn len(&self) -> usize {
+        self.grads.len()
+    }
+
+    /// True when no gradient is held.
+    pub fn is_empty(&self) -> bool {
+        self.grads.is_empty()
+    }
+
+    /// All `(id, gradient)` pairs.
+    pub fn iter(&self) -> impl Iterator<Item = (&TensorId, &Tensor)> {
+        self.grads.iter()
+    }
+}
+
+/// Tensors reachable from `root` through graph nodes, inputs before outputs.
+fn topological_order(root: &Tensor) -> Vec<Tensor> {
+    let mut order = Vec::new();
+    let mut seen = HashSet::new();
+    // Iterative DFS: deep graphs (long RNN unrolls) must not overflow the stack.
+    let mut stack: Vec<(Tensor, bool)> = vec![(root.clone(), false)];
+    while let Some((t, expanded)) = stack.pop() {
+        if expanded {
+            order.push(t);
+            continue;
+        }
+        if !seen.insert(t.id()) {
+            continue;
+        }
+        stack.push((t.clone(), true));
+        if let Some(node) = t.node() {
+            for i in node.inputs() {
+                if i.tracks_grad() && !seen.contains(&i.id()) {
+                    stack.push((i.clone(), false));
+                }
+            }
+        }
+    }
+    order
+}
+
+impl Tensor {
+    /// Back-propagates from this scalar and returns the gradient of every
+    /// trainable leaf ([`Tensor::requires_grad`]) it depends on.
+    pub fn backward(&self) -> Result<GradStore> {
+        if self.elem_count() != 1 {
+            return Err(Error::Backward(format!(
+                "can only start from a scalar (one element), got shape {}; reduce it first, e.g. with mean_all()",
+                self.shape()
+            )));
+        }
+        if !self.tracks_grad() {
+            return Err(Error::Backward(
+                "this tensor does not depend on any tensor that requires grad (or was computed under no_grad)".into(),
+            ));
+        }
+        let seed = self.ones_like()?;
+        self.backward_with(seed)
+    }
+
+    /// Back-propagates with an explicit gradient for this tensor (same shape).
+    pub fn backward_with(&self, grad: Tensor) -> Result<GradStore> {
+        self.same_layout(&grad, "backward")?;
+        let _guard = NoGradGuard::new();
+        let order = topological_order(self);
+        let mut pending: HashMap<TensorId, Tensor> = HashMap::new();
+        pending.insert(self.id(), grad);
+        let mut store = GradStore::new();
+        for t in order.iter().rev() {
+            let Some(g) = pending.remove(&t.id()) else {
+                continue;
+            };
+            if let Some(node) = t.node() {
+                let input_grads = (node.backward)(&g, t)?;
+                for (input, ig) in node.inputs().iter().zip(input_grads) {
+                    let Some(ig) = ig else { continue };
+                    if !input.tracks_grad() {
+                        continue;
+                    }
+                    if ig.shape() != input.shape() {
+                        return Err(Error::Backward(format!(
+                            "internal: {} produced a gradient of shape {} for an input of shape {}",
+                            node.op,
+                            ig.shape(),
+                            input.shape()
+                        )));
+                    }
+                    let acc = match pending.remove(&input.id()) {
+                        Some(prev) => prev.add(&ig)?,
+                        None => ig,
+                    };
+                    pending.insert(input.id(), acc);
+                }
+            }
+            if t.is_requires_grad() {
+                store.grads.insert(t.id(), g);
+            }
+        }
+        Ok(store)
+    }
+}

@@ -1,0 +1,84 @@
+//! Strided gathers and concatenation: the data movement behind shape ops.
+
+use super::parallel::{PAR_CHUNK, PAR_MIN_ELEMS};
+use rayon::prelude::*;
+
+/// Merges adjacent dims that are laid out contiguously with respect to each
+/// other, and drops size-1 dims, so that the copy loop runs over long rows.
+fn coalesce(shape: &[usize], strides: &[usize]) -> (Vec<usize>, Vec<usize>) {
+    let mut dims: Vec<usize> = Vec::with_capacity(shape.len());
+    let mut strs: Vec<usize> = Vec::with_capacity(shape.len());
+    for (&d, &s) in shape.iter().zip(strides) {
+        if d == 1 {
+            continue;
+        }
+        if let (Some(ld), Some(ls)) = (dims.last_mut(), strs.last_mut())
+            && *ls == s * d
+        {
+            *ld *= d;
+            *ls = s;
+            continue;
+        }
+        dims.push(d);
+        strs.push(s);
+    }
+    if dims.is_empty() {
+        dims.push(1);
+        strs.push(1);
+    }
+    (dims, strs)
+}
+
+pub(super) fn copy_strided<T: Copy + Send + Sync + Default>(
+    src: &[T],
+    offset: usize,
+    strides: &[usize],
+    shape: &[usize],
+) -> Vec<T> {
+    let n: usize = shape.iter().product();
+    let mut out = vec![T::default(); n];
+    if n == 0 {
+        return out;
+    }
+    let (dims, strs) = coalesce(shape, strides);
+    let rank = dims.len();
+    let inner = dims[rank - 1];
+    let is = strs[rank - 1];
+    let row = |r: usize, dst: &mut [T]| {
+        let (mut off, mut rem) = (offset, r);
+        for d in (0..rank - 1).rev() {
+            off += (rem % dims[d]) * strs[d];
+            rem /= dims[d];
+        }
+        match is {
+            1 => dst.copy_from_slice(&src[off..off + inner]),
+            0 => dst.fill(src[off]),
+            _ => dst.iter_mut().enumerate().for_each(|(j, o)| *o = src[off + j * is]),
+        }
+    };
+    if n >= PAR_MIN_ELEMS {
+        out.par_chunks_mut(inner)
+            .enumerate()
+            .with_min_len(PAR_CHUNK.div_ceil(inner).max(1))
+            .for_each(|(r, d)| row(r, d));
+    } else {
+        out.chunks_mut(inner).enumerate().for_each(|(r, d)| row(r, d));
+    }
+    out
+}
+
+/// Concatenates `(outer, inner_i)` blocks along the inner axis.
+pub(super) fn cat<T: Copy>(parts: &[&[T]], outer: usize) -> Vec<T> {
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let mut out = Vec::with_capacity(total);
+    if outer == 0 {
+        return out;
+    }
+    let inners: Vec<usize> = parts.iter().map(|p| p.len() / outer).collect();
+    for o in 0..outer {
+        for (p, &w) in parts.iter().zip(&inners) {
+            out.extend_from_slice(&p[o * w..(o + 1) * w]);
+        }
+    }
+    out
+}

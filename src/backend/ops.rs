@@ -1,0 +1,137 @@
+//! Descriptions of the primitive operations, shared by all backends.
+
+/// Comparison used by [`UnaryOp::CmpScalar`] and the comparison [`BinaryOp`]s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CmpOp {
+    /// Applies the comparison in `f64`.
+    #[inline]
+    pub fn eval(self, a: f64, b: f64) -> bool {
+        match self {
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Ge => a >= b,
+        }
+    }
+}
+
+/// Element-wise maps. Comparisons produce 1.0 / 0.0 in the input dtype.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum UnaryOp {
+    Neg,
+    Exp,
+    Log,
+    Sqrt,
+    Abs,
+    /// -1, 0 or 1.
+    Sign,
+    Recip,
+    Sqr,
+    Relu,
+    Sigmoid,
+    Tanh,
+    /// The exact (erf) GELU, PyTorch's default.
+    Gelu,
+    /// d/dx of the exact GELU.
+    GeluGrad,
+    /// `x * mul + add`.
+    Affine { mul: f64, add: f64 },
+    /// `x ^ p`.
+    Powf(f64),
+    /// `x` for `x > 0`, `slope * x` otherwise.
+    LeakyRelu(f64),
+    Clamp { min: f64, max: f64 },
+    /// `x <op> value` as 1.0 / 0.0.
+    CmpScalar(CmpOp, f64),
+}
+
+/// Element-wise ops of two operands.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Maximum,
+    Minimum,
+    Cmp(CmpOp),
+}
+
+/// How the two operands of a binary op are read: the output dims and, for each
+/// operand, its element strides (0 along broadcast dims). Adjacent dims that are
+/// contiguous in both operands have been merged, so most calls have rank 1 or 2.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BinaryLayout {
+    pub dims: Vec<usize>,
+    pub lhs_strides: Vec<usize>,
+    pub rhs_strides: Vec<usize>,
+}
+
+impl BinaryLayout {
+    /// Number of output elements.
+    pub fn elem_count(&self) -> usize {
+        self.dims.iter().product()
+    }
+}
+
+/// Reductions over one axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReduceOp {
+    Sum,
+    Max,
+    Min,
+    ArgMax,
+    ArgMin,
+}
+
+/// A batched product `out[b] = op(lhs[b]) @ op(rhs[b])` of `m x k` by `k x n`
+/// matrices, where `op` transposes when the flag is set. Without the flag an
+/// operand is stored row-major as `m x k` (lhs) or `k x n` (rhs); with it,
+/// as `k x m` or `n x k`. A batch stride of 0 reuses one matrix for every batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatmulSpec {
+    pub batch: usize,
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub lhs_transposed: bool,
+    pub rhs_transposed: bool,
+    pub lhs_batch_stride: usize,
+    pub rhs_batch_stride: usize,
+}
+
+/// Patch extraction for convolution and pooling. The input is
+/// `(n, c, h, w)`; the columns are `(n, c * kh * kw, out_h * out_w)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Im2ColSpec {
+    pub n: usize,
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub stride: (usize, usize),
+    pub padding: (usize, usize),
+}
+
+impl Im2ColSpec {
+    /// Output height.
+    pub fn out_h(&self) -> usize {
+        (self.h + 2 * self.padding.0 - self.kh) / self.stride.0 + 1
+    }
+    /// Output width.
+    pub fn out_w(&self) -> usize {
+        (self.w + 2 * self.padding.1 - self.kw) / self.stride.1 + 1
+    }
+}

@@ -1,0 +1,40 @@
+//! # neurite
+//!
+//! A deep-learning framework: tensors with reverse-mode autograd on a pure-Rust
+//! multithreaded CPU backend, and (with the `cuda` feature) an NVIDIA GPU
+//! backend, behind one API.
+//!
+//! ```
+//! use neurite::{DType, Device, Tensor};
+//! # fn main() -> neurite::Result<()> {
+//! let dev = Device::best();
+//! neurite::manual_seed(0);
+//! let x = Tensor::randn((4, 3), DType::F32, &dev)?;
+//! let w = Tensor::randn((3, 2), DType::F32, &dev)?.requires_grad();
+//! let loss = x.matmul(&w)?.relu()?.mean_all()?;
+//! let grads = loss.backward()?;
+//! assert_eq!(grads.get(&w).unwrap().dims(), &[3, 2]);
+//! # Ok(()) }
+//! ```
+
+pub mod autograd;
+pub mod backend;
+mod device;
+mod dtype;
+mod error;
+mod ops;
+mod shape;
+mod tensor;
+
+pub use autograd::{is_grad_enabled, no_grad, GradStore, NoGradGuard};
+pub use backend::cpu::set_num_threads;
+pub use device::Device;
+pub use dtype::{DType, WithDType};
+pub use error::{Error, Result};
+pub use shape::{Dim, Shape};
+pub use tensor::{manual_seed, rng_state, set_rng_state, RngState, Tensor, TensorId};
+
+/// The names most programs need.
+pub mod prelude {
+    pub use crate::{DType, Device, Result, Shape, Tensor};
+}

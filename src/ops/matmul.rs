@@ -1,0 +1,120 @@
+//! Matrix products, 2-D and batched with broadcast batch dims.
+
+use crate::autograd::Node;
+use crate::backend::MatmulSpec;
+use crate::{Error, Result, Shape, Tensor};
+
+/// `op(a) @ op(b)` for 3-D contiguous `a`, `b` whose batch sizes are equal or 1
+/// (a batch of 1 is reused for every batch, with no copy). `ta`/`tb` read the
+/// stored matrices transposed.
+fn bmm_raw(a: &Tensor, ta: bool, b: &Tensor, tb: bool) -> Result<Tensor> {
+    let (s, shape) = bmm_storage(a, ta, b, tb)?;
+    Ok(Tensor::from_storage(s, shape))
+}
+
+fn bmm_storage(a: &Tensor, ta: bool, b: &Tensor, tb: bool) -> Result<(crate::backend::Storage, Shape)> {
+    let (ba, ar, ac) = (a.dims()[0], a.dims()[1], a.dims()[2]);
+    let (bb, br, bc) = (b.dims()[0], b.dims()[1], b.dims()[2]);
+    let (m, k) = if ta { (ac, ar) } else { (ar, ac) };
+    let n = if tb { br } else { bc };
+    let batch = ba.max(bb);
+    let spec = MatmulSpec {
+        batch,
+        m,
+        n,
+        k,
+        lhs_transposed: ta,
+        rhs_transposed: tb,
+        lhs_batch_stride: if ba == 1 { 0 } else { ar * ac },
+        rhs_batch_stride: if bb == 1 { 0 } else { br * bc },
+    };
+    let s = a.storage().matmul(&b.storage(), &spec)?;
+    Ok((s, Shape::from([batch, m, n])))
+}
+
+impl Tensor {
+    /// Matrix product, like `torch.matmul` for operands of rank 2 or more:
+    /// `[..., m, k] @ [..., k, n] -> [..., m, n]`, broadcasting the batch dims.
+    ///
+    /// ```
+    /// use neurite::{Device, Tensor};
+    /// let a = Tensor::from_vec(vec![1f32, 2., 3., 4., 5., 6.], (2, 3), &Device::cpu()).unwrap();
+    /// let b = Tensor::from_vec(vec![1f32, 0., 0., 1., 1., 1.], (3, 2), &Device::cpu()).unwrap();
+    /// assert_eq!(a.matmul(&b).unwrap().to_vec2::<f32>().unwrap(), vec![vec![4., 5.], vec![10., 11.]]);
+    /// ```
+    pub fn matmul(&self, rhs: &Tensor) -> Result<Tensor> {
+        let op = "matmul";
+        self.same_dtype_device(rhs, op)?;
+        self.require_float(op)?;
+        if self.rank() < 2 || rhs.rank() < 2 {
+            return Err(Error::ShapeMismatch {
+                op,
+                lhs: self.shape().clone(),
+                rhs: rhs.shape().clone(),
+                expected: "both operands of rank 2 or more (reshape vectors to [1, n] or [n, 1])".into(),
+            });
+        }
+        let (m, k) = (self.dims()[self.rank() - 2], self.dims()[self.rank() - 1]);
+        let (k2, n) = (rhs.dims()[rhs.rank() - 2], rhs.dims()[rhs.rank() - 1]);
+        if k != k2 {
+            return Err(Error::ShapeMismatch {
+                op,
+                lhs: self.shape().clone(),
+                rhs: rhs.shape().clone(),
+                expected: format!("lhs columns ({k}) to equal rhs rows ({k2})"),
+            });
+        }
+        let a_batch = Shape::from(&self.dims()[..self.rank() - 2]);
+        let b_batch = Shape::from(&rhs.dims()[..rhs.rank() - 2]);
+        let batch = a_batch.broadcast_with(&b_batch, op)?;
+        let nb = batch.elem_count();
+        let mut out_dims = batch.dims().to_vec();
+        out_dims.extend([m, n]);
+
+        // Normalise to 3-D, copying only when a batch must actually be expanded.
+        let (a3, b3) = crate::no_grad(|| -> Result<(Tensor, Tensor)> {
+            if rhs.rank() == 2 {
+                // Fold lhs batches into rows: one large GEMM instead of many small ones.
+                return Ok((self.reshape([1, nb * m, k])?, rhs.reshape([1, k, n])?));
+            }
+            let expand = |t: &Tensor, own: &Shape, r: usize, c: usize| -> Result<Tensor> {
+                if own.elem_count() == 1 {
+                    t.reshape([1, r, c])
+                } else if *own == batch {
+                    t.reshape([nb, r, c])
+                } else {
+                    let mut d = batch.dims().to_vec();
+                    d.extend([r, c]);
+                    t.broadcast_as(d)?.contiguous()?.reshape([nb, r, c])
+                }
+            };
+            Ok((expand(self, &a_batch, m, k)?, expand(rhs, &b_batch, k, n)?))
+        })?;
+        let (s, _) = bmm_storage(&a3, false, &b3, false)?;
+        Ok(Tensor::from_op(s, Shape::from(out_dims), || {
+            let (a_shape, b_shape) = (self.shape().clone(), rhs.shape().clone());
+            Node::new(op, vec![self.clone(), rhs.clone()], move |g, _| {
+                let g3 = g.reshape([a3.dims()[0].max(b3.dims()[0]), a3.dims()[1], n])?;
+                let ga = bmm_raw(&g3, false, &b3, true)?;
+                let gb = bmm_raw(&a3, true, &g3, false)?;
+                let fold = |t: Tensor, target: &Shape, rows: usize, cols: usize| -> Result<Tensor> {
+                    // A batch-broadcast operand collects the gradient of every batch.
+                    let t = if t.dims()[0] > 1 && target.elem_count() == rows * cols {
+                        t.sum_dim(0usize, false)?
+                    } else {
+                        t
+                    };
+                    let t = if t.elem_count() == target.elem_count() {
+                        t.reshape(target)?
+                    } else {
+                        let mut d = batch.dims().to_vec();
+                        d.extend([rows, cols]);
+                        t.reshape(d)?.sum_to(target)?
+                    };
+                    Ok(t)
+                };
+                Ok(vec![Some(fold(ga, &a_shape, m, k)?), Some(fold(gb, &b_shape, k, n)?)])
+            })
+        }))
+    }
+}

@@ -1,0 +1,179 @@
+//! Reductions: sum, mean, max, min, argmax, argmin, variance.
+
+use crate::autograd::Node;
+use crate::backend::ReduceOp;
+use crate::shape::resolve_dims;
+use crate::{Dim, Result, Shape, Tensor};
+
+/// `(outer, len, inner)` sizes around the dims `lo..=hi` of `shape`.
+fn split(shape: &[usize], lo: usize, hi: usize) -> (usize, usize, usize) {
+    (
+        shape[..lo].iter().product(),
+        shape[lo..=hi].iter().product(),
+        shape[hi + 1..].iter().product(),
+    )
+}
+
+/// The shape with `dims` set to 1 (keepdim) or removed.
+fn reduced_shape(shape: &Shape, dims: &[usize], keepdim: bool) -> Shape {
+    let mut out = Vec::with_capacity(shape.rank());
+    for (i, &d) in shape.dims().iter().enumerate() {
+        if !dims.contains(&i) {
+            out.push(d);
+        } else if keepdim {
+            out.push(1);
+        }
+    }
+    Shape::from(out)
+}
+
+impl Tensor {
+    /// Sums (or max/min) over sorted, distinct `dims`, keeping them as size 1.
+    fn reduce_keepdim(&self, op: ReduceOp, dims: &[usize]) -> Result<crate::backend::Storage> {
+        let mut shape = self.dims().to_vec();
+        let mut cur: Option<crate::backend::Storage> = None;
+        // Runs of adjacent dims reduce in one pass; later runs first keeps indices valid.
+        let mut i = dims.len();
+        while i > 0 {
+            let hi = dims[i - 1];
+            let mut lo = hi;
+            i -= 1;
+            while i > 0 && dims[i - 1] + 1 == lo {
+                lo -= 1;
+                i -= 1;
+            }
+            let (outer, len, inner) = split(&shape, lo, hi);
+            let next = match &cur {
+                None => self.storage().reduce(op, outer, len, inner)?,
+                Some(s) => s.reduce(op, outer, len, inner)?,
+            };
+            for d in &mut shape[lo..=hi] {
+                *d = 1;
+            }
+            cur = Some(next);
+        }
+        match cur {
+            Some(s) => Ok(s),
+            None => self.storage().copy_strided(0, &self.shape().stride_contiguous(), self.dims()),
+        }
+    }
+
+    /// Sum over `dims` (negative dims count from the end), like `x.sum(dims, keepdim)`.
+    pub fn sum_dims<D: Dim>(&self, dims: &[D], keepdim: bool) -> Result<Tensor> {
+        self.require_float("sum")?;
+        let dims = resolve_dims(dims, self.shape(), "sum")?;
+        let s = self.reduce_keepdim(ReduceOp::Sum, &dims)?;
+        let out = reduced_shape(self.shape(), &dims, keepdim);
+        Ok(Tensor::from_op(s, out, || {
+            let (keep, full) = (reduced_shape(self.shape(), &dims, true), self.shape().clone());
+            Node::new("sum", vec![self.clone()], move |g, _| {
+                Ok(vec![Some(g.reshape(&keep)?.broadcast_as(&full)?.contiguous()?)])
+            })
+        }))
+    }
+
+    /// Sum over one dim.
+    pub fn sum_dim<D: Dim>(&self, dim: D, keepdim: bool) -> Result<Tensor> {
+        self.sum_dims(&[dim], keepdim)
+    }
+
+    /// Sum of every element, as a 0-dimensional tensor.
+    pub fn sum_all(&self) -> Result<Tensor> {
+        let all: Vec<usize> = (0..self.rank()).collect();
+        self.sum_dims(&all, false)
+    }
+
+    /// Mean over `dims`.
+    pub fn mean_dims<D: Dim>(&self, dims: &[D], keepdim: bool) -> Result<Tensor> {
+        let idx = resolve_dims(dims, self.shape(), "mean")?;
+        let n: usize = idx.iter().map(|&d| self.dims()[d]).product();
+        self.sum_dims(&idx, keepdim)?.affine(1.0 / n as f64, 0.0)
+    }
+
+    /// Mean over one dim.
+    pub fn mean_dim<D: Dim>(&self, dim: D, keepdim: bool) -> Result<Tensor> {
+        self.mean_dims(&[dim], keepdim)
+    }
+
+    /// Mean of every element.
+    pub fn mean_all(&self) -> Result<Tensor> {
+        let all: Vec<usize> = (0..self.rank()).collect();
+        self.mean_dims(&all, false)
+    }
+
+    /// Variance over `dims`; `unbiased` divides by `n - 1` (PyTorch's default).
+    pub fn var_dims<D: Dim>(&self, dims: &[D], keepdim: bool, unbiased: bool) -> Result<Tensor> {
+        let idx = resolve_dims(dims, self.shape(), "var")?;
+        let n: usize = idx.iter().map(|&d| self.dims()[d]).product();
+        let centred = self.sub(&self.mean_dims(&idx, true)?)?;
+        let denom = if unbiased { n.saturating_sub(1) } else { n } as f64;
+        centred.sqr()?.sum_dims(&idx, keepdim)?.affine(1.0 / denom, 0.0)
+    }
+
+    /// Variance over one dim.
+    pub fn var_dim<D: Dim>(&self, dim: D, keepdim: bool, unbiased: bool) -> Result<Tensor> {
+        self.var_dims(&[dim], keepdim, unbiased)
+    }
+
+    fn extremum(&self, dim: usize, keepdim: bool, op: ReduceOp, arg: ReduceOp, name: &'static str) -> Result<Tensor> {
+        self.require_float(name)?;
+        let (outer, len, inner) = split(self.dims(), dim, dim);
+        if len == 0 {
+            return Err(crate::Error::invalid(name, format!("cannot reduce the empty dim {dim} of shape {}", self.shape())));
+        }
+        let s = self.storage().reduce(op, outer, len, inner)?;
+        let out = reduced_shape(self.shape(), &[dim], keepdim);
+        Ok(Tensor::from_op(s, out, || {
+            let x = self.clone();
+            Node::new(name, vec![self.clone()], move |g, _| {
+                // The whole gradient goes to the first extremum, as in PyTorch.
+                let idx = x.storage().reduce(arg, outer, len, inner)?;
+                let gs = g.contiguous()?.storage().scatter_add(&idx, outer, len, inner)?;
+                Ok(vec![Some(Tensor::from_storage(gs, x.shape().clone()))])
+            })
+        }))
+    }
+
+    /// Maximum over one dim (values only; see [`Tensor::argmax`]).
+    pub fn max_dim<D: Dim>(&self, dim: D, keepdim: bool) -> Result<Tensor> {
+        let d = dim.to_index(self.shape(), "max")?;
+        self.extremum(d, keepdim, ReduceOp::Max, ReduceOp::ArgMax, "max")
+    }
+
+    /// Minimum over one dim.
+    pub fn min_dim<D: Dim>(&self, dim: D, keepdim: bool) -> Result<Tensor> {
+        let d = dim.to_index(self.shape(), "min")?;
+        self.extremum(d, keepdim, ReduceOp::Min, ReduceOp::ArgMin, "min")
+    }
+
+    /// Largest element, as a 0-dimensional tensor.
+    pub fn max_all(&self) -> Result<Tensor> {
+        self.flatten_all()?.max_dim(0usize, false)
+    }
+
+    /// Smallest element.
+    pub fn min_all(&self) -> Result<Tensor> {
+        self.flatten_all()?.min_dim(0usize, false)
+    }
+
+    fn arg_extremum(&self, dim: usize, keepdim: bool, op: ReduceOp, name: &'static str) -> Result<Tensor> {
+        let (outer, len, inner) = split(self.dims(), dim, dim);
+        if len == 0 {
+            return Err(crate::Error::invalid(name, format!("cannot reduce the empty dim {dim} of shape {}", self.shape())));
+        }
+        let s = self.storage().reduce(op, outer, len, inner)?;
+        Ok(Tensor::from_storage(s, reduced_shape(self.shape(), &[dim], keepdim)))
+    }
+
+    /// Index of the first maximum along `dim`, as an `I64` tensor.
+    pub fn argmax<D: Dim>(&self, dim: D, keepdim: bool) -> Result<Tensor> {
+        let d = dim.to_index(self.shape(), "argmax")?;
+        self.arg_extremum(d, keepdim, ReduceOp::ArgMax, "argmax")
+    }
+
+    /// Index of the first minimum along `dim`, as an `I64` tensor.
+    pub fn argmin<D: Dim>(&self, dim: D, keepdim: bool) -> Result<Tensor> {
+        let d = dim.to_index(self.shape(), "argmin")?;
+        self.arg_extremum(d, keepdim, ReduceOp::ArgMin, "argmin")
+    }
+}

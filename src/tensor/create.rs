@@ -1,0 +1,158 @@
+//! Constructors.
+
+use super::random::lock_rng;
+use crate::backend::{CpuStorage, Storage};
+use crate::{DType, Device, Error, Result, Shape, Tensor, WithDType};
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal, Uniform};
+
+impl Tensor {
+    /// A tensor of `value` everywhere.
+    pub fn full(value: f64, shape: impl Into<Shape>, dtype: DType, device: &Device) -> Result<Tensor> {
+        let shape = shape.into();
+        let s = Storage::full(value, shape.elem_count(), dtype, device)?;
+        Ok(Tensor::from_storage(s, shape))
+    }
+
+    /// Zeros.
+    pub fn zeros(shape: impl Into<Shape>, dtype: DType, device: &Device) -> Result<Tensor> {
+        Tensor::full(0.0, shape, dtype, device)
+    }
+
+    /// Ones.
+    pub fn ones(shape: impl Into<Shape>, dtype: DType, device: &Device) -> Result<Tensor> {
+        Tensor::full(1.0, shape, dtype, device)
+    }
+
+    /// Zeros with this tensor's shape, dtype and device.
+    pub fn zeros_like(&self) -> Result<Tensor> {
+        Tensor::zeros(self.shape(), self.dtype(), &self.device())
+    }
+
+    /// Ones with this tensor's shape, dtype and device.
+    pub fn ones_like(&self) -> Result<Tensor> {
+        Tensor::ones(self.shape(), self.dtype(), &self.device())
+    }
+
+    /// A one-element, zero-dimensional tensor.
+    pub fn scalar(value: f64, dtype: DType, device: &Device) -> Result<Tensor> {
+        Tensor::full(value, (), dtype, device)
+    }
+
+    /// `start, start + step, ...` below `end`, like `torch.arange`.
+    pub fn arange(start: f64, end: f64, step: f64, dtype: DType, device: &Device) -> Result<Tensor> {
+        if step == 0.0 || !step.is_finite() || (end - start) / step < 0.0 {
+            return Err(Error::invalid(
+                "arange",
+                format!("cannot step from {start} to {end} by {step}"),
+            ));
+        }
+        let n = ((end - start) / step).ceil() as usize;
+        let v: Vec<f64> = (0..n).map(|i| start + i as f64 * step).collect();
+        let cpu = CpuStorage::F64(v);
+        let s = crate::backend::BackendStorage::to_dtype(&cpu, dtype)?;
+        Ok(Tensor::from_storage(Storage::from_cpu(s, device)?, Shape::from(n)))
+    }
+
+    /// Builds a tensor from a vector of elements in row-major order.
+    pub fn from_vec<T: WithDType>(data: Vec<T>, shape: impl Into<Shape>, device: &Device) -> Result<Tensor> {
+        let shape = shape.into();
+        if data.len() != shape.elem_count() {
+            return Err(Error::ElementCountMismatch {
+                op: "from_vec",
+                from: Shape::from(data.len()),
+                from_elems: data.len(),
+                to_elems: shape.elem_count(),
+                to: shape,
+            });
+        }
+        let s = Storage::from_cpu(T::to_cpu_storage(data), device)?;
+        Ok(Tensor::from_storage(s, shape))
+    }
+
+    /// Builds a tensor from a slice.
+    pub fn from_slice<T: WithDType>(data: &[T], shape: impl Into<Shape>, device: &Device) -> Result<Tensor> {
+        Tensor::from_vec(data.to_vec(), shape, device)
+    }
+
+    /// Builds a tensor from an `ndarray` array of any dimensionality.
+    ///
+    /// ```
+    /// let a = ndarray::arr2(&[[1f32, 2.], [3., 4.]]);
+    /// let t = neurite::Tensor::from_ndarray(&a, &neurite::Device::cpu()).unwrap();
+    /// assert_eq!(t.dims(), &[2, 2]);
+    /// ```
+    pub fn from_ndarray<T: WithDType, D: ndarray::Dimension>(
+        a: &ndarray::ArrayRef<T, D>,
+        device: &Device,
+    ) -> Result<Tensor> {
+        let shape = Shape::from(a.shape());
+        let data: Vec<T> = a.iter().copied().collect();
+        Tensor::from_vec(data, shape, device)
+    }
+
+    fn from_f64_values(v: Vec<f64>, shape: Shape, dtype: DType, device: &Device) -> Result<Tensor> {
+        let cpu = crate::backend::BackendStorage::to_dtype(&CpuStorage::F64(v), dtype)?;
+        Ok(Tensor::from_storage(Storage::from_cpu(cpu, device)?, shape))
+    }
+
+    /// Uniform samples in `[low, high)` from the global generator ([`crate::manual_seed`]).
+    pub fn rand_uniform(low: f64, high: f64, shape: impl Into<Shape>, dtype: DType, device: &Device) -> Result<Tensor> {
+        Tensor::rand_uniform_with(low, high, shape, dtype, device, &mut *lock_rng())
+    }
+
+    /// Uniform samples in `[low, high)` from the given generator.
+    pub fn rand_uniform_with<R: Rng + ?Sized>(
+        low: f64,
+        high: f64,
+        shape: impl Into<Shape>,
+        dtype: DType,
+        device: &Device,
+        rng: &mut R,
+    ) -> Result<Tensor> {
+        let shape = shape.into();
+        if !(low < high) || !low.is_finite() || !high.is_finite() {
+            return Err(Error::invalid("rand_uniform", format!("need finite low < high, got [{low}, {high})")));
+        }
+        let dist = Uniform::new(low, high).map_err(|e| Error::invalid("rand_uniform", e.to_string()))?;
+        let v: Vec<f64> = (0..shape.elem_count()).map(|_| dist.sample(rng)).collect();
+        Tensor::from_f64_values(v, shape, dtype, device)
+    }
+
+    /// Uniform samples in `[0, 1)`, like `torch.rand`.
+    pub fn rand(shape: impl Into<Shape>, dtype: DType, device: &Device) -> Result<Tensor> {
+        Tensor::rand_uniform(0.0, 1.0, shape, dtype, device)
+    }
+
+    /// Normal samples with the given mean and standard deviation from the global generator.
+    pub fn randn_with_mean_std(mean: f64, std: f64, shape: impl Into<Shape>, dtype: DType, device: &Device) -> Result<Tensor> {
+        Tensor::randn_with(mean, std, shape, dtype, device, &mut *lock_rng())
+    }
+
+    /// Standard normal samples, like `torch.randn`.
+    pub fn randn(shape: impl Into<Shape>, dtype: DType, device: &Device) -> Result<Tensor> {
+        Tensor::randn_with_mean_std(0.0, 1.0, shape, dtype, device)
+    }
+
+    /// Normal samples from the given generator.
+    pub fn randn_with<R: Rng + ?Sized>(
+        mean: f64,
+        std: f64,
+        shape: impl Into<Shape>,
+        dtype: DType,
+        device: &Device,
+        rng: &mut R,
+    ) -> Result<Tensor> {
+        let shape = shape.into();
+        if !(std >= 0.0) || !mean.is_finite() || !std.is_finite() {
+            return Err(Error::invalid("randn", format!("need a finite mean and std >= 0, got {mean}, {std}")));
+        }
+        let v: Vec<f64> = (0..shape.elem_count())
+            .map(|_| {
+                let z: f64 = StandardNormal.sample(rng);
+                mean + std * z
+            })
+            .collect();
+        Tensor::from_f64_values(v, shape, dtype, device)
+    }
+}
