@@ -20,25 +20,13 @@ pub enum Error {
     },
     /// Shapes that cannot be broadcast together.
     #[error("{op}: shapes {lhs} and {rhs} cannot be broadcast together")]
-    BroadcastIncompatible {
-        op: &'static str,
-        lhs: Shape,
-        rhs: Shape,
-    },
+    BroadcastIncompatible { op: &'static str, lhs: Shape, rhs: Shape },
     /// Operands of different dtypes.
     #[error("{op}: dtype mismatch, {lhs:?} and {rhs:?} (cast one operand with `to_dtype`)")]
-    DTypeMismatch {
-        op: &'static str,
-        lhs: DType,
-        rhs: DType,
-    },
+    DTypeMismatch { op: &'static str, lhs: DType, rhs: DType },
     /// Operands on different devices.
     #[error("{op}: device mismatch, {lhs} and {rhs} (move one operand with `to_device`)")]
-    DeviceMismatch {
-        op: &'static str,
-        lhs: Device,
-        rhs: Device,
-    },
+    DeviceMismatch { op: &'static str, lhs: Device, rhs: Device },
     /// A dimension index outside `-rank..rank`.
     #[error("{op}: dimension {dim} is out of range for a tensor of shape {shape} (rank {rank})")]
     DimOutOfRange {
@@ -107,10 +95,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     /// Builds an [`Error::InvalidArgument`].
     pub fn invalid(op: &'static str, msg: impl Into<String>) -> Self {
-        Error::InvalidArgument {
-            op,
-            msg: msg.into(),
-        }
+        Error::InvalidArgument { op, msg: msg.into() }
     }
 
     /// Wraps an I/O error with what was being done.

@@ -19,20 +19,25 @@
 
 pub mod autograd;
 pub mod backend;
+pub mod data;
 mod device;
 mod dtype;
 mod error;
+pub mod loss;
+pub mod nn;
 mod ops;
+pub mod optim;
 mod shape;
 mod tensor;
+pub mod train;
 
-pub use autograd::{is_grad_enabled, no_grad, GradStore, NoGradGuard};
+pub use autograd::{GradStore, NoGradGuard, is_grad_enabled, no_grad};
 pub use backend::cpu::set_num_threads;
 pub use device::Device;
 pub use dtype::{DType, WithDType};
 pub use error::{Error, Result};
 pub use shape::{Dim, Shape};
-pub use tensor::{manual_seed, rng_state, set_rng_state, RngState, Tensor, TensorId};
+pub use tensor::{RngState, Tensor, TensorId, manual_seed, rng_state, set_rng_state};
 
 /// The names most programs need.
 pub mod prelude {

@@ -38,10 +38,10 @@ impl Shape {
     pub fn broadcast_with(&self, rhs: &Shape, op: &'static str) -> Result<Shape> {
         let rank = self.rank().max(rhs.rank());
         let mut out = vec![0; rank];
-        for i in 0..rank {
+        for (i, o) in out.iter_mut().enumerate() {
             let l = dim_from_end(&self.0, rank - 1 - i);
             let r = dim_from_end(&rhs.0, rank - 1 - i);
-            out[i] = match (l, r) {
+            *o = match (l, r) {
                 (a, b) if a == b => a,
                 (1, b) => b,
                 (a, 1) => a,
@@ -87,11 +87,7 @@ impl Shape {
 }
 
 fn dim_from_end(dims: &[usize], i: usize) -> usize {
-    if i < dims.len() {
-        dims[dims.len() - 1 - i]
-    } else {
-        1
-    }
+    if i < dims.len() { dims[dims.len() - 1 - i] } else { 1 }
 }
 
 impl std::fmt::Debug for Shape {

@@ -14,7 +14,7 @@ mod ops;
 mod storage;
 
 pub use cpu::CpuStorage;
-pub use ops::{BinaryOp, BinaryLayout, CmpOp, Im2ColSpec, MatmulSpec, ReduceOp, UnaryOp};
+pub use ops::{BinaryLayout, BinaryOp, CmpOp, Im2ColSpec, MatmulSpec, ReduceOp, UnaryOp};
 pub use storage::Storage;
 
 use crate::{DType, Device, Result};

@@ -46,12 +46,18 @@ pub enum UnaryOp {
     /// d/dx of the exact GELU.
     GeluGrad,
     /// `x * mul + add`.
-    Affine { mul: f64, add: f64 },
+    Affine {
+        mul: f64,
+        add: f64,
+    },
     /// `x ^ p`.
     Powf(f64),
     /// `x` for `x > 0`, `slope * x` otherwise.
     LeakyRelu(f64),
-    Clamp { min: f64, max: f64 },
+    Clamp {
+        min: f64,
+        max: f64,
+    },
     /// `x <op> value` as 1.0 / 0.0.
     CmpScalar(CmpOp, f64),
 }

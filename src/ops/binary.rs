@@ -40,7 +40,12 @@ fn layout(lhs: &Shape, rhs: &Shape, out: &Shape) -> BinaryLayout {
 }
 
 impl Tensor {
-    fn binary_forward(&self, rhs: &Tensor, op: BinaryOp, name: &'static str) -> Result<(crate::backend::Storage, Shape)> {
+    fn binary_forward(
+        &self,
+        rhs: &Tensor,
+        op: BinaryOp,
+        name: &'static str,
+    ) -> Result<(crate::backend::Storage, Shape)> {
         self.same_dtype_device(rhs, name)?;
         let out = self.shape().broadcast_with(rhs.shape(), name)?;
         let lay = layout(self.shape(), rhs.shape(), &out);
@@ -92,17 +97,23 @@ impl Tensor {
 
     /// `self + rhs`, broadcasting.
     pub fn add(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary_op(rhs, BinaryOp::Add, "add", |g, _, _, _| Ok((Some(g.clone()), Some(g.clone()))))
+        self.binary_op(rhs, BinaryOp::Add, "add", |g, _, _, _| {
+            Ok((Some(g.clone()), Some(g.clone())))
+        })
     }
 
     /// `self - rhs`, broadcasting.
     pub fn sub(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary_op(rhs, BinaryOp::Sub, "sub", |g, _, _, _| Ok((Some(g.clone()), Some(g.neg()?))))
+        self.binary_op(rhs, BinaryOp::Sub, "sub", |g, _, _, _| {
+            Ok((Some(g.clone()), Some(g.neg()?)))
+        })
     }
 
     /// `self * rhs` element-wise, broadcasting.
     pub fn mul(&self, rhs: &Tensor) -> Result<Tensor> {
-        self.binary_op(rhs, BinaryOp::Mul, "mul", |g, _, a, b| Ok((Some(g.mul(b)?), Some(g.mul(a)?))))
+        self.binary_op(rhs, BinaryOp::Mul, "mul", |g, _, a, b| {
+            Ok((Some(g.mul(b)?), Some(g.mul(a)?)))
+        })
     }
 
     /// `self / rhs` element-wise, broadcasting.

@@ -4,19 +4,35 @@ use crate::autograd::Node;
 use crate::backend::Im2ColSpec;
 use crate::{Error, Result, Shape, Tensor};
 
-fn spec_for(x: &Tensor, kernel: (usize, usize), stride: (usize, usize), padding: (usize, usize), op: &'static str) -> Result<Im2ColSpec> {
+fn spec_for(
+    x: &Tensor,
+    kernel: (usize, usize),
+    stride: (usize, usize),
+    padding: (usize, usize),
+    op: &'static str,
+) -> Result<Im2ColSpec> {
     if x.rank() != 4 {
-        return Err(Error::invalid(op, format!("expected an (N, C, H, W) input, got shape {}", x.shape())));
+        return Err(Error::invalid(
+            op,
+            format!("expected an (N, C, H, W) input, got shape {}", x.shape()),
+        ));
     }
     let d = x.dims();
     if kernel.0 == 0 || kernel.1 == 0 || stride.0 == 0 || stride.1 == 0 {
-        return Err(Error::invalid(op, format!("kernel {kernel:?} and stride {stride:?} must be positive")));
+        return Err(Error::invalid(
+            op,
+            format!("kernel {kernel:?} and stride {stride:?} must be positive"),
+        ));
     }
     if d[2] + 2 * padding.0 < kernel.0 || d[3] + 2 * padding.1 < kernel.1 {
         return Err(Error::invalid(
             op,
-            format!("kernel {kernel:?} is larger than the padded input {}x{} (shape {}, padding {padding:?})",
-                d[2] + 2 * padding.0, d[3] + 2 * padding.1, x.shape()),
+            format!(
+                "kernel {kernel:?} is larger than the padded input {}x{} (shape {}, padding {padding:?})",
+                d[2] + 2 * padding.0,
+                d[3] + 2 * padding.1,
+                x.shape()
+            ),
         ));
     }
     Ok(Im2ColSpec {
@@ -34,7 +50,13 @@ fn spec_for(x: &Tensor, kernel: (usize, usize), stride: (usize, usize), padding:
 impl Tensor {
     /// Unfolds patches: `(N, C, H, W)` to `(N, C*kh*kw, OH*OW)`, like `torch.nn.functional.unfold`.
     /// Out-of-image taps read `pad_value`.
-    pub fn im2col(&self, kernel: (usize, usize), stride: (usize, usize), padding: (usize, usize), pad_value: f64) -> Result<Tensor> {
+    pub fn im2col(
+        &self,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+        pad_value: f64,
+    ) -> Result<Tensor> {
         let op = "im2col";
         self.require_float(op)?;
         let spec = spec_for(self, kernel, stride, padding, op)?;
@@ -54,7 +76,13 @@ impl Tensor {
     /// # Shapes
     /// input `(N, C, H, W)`, weight `(O, C, kh, kw)`, bias `(O)`, output
     /// `(N, O, (H + 2p - kh) / s + 1, (W + 2p - kw) / s + 1)`.
-    pub fn conv2d(&self, weight: &Tensor, bias: Option<&Tensor>, stride: (usize, usize), padding: (usize, usize)) -> Result<Tensor> {
+    pub fn conv2d(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        stride: (usize, usize),
+        padding: (usize, usize),
+    ) -> Result<Tensor> {
         let op = "conv2d";
         self.same_dtype_device(weight, op)?;
         if weight.rank() != 4 || self.rank() != 4 || weight.dims()[1] != self.dims()[1] {
@@ -86,10 +114,20 @@ impl Tensor {
         }
     }
 
-    fn pool_columns(&self, kernel: (usize, usize), stride: (usize, usize), padding: (usize, usize), pad: f64, op: &'static str) -> Result<(Tensor, Im2ColSpec)> {
+    fn pool_columns(
+        &self,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+        pad: f64,
+        op: &'static str,
+    ) -> Result<(Tensor, Im2ColSpec)> {
         let spec = spec_for(self, kernel, stride, padding, op)?;
         if padding.0 * 2 > kernel.0 || padding.1 * 2 > kernel.1 {
-            return Err(Error::invalid(op, format!("padding {padding:?} must be at most half the kernel {kernel:?}")));
+            return Err(Error::invalid(
+                op,
+                format!("padding {padding:?} must be at most half the kernel {kernel:?}"),
+            ));
         }
         let (n, c, h, w) = (spec.n, spec.c, spec.h, spec.w);
         let cols = self.reshape([n * c, 1, h, w])?.im2col(kernel, stride, padding, pad)?;
@@ -100,7 +138,12 @@ impl Tensor {
     ///
     /// # Shapes
     /// `(N, C, H, W)` to `(N, C, (H + 2p - k) / s + 1, (W + 2p - k) / s + 1)`.
-    pub fn max_pool2d(&self, kernel: (usize, usize), stride: (usize, usize), padding: (usize, usize)) -> Result<Tensor> {
+    pub fn max_pool2d(
+        &self,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+    ) -> Result<Tensor> {
         let (cols, s) = self.pool_columns(kernel, stride, padding, f64::NEG_INFINITY, "max_pool2d")?;
         cols.max_dim(1usize, false)?.reshape([s.n, s.c, s.out_h(), s.out_w()])
     }
@@ -109,7 +152,12 @@ impl Tensor {
     ///
     /// # Shapes
     /// `(N, C, H, W)` to `(N, C, (H + 2p - k) / s + 1, (W + 2p - k) / s + 1)`.
-    pub fn avg_pool2d(&self, kernel: (usize, usize), stride: (usize, usize), padding: (usize, usize)) -> Result<Tensor> {
+    pub fn avg_pool2d(
+        &self,
+        kernel: (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+    ) -> Result<Tensor> {
         let (cols, s) = self.pool_columns(kernel, stride, padding, 0.0, "avg_pool2d")?;
         cols.mean_dim(1usize, false)?.reshape([s.n, s.c, s.out_h(), s.out_w()])
     }

@@ -5,12 +5,19 @@ use crate::{DType, Dim, Error, Result, Shape, Tensor};
 
 /// `(outer, size, inner)` around `dim`.
 fn around(shape: &[usize], dim: usize) -> (usize, usize, usize) {
-    (shape[..dim].iter().product(), shape[dim], shape[dim + 1..].iter().product())
+    (
+        shape[..dim].iter().product(),
+        shape[dim],
+        shape[dim + 1..].iter().product(),
+    )
 }
 
 fn check_ids(ids: &Tensor, src: &Tensor, op: &'static str) -> Result<()> {
     if ids.dtype() != DType::I64 {
-        return Err(Error::invalid(op, format!("indices must have dtype i64, got {}", ids.dtype())));
+        return Err(Error::invalid(
+            op,
+            format!("indices must have dtype i64, got {}", ids.dtype()),
+        ));
     }
     if ids.device() != src.device() {
         return Err(Error::DeviceMismatch {
@@ -24,7 +31,12 @@ fn check_ids(ids: &Tensor, src: &Tensor, op: &'static str) -> Result<()> {
 
 fn with_dim(err: Error, d: usize) -> Error {
     match err {
-        Error::IndexOutOfRange { op, index, size, .. } => Error::IndexOutOfRange { op, index, dim: d, size },
+        Error::IndexOutOfRange { op, index, size, .. } => Error::IndexOutOfRange {
+            op,
+            index,
+            dim: d,
+            size,
+        },
         other => other,
     }
 }
@@ -36,7 +48,10 @@ impl Tensor {
         let d = dim.to_index(self.shape(), op)?;
         check_ids(ids, self, op)?;
         if ids.rank() != 1 {
-            return Err(Error::invalid(op, format!("indices must be 1-D, got shape {}", ids.shape())));
+            return Err(Error::invalid(
+                op,
+                format!("indices must be 1-D, got shape {}", ids.shape()),
+            ));
         }
         let (outer, size, inner) = around(self.dims(), d);
         let s = self
@@ -62,7 +77,12 @@ impl Tensor {
         let d = dim.to_index(self.shape(), op)?;
         check_ids(ids, self, op)?;
         let ok = ids.rank() == self.rank()
-            && ids.dims().iter().zip(self.dims()).enumerate().all(|(i, (a, b))| i == d || a == b);
+            && ids
+                .dims()
+                .iter()
+                .zip(self.dims())
+                .enumerate()
+                .all(|(i, (a, b))| i == d || a == b);
         if !ok {
             return Err(Error::ShapeMismatch {
                 op,
@@ -95,7 +115,12 @@ impl Tensor {
         check_ids(ids, self, op)?;
         if ids.shape() != self.shape()
             || ids.rank() != shape.rank()
-            || !ids.dims().iter().zip(shape.dims()).enumerate().all(|(i, (a, b))| i == d || a == b)
+            || !ids
+                .dims()
+                .iter()
+                .zip(shape.dims())
+                .enumerate()
+                .all(|(i, (a, b))| i == d || a == b)
         {
             return Err(Error::ShapeMismatch {
                 op,
@@ -126,7 +151,10 @@ impl Tensor {
     pub fn one_hot(&self, num_classes: usize, dtype: DType) -> Result<Tensor> {
         let op = "one_hot";
         if self.dtype() != DType::I64 {
-            return Err(Error::invalid(op, format!("labels must have dtype i64, got {}", self.dtype())));
+            return Err(Error::invalid(
+                op,
+                format!("labels must have dtype i64, got {}", self.dtype()),
+            ));
         }
         let mut dims = self.dims().to_vec();
         dims.push(num_classes);

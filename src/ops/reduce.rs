@@ -54,7 +54,9 @@ impl Tensor {
         }
         match cur {
             Some(s) => Ok(s),
-            None => self.storage().copy_strided(0, &self.shape().stride_contiguous(), self.dims()),
+            None => self
+                .storage()
+                .copy_strided(0, &self.shape().stride_contiguous(), self.dims()),
         }
     }
 
@@ -119,7 +121,10 @@ impl Tensor {
         self.require_float(name)?;
         let (outer, len, inner) = split(self.dims(), dim, dim);
         if len == 0 {
-            return Err(crate::Error::invalid(name, format!("cannot reduce the empty dim {dim} of shape {}", self.shape())));
+            return Err(crate::Error::invalid(
+                name,
+                format!("cannot reduce the empty dim {dim} of shape {}", self.shape()),
+            ));
         }
         let s = self.storage().reduce(op, outer, len, inner)?;
         let out = reduced_shape(self.shape(), &[dim], keepdim);
@@ -159,7 +164,10 @@ impl Tensor {
     fn arg_extremum(&self, dim: usize, keepdim: bool, op: ReduceOp, name: &'static str) -> Result<Tensor> {
         let (outer, len, inner) = split(self.dims(), dim, dim);
         if len == 0 {
-            return Err(crate::Error::invalid(name, format!("cannot reduce the empty dim {dim} of shape {}", self.shape())));
+            return Err(crate::Error::invalid(
+                name,
+                format!("cannot reduce the empty dim {dim} of shape {}", self.shape()),
+            ));
         }
         let s = self.storage().reduce(op, outer, len, inner)?;
         Ok(Tensor::from_storage(s, reduced_shape(self.shape(), &[dim], keepdim)))

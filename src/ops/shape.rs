@@ -21,7 +21,9 @@ impl Tensor {
         }
         Ok(self.view_as_shape(shape, || {
             let src = self.shape().clone();
-            Node::new("reshape", vec![self.clone()], move |g, _| Ok(vec![Some(g.reshape(&src)?)]))
+            Node::new("reshape", vec![self.clone()], move |g, _| {
+                Ok(vec![Some(g.reshape(&src)?)])
+            })
         }))
     }
 
@@ -35,7 +37,10 @@ impl Tensor {
         if self.rank() == 0 {
             return self.reshape(1);
         }
-        let (s, e) = (start.to_index(self.shape(), "flatten")?, end.to_index(self.shape(), "flatten")?);
+        let (s, e) = (
+            start.to_index(self.shape(), "flatten")?,
+            end.to_index(self.shape(), "flatten")?,
+        );
         if s > e {
             return Err(Error::invalid("flatten", format!("start dim {s} is after end dim {e}")));
         }
@@ -112,7 +117,10 @@ impl Tensor {
 
     /// Swaps two dims.
     pub fn transpose<D: Dim>(&self, d0: D, d1: D) -> Result<Tensor> {
-        let (a, b) = (d0.to_index(self.shape(), "transpose")?, d1.to_index(self.shape(), "transpose")?);
+        let (a, b) = (
+            d0.to_index(self.shape(), "transpose")?,
+            d1.to_index(self.shape(), "transpose")?,
+        );
         let mut perm: Vec<usize> = (0..self.rank()).collect();
         perm.swap(a, b);
         self.permute(&perm)
@@ -121,7 +129,10 @@ impl Tensor {
     /// The transpose of a matrix (swaps the last two dims).
     pub fn t(&self) -> Result<Tensor> {
         if self.rank() < 2 {
-            return Err(Error::invalid("t", format!("needs rank 2 or more, got shape {}", self.shape())));
+            return Err(Error::invalid(
+                "t",
+                format!("needs rank 2 or more, got shape {}", self.shape()),
+            ));
         }
         self.transpose(-2i64, -1i64)
     }
@@ -143,7 +154,9 @@ impl Tensor {
         let s = self.storage().copy_strided(0, &strides, shape.dims())?;
         Ok(Tensor::from_op(s, shape, || {
             let src = self.shape().clone();
-            Node::new("broadcast_as", vec![self.clone()], move |g, _| Ok(vec![Some(g.sum_to(&src)?)]))
+            Node::new("broadcast_as", vec![self.clone()], move |g, _| {
+                Ok(vec![Some(g.sum_to(&src)?)])
+            })
         }))
     }
 
@@ -225,7 +238,11 @@ impl Tensor {
         for t in &tensors[1..] {
             first.same_dtype_device(t, op)?;
             let ok = t.rank() == first.rank()
-                && t.dims().iter().zip(first.dims()).enumerate().all(|(i, (a, b))| i == d || a == b);
+                && t.dims()
+                    .iter()
+                    .zip(first.dims())
+                    .enumerate()
+                    .all(|(i, (a, b))| i == d || a == b);
             if !ok {
                 return Err(Error::ShapeMismatch {
                     op,
@@ -263,10 +280,7 @@ impl Tensor {
 
     /// Joins tensors of one shape along a new dim.
     pub fn stack(tensors: &[Tensor], dim: usize) -> Result<Tensor> {
-        let expanded: Vec<Tensor> = tensors
-            .iter()
-            .map(|t| t.unsqueeze(dim as i64))
-            .collect::<Result<_>>()?;
+        let expanded: Vec<Tensor> = tensors.iter().map(|t| t.unsqueeze(dim as i64)).collect::<Result<_>>()?;
         Tensor::cat(&expanded, dim)
     }
 }

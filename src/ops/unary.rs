@@ -16,7 +16,9 @@ impl Tensor {
         let s = self.storage().unary(op)?;
         Ok(Tensor::from_op(s, self.shape().clone(), || {
             let x = self.clone();
-            Node::new(name, vec![self.clone()], move |g, y| Ok(vec![Some(backward(g, y, &x)?)]))
+            Node::new(name, vec![self.clone()], move |g, y| {
+                Ok(vec![Some(backward(g, y, &x)?)])
+            })
         }))
     }
 
@@ -82,7 +84,9 @@ impl Tensor {
 
     /// The logistic function, computed without overflow.
     pub fn sigmoid(&self) -> Result<Tensor> {
-        self.unary_op(UnaryOp::Sigmoid, "sigmoid", |g, y, _| g.mul(&y.mul(&y.affine(-1.0, 1.0)?)?))
+        self.unary_op(UnaryOp::Sigmoid, "sigmoid", |g, y, _| {
+            g.mul(&y.mul(&y.affine(-1.0, 1.0)?)?)
+        })
     }
 
     /// Hyperbolic tangent.
@@ -93,13 +97,18 @@ impl Tensor {
     /// GELU with the exact erf form (PyTorch's default).
     pub fn gelu(&self) -> Result<Tensor> {
         self.unary_op(UnaryOp::Gelu, "gelu", |g, _, x| {
-            g.mul(&Tensor::from_storage(x.storage().unary(UnaryOp::GeluGrad)?, x.shape().clone()))
+            g.mul(&Tensor::from_storage(
+                x.storage().unary(UnaryOp::GeluGrad)?,
+                x.shape().clone(),
+            ))
         })
     }
 
     /// `self * mul + add`.
     pub fn affine(&self, mul: f64, add: f64) -> Result<Tensor> {
-        self.unary_op(UnaryOp::Affine { mul, add }, "affine", move |g, _, _| g.affine(mul, 0.0))
+        self.unary_op(UnaryOp::Affine { mul, add }, "affine", move |g, _, _| {
+            g.affine(mul, 0.0)
+        })
     }
 
     /// `self ^ exponent`.

@@ -12,7 +12,10 @@ impl Tensor {
     /// The elements of a 1-D tensor.
     pub fn to_vec1<T: WithDType>(&self) -> Result<Vec<T>> {
         if self.rank() != 1 {
-            return Err(Error::invalid("to_vec1", format!("expected a 1-D tensor, got shape {}", self.shape())));
+            return Err(Error::invalid(
+                "to_vec1",
+                format!("expected a 1-D tensor, got shape {}", self.shape()),
+            ));
         }
         self.to_vec()
     }
@@ -20,7 +23,10 @@ impl Tensor {
     /// The rows of a 2-D tensor.
     pub fn to_vec2<T: WithDType>(&self) -> Result<Vec<Vec<T>>> {
         if self.rank() != 2 {
-            return Err(Error::invalid("to_vec2", format!("expected a 2-D tensor, got shape {}", self.shape())));
+            return Err(Error::invalid(
+                "to_vec2",
+                format!("expected a 2-D tensor, got shape {}", self.shape()),
+            ));
         }
         let cols = self.dims()[1];
         let v = self.to_vec::<T>()?;
@@ -56,7 +62,9 @@ impl Tensor {
         let s = self.storage().to_device(device)?;
         let src_device = self.device();
         Ok(Tensor::from_op(s, self.shape().clone(), || {
-            Node::new("to_device", vec![self.clone()], move |g, _| Ok(vec![Some(g.to_device(&src_device)?)]))
+            Node::new("to_device", vec![self.clone()], move |g, _| {
+                Ok(vec![Some(g.to_device(&src_device)?)])
+            })
         }))
     }
 

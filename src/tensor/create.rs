@@ -111,8 +111,11 @@ impl Tensor {
         rng: &mut R,
     ) -> Result<Tensor> {
         let shape = shape.into();
-        if !(low < high) || !low.is_finite() || !high.is_finite() {
-            return Err(Error::invalid("rand_uniform", format!("need finite low < high, got [{low}, {high})")));
+        if low >= high || !low.is_finite() || !high.is_finite() {
+            return Err(Error::invalid(
+                "rand_uniform",
+                format!("need finite low < high, got [{low}, {high})"),
+            ));
         }
         let dist = Uniform::new(low, high).map_err(|e| Error::invalid("rand_uniform", e.to_string()))?;
         let v: Vec<f64> = (0..shape.elem_count()).map(|_| dist.sample(rng)).collect();
@@ -125,7 +128,13 @@ impl Tensor {
     }
 
     /// Normal samples with the given mean and standard deviation from the global generator.
-    pub fn randn_with_mean_std(mean: f64, std: f64, shape: impl Into<Shape>, dtype: DType, device: &Device) -> Result<Tensor> {
+    pub fn randn_with_mean_std(
+        mean: f64,
+        std: f64,
+        shape: impl Into<Shape>,
+        dtype: DType,
+        device: &Device,
+    ) -> Result<Tensor> {
         Tensor::randn_with(mean, std, shape, dtype, device, &mut *lock_rng())
     }
 
@@ -144,8 +153,11 @@ impl Tensor {
         rng: &mut R,
     ) -> Result<Tensor> {
         let shape = shape.into();
-        if !(std >= 0.0) || !mean.is_finite() || !std.is_finite() {
-            return Err(Error::invalid("randn", format!("need a finite mean and std >= 0, got {mean}, {std}")));
+        if std < 0.0 || !mean.is_finite() || !std.is_finite() {
+            return Err(Error::invalid(
+                "randn",
+                format!("need a finite mean and std >= 0, got {mean}, {std}"),
+            ));
         }
         let v: Vec<f64> = (0..shape.elem_count())
             .map(|_| {

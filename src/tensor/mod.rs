@@ -5,7 +5,7 @@ mod convert;
 mod create;
 mod random;
 
-pub use random::{manual_seed, rng_state, set_rng_state, RngState};
+pub use random::{RngState, manual_seed, rng_state, set_rng_state};
 
 use crate::autograd::Node;
 use crate::backend::Storage;

@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 
 fn global() -> &'static Mutex<ChaCha8Rng> {
     static RNG: OnceLock<Mutex<ChaCha8Rng>> = OnceLock::new();
-    RNG.get_or_init(|| Mutex::new(ChaCha8Rng::seed_from_u64(0x6e65_7572_6974_65)))
+    RNG.get_or_init(|| Mutex::new(ChaCha8Rng::seed_from_u64(0x006e_6575_7269_7465)))
 }
 
 pub(crate) fn lock_rng() -> MutexGuard<'static, ChaCha8Rng> {

@@ -75,7 +75,15 @@ pub(super) fn unary<T: CpuFloat>(x: &[T], op: UnaryOp) -> Vec<T> {
         }
         UnaryOp::Clamp { min, max } => {
             let (lo, hi) = (c(min), c(max));
-            map(x, move |v| if v < lo { lo } else if v > hi { hi } else { v })
+            map(x, move |v| {
+                if v < lo {
+                    lo
+                } else if v > hi {
+                    hi
+                } else {
+                    v
+                }
+            })
         }
         UnaryOp::CmpScalar(cmp, s) => map(x, move |v| bool_to(cmp.eval(v.to_f64(), s))),
     }

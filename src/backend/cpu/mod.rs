@@ -182,9 +182,7 @@ impl BackendStorage for CpuStorage {
 
     fn unary(&self, op: UnaryOp) -> Result<Self> {
         if let (CpuStorage::I64(v), UnaryOp::CmpScalar(c, s)) = (self, op) {
-            return Ok(CpuStorage::I64(
-                v.iter().map(|&x| c.eval(x as f64, s) as i64).collect(),
-            ));
+            return Ok(CpuStorage::I64(v.iter().map(|&x| c.eval(x as f64, s) as i64).collect()));
         }
         Ok(float_map!(self, "unary", |v| elementwise::unary(v, op)))
     }
@@ -195,7 +193,9 @@ impl BackendStorage for CpuStorage {
                 c.eval(x as f64, y as f64) as i64
             })));
         }
-        Ok(float_map2!(self, rhs, "binary", |a, b| elementwise::binary(a, b, op, layout)))
+        Ok(float_map2!(self, rhs, "binary", |a, b| elementwise::binary(
+            a, b, op, layout
+        )))
     }
 
     fn where_cond(&self, on_true: &Self, on_false: &Self) -> Result<Self> {
@@ -285,7 +285,9 @@ impl BackendStorage for CpuStorage {
     fn index_add(&self, ids: &Self, outer: usize, dim: usize, inner: usize) -> Result<Self> {
         let ids = ids.ids("index_add")?;
         index::check_ids(ids, dim, "index_add")?;
-        Ok(float_map!(self, "index_add", |v| index::index_add(v, ids, outer, dim, inner)))
+        Ok(float_map!(self, "index_add", |v| index::index_add(
+            v, ids, outer, dim, inner
+        )))
     }
 
     fn gather(&self, ids: &Self, outer: usize, dim: usize, inner: usize) -> Result<Self> {
@@ -297,7 +299,9 @@ impl BackendStorage for CpuStorage {
     fn scatter_add(&self, ids: &Self, outer: usize, dim: usize, inner: usize) -> Result<Self> {
         let ids = ids.ids("scatter_add")?;
         index::check_ids(ids, dim, "scatter_add")?;
-        Ok(float_map!(self, "scatter_add", |v| index::scatter_add(v, ids, outer, dim, inner)))
+        Ok(float_map!(self, "scatter_add", |v| index::scatter_add(
+            v, ids, outer, dim, inner
+        )))
     }
 
     fn im2col(&self, spec: &Im2ColSpec, pad_value: f64) -> Result<Self> {

@@ -1,0 +1,1 @@
+//! The CUDA backend (cudarc, cuBLAS, NVRTC kernels).

@@ -1,0 +1,1 @@
+//! Datasets, loaders, scalers, splits and file readers (IDX, CSV).

@@ -1,0 +1,1 @@
+//! Training: `fit`, callbacks, history, metrics, progress and plots.
