@@ -1,4 +1,15 @@
-//! Core tensor tests: values, gradients against finite differences, errors.
+//! Core tensor tests: values, gradients against finite differences, errors,
+//! dtypes and PyTorch fixtures.
 
+mod dtypes;
+mod errors;
+mod grad_binary;
+mod grad_conv;
+mod grad_index;
+mod grad_matmul;
+mod grad_reduce;
+mod grad_shape;
+mod grad_unary;
 mod gradcheck;
-mod smoke;
+mod torch_fixtures;
+mod values;
