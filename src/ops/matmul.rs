@@ -93,10 +93,9 @@ impl Tensor {
         let (s, _) = bmm_storage(&a3, false, &b3, false)?;
         Ok(Tensor::from_op(s, Shape::from(out_dims), || {
             let (a_shape, b_shape) = (self.shape().clone(), rhs.shape().clone());
+            let (a_tracks, b_tracks) = (self.tracks_grad(), rhs.tracks_grad());
             Node::new(op, vec![self.clone(), rhs.clone()], move |g, _| {
                 let g3 = g.reshape([a3.dims()[0].max(b3.dims()[0]), a3.dims()[1], n])?;
-                let ga = bmm_raw(&g3, false, &b3, true)?;
-                let gb = bmm_raw(&a3, true, &g3, false)?;
                 let fold = |t: Tensor, target: &Shape, rows: usize, cols: usize| -> Result<Tensor> {
                     // A batch-broadcast operand collects the gradient of every batch.
                     let t = if t.dims()[0] > 1 && target.elem_count() == rows * cols {
@@ -113,7 +112,18 @@ impl Tensor {
                     };
                     Ok(t)
                 };
-                Ok(vec![Some(fold(ga, &a_shape, m, k)?), Some(fold(gb, &b_shape, k, n)?)])
+                // The input batch of a first layer needs no gradient: skip that GEMM.
+                let ga = if a_tracks {
+                    Some(fold(bmm_raw(&g3, false, &b3, true)?, &a_shape, m, k)?)
+                } else {
+                    None
+                };
+                let gb = if b_tracks {
+                    Some(fold(bmm_raw(&a3, true, &g3, false)?, &b_shape, k, n)?)
+                } else {
+                    None
+                };
+                Ok(vec![ga, gb])
             })
         }))
     }

@@ -1,0 +1,115 @@
+"""Side-by-side CPU benchmark: neurite against PyTorch on the same machine, in one run.
+
+Runs `cargo bench --bench compare_core` (the Rust half, same workloads and timing
+method) and the same work in PyTorch with the same thread count, then prints a
+Markdown table with both figures and their ratio (neurite / PyTorch for
+throughput, PyTorch / neurite for latency, so > 1 means neurite is faster).
+
+Usage: python benches/compare/core.py [--threads N]   (needs torch and numpy)
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import time
+
+import torch
+
+
+def median_secs(f, reps):
+    for _ in range(3):
+        f()
+    t0 = time.perf_counter()
+    f()
+    once = max(time.perf_counter() - t0, 1e-7)
+    calls = min(max(int(0.1 / once), 1), 10_000)
+    samples = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        for _ in range(calls):
+            f()
+        samples.append((time.perf_counter() - t) / calls)
+    samples.sort()
+    return samples[len(samples) // 2]
+
+
+def torch_figures(reps):
+    out = {}
+    torch.manual_seed(0)
+    for m, k, n in [(1024, 1024, 1024), (128, 784, 512), (128, 512, 256)]:
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        s = median_secs(lambda: a @ b, reps)
+        out[f"gemm_{m}x{k}x{n}_gflops"] = 2 * m * k * n / s / 1e9
+    sizes = [784, 512, 256, 10]
+    params = []
+    for i, o in zip(sizes, sizes[1:]):
+        bound = 1 / i ** 0.5
+        params.append((torch.rand(i, o) * 2 * bound - bound).requires_grad_())
+        params.append((torch.rand(o) * 2 * bound - bound).requires_grad_())
+
+    def loss_fn(x, y):
+        h = torch.relu(x @ params[0] + params[1])
+        h = torch.relu(h @ params[2] + params[3])
+        logits = h @ params[4] + params[5]
+        return -torch.log_softmax(logits, 1).gather(1, y.unsqueeze(1)).mean()
+
+    for batch in [128, 32]:
+        x = torch.rand(batch, 784)
+        y = torch.tensor([(i * 7) % 10 for i in range(batch)])
+
+        def fwd_bwd():
+            loss = loss_fn(x, y)
+            torch.autograd.grad(loss, params)
+            return loss.item()
+
+        def train_step():
+            loss = loss_fn(x, y)
+            grads = torch.autograd.grad(loss, params)
+            with torch.no_grad():
+                for p, g in zip(params, grads):
+                    p.sub_(g * 0.01)
+
+        out[f"mlp_fwd_bwd_b{batch}_samples_per_s"] = batch / median_secs(fwd_bwd, reps)
+        out[f"mlp_train_step_b{batch}_samples_per_s"] = batch / median_secs(train_step, reps)
+    x1 = torch.rand(1, 784)
+
+    def fwd1():
+        with torch.no_grad():
+            h = torch.relu(x1 @ params[0] + params[1])
+            h = torch.relu(h @ params[2] + params[3])
+            return h @ params[4] + params[5]
+
+    out["mlp_forward_b1_us"] = median_secs(fwd1, reps) * 1e6
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--reps", type=int, default=15)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads), NEURITE_BENCH_REPS=str(args.reps))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.run(["cargo", "bench", "--bench", "compare_core"], cwd=root, env=env,
+                          capture_output=True, text=True, check=True)
+    rust = json.loads([l for l in proc.stdout.splitlines() if l.startswith("{")][-1])
+    pt = torch_figures(args.reps)
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    print(f"Machine: {cpu}, {args.threads} threads; PyTorch {torch.__version__}; {time.strftime('%Y-%m-%d')}\n")
+    print("| workload | neurite | PyTorch | ratio (>1: neurite faster) |")
+    print("|---|---|---|---|")
+    for key, theirs in pt.items():
+        ours = rust[key]
+        ratio = theirs / ours if key.endswith("_us") else ours / theirs
+        print(f"| {key} | {ours:,.1f} | {theirs:,.1f} | {ratio:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
