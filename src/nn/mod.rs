@@ -1,1 +1,78 @@
-//! Neural-network building blocks: the `Module` trait, `Sequential`, layers and initialisers.
+//! Neural-network building blocks: the [`Module`] trait, [`Sequential`],
+//! layers and initialisers ([`init`]).
+//!
+//! # Conventions
+//! - **Layouts and names follow PyTorch**: a `Linear` weight is `[out, in]`, a
+//!   `Conv2d` weight `[out, in, kh, kw]`; inside a `Sequential` tensors are
+//!   named `"0.weight"`, `"2.running_mean"`, so weights move between the two
+//!   frameworks by name.
+//! - **Creation**: layers are created on the CPU in `f32` with PyTorch's
+//!   default initialisation; move a finished model with
+//!   [`Sequential::into_device`] or [`Module::to_device`] before building its
+//!   optimizer.
+//! - **Hyperparameters never panic**: `new` constructors and `with_*` builders
+//!   always succeed, and invalid values (a zero kernel, a dropout probability
+//!   outside `[0, 1]`) are reported as an [`crate::Error`] by the first
+//!   `forward`. Every layer with such hyperparameters also has a `try_new`
+//!   and a `validate` that report them at once, and
+//!   [`Sequential::from_config`] validates every layer it builds.
+//! - **Mode is explicit**: [`Module::train`] / [`Module::eval`]; only Dropout
+//!   and BatchNorm depend on it.
+//! - **Rebuilding with no code**: [`Sequential::to_config`] gives a
+//!   serializable [`SequentialConfig`]; [`Sequential::from_config`] rebuilds
+//!   the architecture and [`Module::load_named_tensors`] loads the weights,
+//!   reporting every missing, unexpected or mismatched tensor in one error.
+//!   Custom modules join through [`register_layer`] (see [`config`]).
+//!
+//! ```
+//! use neurite::nn::{BatchNorm1d, Dropout, Linear, Module, ReLU, Sequential};
+//! # fn main() -> neurite::Result<()> {
+//! let mut model = Sequential::new()
+//!     .add(Linear::new(10, 16))
+//!     .add(BatchNorm1d::new(16))
+//!     .add(ReLU)
+//!     .add(Dropout::new(0.2))
+//!     .add(Linear::new(16, 1));
+//! println!("{}", model.summary(&[1, 10])?);
+//! model.eval();
+//! let cfg = serde_json::to_string(&model.to_config()?).unwrap();
+//! let mut copy = Sequential::from_config(&serde_json::from_str(&cfg).unwrap(), &neurite::Device::cpu())?;
+//! copy.load_named_tensors(&model.named_tensors().into_iter().collect())?;
+//! # Ok(()) }
+//! ```
+
+mod activation;
+mod avg_pool2d;
+mod batch_norm;
+pub mod config;
+mod conv2d;
+mod dropout;
+mod embedding;
+mod flatten;
+pub mod functional;
+pub mod init;
+mod layer_norm;
+mod linear;
+mod max_pool2d;
+mod module;
+mod pool;
+mod sequential;
+mod size2;
+mod softmax;
+mod summary;
+
+pub use activation::{GELU, LeakyReLU, ReLU, Sigmoid, Tanh};
+pub use avg_pool2d::AvgPool2d;
+pub use batch_norm::{BatchNorm1d, BatchNorm2d};
+pub use config::{LayerConfig, LayerConstructor, SequentialConfig, is_layer_registered, register_layer};
+pub use conv2d::Conv2d;
+pub use dropout::Dropout;
+pub use embedding::Embedding;
+pub use flatten::Flatten;
+pub use layer_norm::LayerNorm;
+pub use linear::Linear;
+pub use max_pool2d::MaxPool2d;
+pub use module::{Module, assign_by_name};
+pub use sequential::Sequential;
+pub use size2::IntoSize2;
+pub use softmax::{LogSoftmax, Softmax};

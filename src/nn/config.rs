@@ -1,0 +1,291 @@
+//! Serializable layer configurations, and the registry that lets custom
+//! modules be rebuilt from them.
+//!
+//! A configuration holds a layer's hyperparameters, never its weights: a model
+//! is rebuilt with [`super::Sequential::from_config`] (fresh initialisation) and
+//! its weights are then loaded by name with [`Module::load_named_tensors`].
+//!
+//! # Custom modules
+//! A user-defined module's [`Module::config`] returns
+//! `LayerConfig::Custom { name, params }`, where `params` is any JSON value the
+//! module needs. Before rebuilding, register a constructor under that name:
+//!
+//! ```
+//! use neurite::nn::{register_layer, LayerConfig, Module, Sequential, Linear};
+//! use neurite::{Device, Result, Tensor};
+//!
+//! /// `x * factor`.
+//! struct Scale(f64);
+//! impl Module for Scale {
+//!     fn forward(&self, x: &Tensor) -> Result<Tensor> { x.mul_scalar(self.0) }
+//!     fn config(&self) -> Result<LayerConfig> {
+//!         Ok(LayerConfig::Custom { name: "Scale".into(), params: serde_json::json!({ "factor": self.0 }) })
+//!     }
+//! }
+//!
+//! # fn main() -> Result<()> {
+//! register_layer("Scale", |params| {
+//!     let factor = params["factor"].as_f64().ok_or_else(|| neurite::Error::invalid("Scale", "no factor"))?;
+//!     Ok(Box::new(Scale(factor)))
+//! });
+//! let model = Sequential::new().add(Linear::new(2, 2)).add(Scale(0.5));
+//! let json = serde_json::to_string(&model.to_config()?).unwrap();
+//! let rebuilt = Sequential::from_config(&serde_json::from_str(&json).unwrap(), &Device::cpu())?;
+//! assert_eq!(rebuilt.layer(1).unwrap().name(), "Scale");
+//! # Ok(()) }
+//! ```
+
+use super::{
+    AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, GELU, LayerNorm, LeakyReLU, Linear,
+    LogSoftmax, MaxPool2d, Module, ReLU, Sequential, Sigmoid, Softmax, Tanh,
+};
+use crate::{Device, Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+/// The hyperparameters of one layer; one variant per built-in layer, plus
+/// nested [`Sequential`]s and registered custom modules.
+///
+/// Serialized with serde (externally tagged: `{"Linear": {...}}`, `"ReLU"`),
+/// so it works with JSON and with binary formats such as bincode.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum LayerConfig {
+    /// [`Linear`].
+    Linear {
+        in_features: usize,
+        out_features: usize,
+        bias: bool,
+    },
+    /// [`Conv2d`]; sizes are `[height, width]`.
+    Conv2d {
+        in_channels: usize,
+        out_channels: usize,
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        bias: bool,
+    },
+    /// [`MaxPool2d`].
+    MaxPool2d {
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    },
+    /// [`AvgPool2d`].
+    AvgPool2d {
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    },
+    /// [`Flatten`].
+    Flatten { start_dim: i64, end_dim: i64 },
+    /// [`ReLU`].
+    ReLU,
+    /// [`LeakyReLU`].
+    LeakyReLU { negative_slope: f64 },
+    /// [`Sigmoid`].
+    Sigmoid,
+    /// [`Tanh`].
+    Tanh,
+    /// [`GELU`] (exact erf form).
+    GELU,
+    /// [`Softmax`].
+    Softmax { dim: i64 },
+    /// [`LogSoftmax`].
+    LogSoftmax { dim: i64 },
+    /// [`Dropout`].
+    Dropout { p: f64 },
+    /// [`BatchNorm1d`]; `momentum: None` is the cumulative average.
+    BatchNorm1d {
+        num_features: usize,
+        eps: f64,
+        momentum: Option<f64>,
+        affine: bool,
+    },
+    /// [`BatchNorm2d`]; `momentum: None` is the cumulative average.
+    BatchNorm2d {
+        num_features: usize,
+        eps: f64,
+        momentum: Option<f64>,
+        affine: bool,
+    },
+    /// [`LayerNorm`].
+    LayerNorm {
+        normalized_shape: Vec<usize>,
+        eps: f64,
+        elementwise_affine: bool,
+    },
+    /// [`Embedding`].
+    Embedding {
+        num_embeddings: usize,
+        embedding_dim: usize,
+    },
+    /// A nested [`Sequential`].
+    Sequential(SequentialConfig),
+    /// A user-defined module, rebuilt by the constructor registered under
+    /// `name` with [`register_layer`].
+    Custom {
+        name: String,
+        /// Stored as a JSON value in human-readable formats and as a JSON
+        /// string in binary ones (which cannot hold self-describing values).
+        #[serde(with = "json_param")]
+        params: serde_json::Value,
+    },
+}
+
+/// The layers of a [`Sequential`], in order.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SequentialConfig {
+    /// One configuration per layer.
+    pub layers: Vec<LayerConfig>,
+}
+
+impl LayerConfig {
+    /// Builds the layer (freshly initialised, in training mode) on `device`.
+    /// Hyperparameters are validated here, so a bad configuration fails now
+    /// rather than at the first forward pass.
+    pub fn build(&self, device: &Device) -> Result<Box<dyn Module>> {
+        let mut m = self.build_cpu()?;
+        m.to_device(device)?;
+        Ok(m)
+    }
+
+    fn build_cpu(&self) -> Result<Box<dyn Module>> {
+        Ok(match self {
+            LayerConfig::Linear {
+                in_features,
+                out_features,
+                bias,
+            } => Box::new(Linear::new(*in_features, *out_features).with_bias(*bias)),
+            LayerConfig::Conv2d {
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride,
+                padding,
+                bias,
+            } => Box::new(Conv2d::try_new(
+                *in_channels,
+                *out_channels,
+                *kernel_size,
+                *stride,
+                *padding,
+                *bias,
+            )?),
+            LayerConfig::MaxPool2d {
+                kernel_size,
+                stride,
+                padding,
+            } => Box::new(MaxPool2d::try_new(*kernel_size, *stride, *padding)?),
+            LayerConfig::AvgPool2d {
+                kernel_size,
+                stride,
+                padding,
+            } => Box::new(AvgPool2d::try_new(*kernel_size, *stride, *padding)?),
+            LayerConfig::Flatten { start_dim, end_dim } => Box::new(Flatten::with_dims(*start_dim, *end_dim)),
+            LayerConfig::ReLU => Box::new(ReLU),
+            LayerConfig::LeakyReLU { negative_slope } => Box::new(LeakyReLU::new(*negative_slope)),
+            LayerConfig::Sigmoid => Box::new(Sigmoid),
+            LayerConfig::Tanh => Box::new(Tanh),
+            LayerConfig::GELU => Box::new(GELU),
+            LayerConfig::Softmax { dim } => Box::new(Softmax::new(*dim)),
+            LayerConfig::LogSoftmax { dim } => Box::new(LogSoftmax::new(*dim)),
+            LayerConfig::Dropout { p } => Box::new(Dropout::try_new(*p)?),
+            LayerConfig::BatchNorm1d {
+                num_features,
+                eps,
+                momentum,
+                affine,
+            } => Box::new(BatchNorm1d::try_new(*num_features, *eps, *momentum, *affine)?),
+            LayerConfig::BatchNorm2d {
+                num_features,
+                eps,
+                momentum,
+                affine,
+            } => Box::new(BatchNorm2d::try_new(*num_features, *eps, *momentum, *affine)?),
+            LayerConfig::LayerNorm {
+                normalized_shape,
+                eps,
+                elementwise_affine,
+            } => Box::new(LayerNorm::try_new(normalized_shape.clone(), *eps, *elementwise_affine)?),
+            LayerConfig::Embedding {
+                num_embeddings,
+                embedding_dim,
+            } => Box::new(Embedding::new(*num_embeddings, *embedding_dim)),
+            LayerConfig::Sequential(cfg) => Box::new(Sequential::from_config(cfg, &Device::Cpu)?),
+            LayerConfig::Custom { name, params } => {
+                let ctor = registry()
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(name)
+                    .cloned()
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "LayerConfig::build",
+                            format!(
+                                "no constructor registered for custom layer {name:?}; \
+                                 call neurite::nn::register_layer({name:?}, ...) first"
+                            ),
+                        )
+                    })?;
+                ctor(params)?
+            }
+        })
+    }
+}
+
+/// Builds a custom module from its JSON parameters (on the CPU; the caller moves it).
+pub type LayerConstructor = Arc<dyn Fn(&serde_json::Value) -> Result<Box<dyn Module>> + Send + Sync>;
+
+fn registry() -> &'static RwLock<HashMap<String, LayerConstructor>> {
+    static REGISTRY: OnceLock<RwLock<HashMap<String, LayerConstructor>>> = OnceLock::new();
+    REGISTRY.get_or_init(|| RwLock::new(HashMap::new()))
+}
+
+/// Registers the constructor that rebuilds `LayerConfig::Custom { name, .. }`
+/// layers (process-wide). The constructor receives the `params` the module's
+/// [`Module::config`] returned and builds the module on the CPU; it is moved to
+/// the target device afterwards. Registering a name again replaces the old
+/// constructor; returns `true` when one was replaced.
+pub fn register_layer(
+    name: &str,
+    constructor: impl Fn(&serde_json::Value) -> Result<Box<dyn Module>> + Send + Sync + 'static,
+) -> bool {
+    registry()
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(name.to_string(), Arc::new(constructor))
+        .is_some()
+}
+
+/// True when a constructor is registered under `name`.
+pub fn is_layer_registered(name: &str) -> bool {
+    registry().read().unwrap_or_else(|e| e.into_inner()).contains_key(name)
+}
+
+/// Serde adapter: a JSON value as itself in human-readable formats, as a JSON
+/// string in binary formats (bincode cannot deserialize self-describing data).
+mod json_param {
+    use serde::de::Error as _;
+    use serde::ser::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::Value;
+
+    pub fn serialize<S: Serializer>(v: &Value, s: S) -> std::result::Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            v.serialize(s)
+        } else {
+            serde_json::to_string(v).map_err(S::Error::custom)?.serialize(s)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Value, D::Error> {
+        if d.is_human_readable() {
+            Value::deserialize(d)
+        } else {
+            let s = String::deserialize(d)?;
+            serde_json::from_str(&s).map_err(D::Error::custom)
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! 2-D convolution layer.
+
+use super::init::{Init, default_bias};
+use super::size2::IntoSize2;
+use super::{LayerConfig, Module};
+use crate::{DType, Device, Error, Result, Tensor};
+
+/// 2-D convolution (cross-correlation) with stride, zero padding and an
+/// optional bias, PyTorch's `nn.Conv2d` (one group, no dilation).
+///
+/// The weight is stored `[out_channels, in_channels, kh, kw]` as in PyTorch and
+/// initialised as PyTorch does: weight and bias from `U(-1/sqrt(fan_in), 1/sqrt(fan_in))`
+/// with `fan_in = in_channels * kh * kw`. Created on the CPU in `f32`.
+///
+/// [`Conv2d::new`] and the `with_*` builders never fail: a zero kernel or
+/// stride is reported by [`Conv2d::validate`], by `forward` and by
+/// [`Conv2d::try_new`].
+///
+/// # Shapes
+/// - input: `(N, C_in, H, W)` or `(C_in, H, W)`
+/// - output: `(N, C_out, H_out, W_out)` or `(C_out, H_out, W_out)` with
+///   `H_out = (H + 2 * padding - kh) / stride + 1` (likewise for `W`).
+///
+/// ```
+/// use neurite::nn::{Conv2d, Module};
+/// use neurite::{DType, Device, Tensor};
+/// # fn main() -> neurite::Result<()> {
+/// let conv = Conv2d::new(3, 8, 3).with_stride(2).with_padding(1);
+/// let y = conv.forward(&Tensor::zeros((2, 3, 32, 32), DType::F32, &Device::cpu())?)?;
+/// assert_eq!(y.dims(), &[2, 8, 16, 16]);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Conv2d {
+    weight: Tensor,
+    bias: Option<Tensor>,
+    stride: [usize; 2],
+    padding: [usize; 2],
+}
+
+impl Conv2d {
+    /// A convolution with stride 1, no padding and a bias.
+    pub fn new(in_channels: usize, out_channels: usize, kernel_size: impl IntoSize2) -> Conv2d {
+        let [kh, kw] = kernel_size.into_size2();
+        let (dtype, dev) = (DType::F32, Device::cpu());
+        // Host allocation of finite-bound samples for a float dtype cannot fail.
+        let weight = Init::pytorch_default_weight()
+            .tensor((out_channels, in_channels, kh, kw), dtype, &dev)
+            .expect("CPU f32 initialisation");
+        let bias = default_bias(in_channels * kh * kw, out_channels, dtype, &dev).expect("CPU f32 initialisation");
+        Conv2d {
+            weight: weight.requires_grad(),
+            bias: Some(bias.requires_grad()),
+            stride: [1, 1],
+            padding: [0, 0],
+        }
+    }
+
+    /// Like [`Conv2d::new`] with every hyperparameter, validated now.
+    pub fn try_new(
+        in_channels: usize,
+        out_channels: usize,
+        kernel_size: impl IntoSize2,
+        stride: impl IntoSize2,
+        padding: impl IntoSize2,
+        bias: bool,
+    ) -> Result<Conv2d> {
+        let c = Conv2d::new(in_channels, out_channels, kernel_size)
+            .with_stride(stride)
+            .with_padding(padding)
+            .with_bias(bias);
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Sets the stride.
+    pub fn with_stride(mut self, stride: impl IntoSize2) -> Conv2d {
+        self.stride = stride.into_size2();
+        self
+    }
+
+    /// Sets the zero padding added on every side.
+    pub fn with_padding(mut self, padding: impl IntoSize2) -> Conv2d {
+        self.padding = padding.into_size2();
+        self
+    }
+
+    /// Adds (with PyTorch's default initialisation) or removes the bias.
+    pub fn with_bias(mut self, bias: bool) -> Conv2d {
+        match (bias, self.bias.is_some()) {
+            (false, _) => self.bias = None,
+            (true, true) => {}
+            (true, false) => {
+                let fan_in = self.in_channels() * self.kernel_size().iter().product::<usize>();
+                let b = default_bias(fan_in, self.out_channels(), self.weight.dtype(), &self.weight.device());
+                // Same invariant as in `new`; only a failed device allocation could fail here.
+                self.bias = Some(b.expect("bias initialisation").requires_grad());
+            }
+        }
+        self
+    }
+
+    /// Checks the hyperparameters: kernel and stride must be positive.
+    pub fn validate(&self) -> Result<()> {
+        let k = self.kernel_size();
+        if k.contains(&0) || self.stride.contains(&0) {
+            return Err(Error::invalid(
+                "Conv2d",
+                format!("kernel {k:?} and stride {:?} must be positive", self.stride),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Input channels.
+    pub fn in_channels(&self) -> usize {
+        self.weight.dims()[1]
+    }
+
+    /// Output channels.
+    pub fn out_channels(&self) -> usize {
+        self.weight.dims()[0]
+    }
+
+    /// `[kh, kw]`.
+    pub fn kernel_size(&self) -> [usize; 2] {
+        [self.weight.dims()[2], self.weight.dims()[3]]
+    }
+
+    /// `[sh, sw]`.
+    pub fn stride(&self) -> [usize; 2] {
+        self.stride
+    }
+
+    /// `[ph, pw]`.
+    pub fn padding(&self) -> [usize; 2] {
+        self.padding
+    }
+
+    /// The weight, `[out_channels, in_channels, kh, kw]`.
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+
+    /// The bias, `[out_channels]`, if the layer has one.
+    pub fn bias(&self) -> Option<&Tensor> {
+        self.bias.as_ref()
+    }
+}
+
+impl Module for Conv2d {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.validate()?;
+        let stride = (self.stride[0], self.stride[1]);
+        let padding = (self.padding[0], self.padding[1]);
+        if x.rank() == 3 {
+            let y = x
+                .unsqueeze(0)?
+                .conv2d(&self.weight, self.bias.as_ref(), stride, padding)?;
+            return y.squeeze(0usize);
+        }
+        x.conv2d(&self.weight, self.bias.as_ref(), stride, padding)
+    }
+
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        let mut p = vec![("weight".to_string(), self.weight.clone())];
+        if let Some(b) = &self.bias {
+            p.push(("bias".to_string(), b.clone()));
+        }
+        p
+    }
+
+    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+        self.weight = f(&self.weight)?;
+        if let Some(b) = &self.bias {
+            self.bias = Some(f(b)?);
+        }
+        Ok(())
+    }
+
+    fn config(&self) -> Result<LayerConfig> {
+        Ok(LayerConfig::Conv2d {
+            in_channels: self.in_channels(),
+            out_channels: self.out_channels(),
+            kernel_size: self.kernel_size(),
+            stride: self.stride,
+            padding: self.padding,
+            bias: self.bias.is_some(),
+        })
+    }
+}

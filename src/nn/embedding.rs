@@ -1,0 +1,98 @@
+//! Embedding lookup table.
+
+use super::init::Init;
+use super::{LayerConfig, Module};
+use crate::{DType, Device, Error, Result, Tensor};
+
+/// A table of `num_embeddings` vectors of size `embedding_dim`, looked up by
+/// `I64` ids, PyTorch's `nn.Embedding` (weights drawn from `N(0, 1)`).
+///
+/// The gradient of the table is dense: rows that were looked up several times
+/// accumulate, the others get zero. Ids out of range are reported as errors.
+///
+/// # Shapes
+/// - input: `I64` ids of any shape `(*)`
+/// - output: `(*, embedding_dim)`
+///
+/// # Parameters
+/// `weight` `[num_embeddings, embedding_dim]`.
+///
+/// ```
+/// use neurite::nn::{Embedding, Module};
+/// use neurite::{Device, Tensor};
+/// # fn main() -> neurite::Result<()> {
+/// let emb = Embedding::new(10, 4);
+/// let ids = Tensor::from_vec(vec![1i64, 7, 7], (1, 3), &Device::cpu())?;
+/// assert_eq!(emb.forward(&ids)?.dims(), &[1, 3, 4]);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Embedding {
+    weight: Tensor,
+}
+
+impl Embedding {
+    /// A table initialised from `N(0, 1)`.
+    pub fn new(num_embeddings: usize, embedding_dim: usize) -> Embedding {
+        // Host sampling into an f32 buffer cannot fail.
+        let w = Init::Normal { mean: 0.0, std: 1.0 }
+            .tensor((num_embeddings, embedding_dim), DType::F32, &Device::cpu())
+            .expect("CPU f32 initialisation");
+        Embedding {
+            weight: w.requires_grad(),
+        }
+    }
+
+    /// Number of rows.
+    pub fn num_embeddings(&self) -> usize {
+        self.weight.dims()[0]
+    }
+
+    /// Size of each vector.
+    pub fn embedding_dim(&self) -> usize {
+        self.weight.dims()[1]
+    }
+
+    /// The table, `[num_embeddings, embedding_dim]`.
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+}
+
+impl Module for Embedding {
+    fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        if ids.dtype() != DType::I64 {
+            return Err(Error::invalid(
+                "Embedding",
+                format!(
+                    "ids must have dtype i64, got {} (shape {}); cast with to_dtype(DType::I64)",
+                    ids.dtype(),
+                    ids.shape()
+                ),
+            ));
+        }
+        let mut dims = ids.dims().to_vec();
+        dims.push(self.embedding_dim());
+        self.weight.index_select(0usize, &ids.flatten_all()?)?.reshape(dims)
+    }
+
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        vec![("weight".to_string(), self.weight.clone())]
+    }
+
+    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+        self.weight = f(&self.weight)?;
+        Ok(())
+    }
+
+    fn config(&self) -> Result<LayerConfig> {
+        Ok(LayerConfig::Embedding {
+            num_embeddings: self.num_embeddings(),
+            embedding_dim: self.embedding_dim(),
+        })
+    }
+
+    fn input_dtype(&self) -> Option<DType> {
+        Some(DType::I64)
+    }
+}

@@ -1,0 +1,168 @@
+//! Layer normalisation.
+
+use super::{LayerConfig, Module};
+use crate::{DType, Device, Error, Result, Shape, Tensor};
+
+/// Normalises over the trailing `normalized_shape` dims of each sample (mean 0,
+/// biased variance 1), then applies a learnable element-wise scale and shift,
+/// PyTorch's `nn.LayerNorm`. It behaves the same in both modes.
+///
+/// # Shapes
+/// - input: `(*, normalized_shape...)`
+/// - output: same as the input
+///
+/// # Parameters
+/// `weight` (ones) and `bias` (zeros) of shape `normalized_shape`, when
+/// `elementwise_affine` (the default).
+///
+/// ```
+/// use neurite::nn::{LayerNorm, Module};
+/// use neurite::{Device, Tensor};
+/// # fn main() -> neurite::Result<()> {
+/// let ln = LayerNorm::new(4);
+/// let x = Tensor::from_vec(vec![1f32, 2., 3., 4.], (1, 4), &Device::cpu())?;
+/// let y = ln.forward(&x)?.to_vec::<f32>()?;
+/// assert!((y.iter().sum::<f32>()).abs() < 1e-5);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct LayerNorm {
+    normalized_shape: Shape,
+    eps: f64,
+    weight: Option<Tensor>,
+    bias: Option<Tensor>,
+}
+
+impl LayerNorm {
+    /// A layer over the trailing `normalized_shape` dims, eps 1e-5, affine.
+    pub fn new(normalized_shape: impl Into<Shape>) -> LayerNorm {
+        let shape = normalized_shape.into();
+        let (dtype, dev) = (DType::F32, Device::cpu());
+        // Constant fills of host f32 buffers cannot fail.
+        let w = Tensor::ones(&shape, dtype, &dev).expect("CPU f32 fill");
+        let b = Tensor::zeros(&shape, dtype, &dev).expect("CPU f32 fill");
+        LayerNorm {
+            normalized_shape: shape,
+            eps: 1e-5,
+            weight: Some(w.requires_grad()),
+            bias: Some(b.requires_grad()),
+        }
+    }
+
+    /// A layer with every hyperparameter, validated now.
+    pub fn try_new(normalized_shape: impl Into<Shape>, eps: f64, elementwise_affine: bool) -> Result<LayerNorm> {
+        let ln = LayerNorm::new(normalized_shape)
+            .with_eps(eps)
+            .with_elementwise_affine(elementwise_affine);
+        ln.validate()?;
+        Ok(ln)
+    }
+
+    /// Sets the value added to the variance before the square root.
+    pub fn with_eps(mut self, eps: f64) -> LayerNorm {
+        self.eps = eps;
+        self
+    }
+
+    /// With (the default) or without the learnable scale and shift.
+    pub fn with_elementwise_affine(mut self, affine: bool) -> LayerNorm {
+        if !affine {
+            self.weight = None;
+            self.bias = None;
+        } else if self.weight.is_none() {
+            let (dtype, dev) = (DType::F32, Device::cpu());
+            // Constant fills of host f32 buffers cannot fail.
+            let w = Tensor::ones(&self.normalized_shape, dtype, &dev).expect("CPU f32 fill");
+            let b = Tensor::zeros(&self.normalized_shape, dtype, &dev).expect("CPU f32 fill");
+            self.weight = Some(w.requires_grad());
+            self.bias = Some(b.requires_grad());
+        }
+        self
+    }
+
+    /// Checks that the normalised shape is non-empty and eps finite and >= 0.
+    pub fn validate(&self) -> Result<()> {
+        if self.normalized_shape.rank() == 0 {
+            return Err(Error::invalid(
+                "LayerNorm",
+                "normalized_shape must have at least one dim",
+            ));
+        }
+        if !(self.eps.is_finite() && self.eps >= 0.0) {
+            return Err(Error::invalid(
+                "LayerNorm",
+                format!("eps must be finite and >= 0, got {}", self.eps),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The normalised trailing shape.
+    pub fn normalized_shape(&self) -> &Shape {
+        &self.normalized_shape
+    }
+
+    /// eps.
+    pub fn eps(&self) -> f64 {
+        self.eps
+    }
+
+    /// The scale, when affine.
+    pub fn weight(&self) -> Option<&Tensor> {
+        self.weight.as_ref()
+    }
+
+    /// The shift, when affine.
+    pub fn bias(&self) -> Option<&Tensor> {
+        self.bias.as_ref()
+    }
+}
+
+impl Module for LayerNorm {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.validate()?;
+        let k = self.normalized_shape.rank();
+        if x.rank() < k || x.dims()[x.rank() - k..] != *self.normalized_shape.dims() {
+            return Err(Error::invalid(
+                "LayerNorm",
+                format!(
+                    "input of shape {} does not end with the normalized shape {}",
+                    x.shape(),
+                    self.normalized_shape
+                ),
+            ));
+        }
+        let dims: Vec<usize> = (x.rank() - k..x.rank()).collect();
+        let centred = x.sub(&x.mean_dims(&dims, true)?)?;
+        let var = centred.sqr()?.mean_dims(&dims, true)?;
+        let y = centred.mul(&var.add_scalar(self.eps)?.sqrt()?.recip()?)?;
+        match (&self.weight, &self.bias) {
+            (Some(w), Some(b)) => y.mul(w)?.add(b),
+            _ => Ok(y),
+        }
+    }
+
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        match (&self.weight, &self.bias) {
+            (Some(w), Some(b)) => vec![("weight".to_string(), w.clone()), ("bias".to_string(), b.clone())],
+            _ => Vec::new(),
+        }
+    }
+
+    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+        if let (Some(w), Some(b)) = (&self.weight, &self.bias) {
+            let (w, b) = (f(w)?, f(b)?);
+            self.weight = Some(w);
+            self.bias = Some(b);
+        }
+        Ok(())
+    }
+
+    fn config(&self) -> Result<LayerConfig> {
+        Ok(LayerConfig::LayerNorm {
+            normalized_shape: self.normalized_shape.dims().to_vec(),
+            eps: self.eps,
+            elementwise_affine: self.weight.is_some(),
+        })
+    }
+}

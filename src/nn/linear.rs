@@ -1,0 +1,118 @@
+//! Fully connected layer.
+
+use super::init::{Init, default_bias};
+use super::{LayerConfig, Module};
+use crate::{DType, Device, Result, Tensor};
+
+/// `y = x @ W^T + b`, PyTorch's `nn.Linear`.
+///
+/// The weight is stored `[out_features, in_features]`, as in PyTorch, so
+/// weights move between the frameworks unchanged. Initialisation equals
+/// PyTorch's: weight and bias from `U(-1/sqrt(in), 1/sqrt(in))`. Created on the
+/// CPU in `f32`; move it with [`Module::to_device`]. Any sizes are accepted
+/// (zero gives an empty layer, as in PyTorch), so the constructors cannot fail.
+///
+/// # Shapes
+/// - input: `(*, in_features)`
+/// - output: `(*, out_features)`
+///
+/// # Parameters
+/// `weight` `[out_features, in_features]`, `bias` `[out_features]`.
+///
+/// ```
+/// use neurite::nn::{Linear, Module};
+/// use neurite::{DType, Device, Tensor};
+/// # fn main() -> neurite::Result<()> {
+/// let fc = Linear::new(3, 2);
+/// let y = fc.forward(&Tensor::ones((5, 3), DType::F32, &Device::cpu())?)?;
+/// assert_eq!(y.dims(), &[5, 2]);
+/// assert_eq!(fc.num_parameters(), 8);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Linear {
+    weight: Tensor,
+    bias: Option<Tensor>,
+}
+
+impl Linear {
+    /// A layer with a bias.
+    pub fn new(in_features: usize, out_features: usize) -> Linear {
+        let (dtype, dev) = (DType::F32, Device::cpu());
+        // Host allocation of finite-bound samples for a float dtype cannot fail.
+        let weight = Init::pytorch_default_weight()
+            .tensor((out_features, in_features), dtype, &dev)
+            .expect("CPU f32 initialisation");
+        let bias = default_bias(in_features, out_features, dtype, &dev).expect("CPU f32 initialisation");
+        Linear {
+            weight: weight.requires_grad(),
+            bias: Some(bias.requires_grad()),
+        }
+    }
+
+    /// Keeps (`true`) or removes (`false`) the bias (builder style); adding one
+    /// back initialises it as PyTorch does.
+    pub fn with_bias(mut self, bias: bool) -> Linear {
+        match (bias, self.bias.is_some()) {
+            (false, _) => self.bias = None,
+            (true, true) => {}
+            (true, false) => {
+                let w = &self.weight;
+                let b = default_bias(self.in_features(), self.out_features(), w.dtype(), &w.device());
+                // Same invariant as in `new`; only a failed device allocation could fail here.
+                self.bias = Some(b.expect("bias initialisation").requires_grad());
+            }
+        }
+        self
+    }
+
+    /// Input features.
+    pub fn in_features(&self) -> usize {
+        self.weight.dims()[1]
+    }
+
+    /// Output features.
+    pub fn out_features(&self) -> usize {
+        self.weight.dims()[0]
+    }
+
+    /// The weight, `[out_features, in_features]`.
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+
+    /// The bias, `[out_features]`, if the layer has one.
+    pub fn bias(&self) -> Option<&Tensor> {
+        self.bias.as_ref()
+    }
+}
+
+impl Module for Linear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        super::functional::linear(x, &self.weight, self.bias.as_ref())
+    }
+
+    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+        let mut p = vec![("weight".to_string(), self.weight.clone())];
+        if let Some(b) = &self.bias {
+            p.push(("bias".to_string(), b.clone()));
+        }
+        p
+    }
+
+    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+        self.weight = f(&self.weight)?;
+        if let Some(b) = &self.bias {
+            self.bias = Some(f(b)?);
+        }
+        Ok(())
+    }
+
+    fn config(&self) -> Result<LayerConfig> {
+        Ok(LayerConfig::Linear {
+            in_features: self.in_features(),
+            out_features: self.out_features(),
+            bias: self.bias.is_some(),
+        })
+    }
+}

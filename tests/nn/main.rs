@@ -1,0 +1,21 @@
+//! Tests of `neurite::nn` (modules, layers, Sequential, configs) and
+//! `neurite::loss`, against PyTorch fixtures and finite differences.
+
+mod batch_norm;
+mod dropout;
+mod fixtures;
+mod gradcheck;
+mod init;
+mod layers;
+mod losses;
+mod module_api;
+
+use std::sync::{Mutex, MutexGuard};
+
+/// Serialises the tests that draw from the global random generator (layer
+/// initialisation, dropout masks), so that a test that checks reproducibility
+/// after `manual_seed` is not interleaved with another test's draws.
+pub fn rng_lock() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
