@@ -1,0 +1,150 @@
+//! AdamW: Adam with decoupled weight decay (PyTorch's `torch.optim.AdamW`).
+
+use super::Optimizer;
+use super::adam::{AdamConfig, AdamCore, validate_adam};
+use super::state::{OptimizerConfig, OptimizerState};
+use crate::{GradStore, Result, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// Hyperparameters of [`AdamW`]; the defaults are PyTorch's (note the weight
+/// decay of `1e-2`, where Adam's is 0).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdamWConfig {
+    /// Learning rate (default `1e-3`).
+    pub lr: f64,
+    /// Decay rates of the first and second moment estimates (default `(0.9, 0.999)`).
+    pub betas: (f64, f64),
+    /// Added to the denominator for numerical stability (default `1e-8`).
+    pub eps: f64,
+    /// Decoupled weight decay: each step multiplies the parameters by
+    /// `1 - lr * weight_decay` (default `1e-2`).
+    pub weight_decay: f64,
+    /// Use the maximum of past second moments (AMSGrad; default off).
+    pub amsgrad: bool,
+}
+
+impl Default for AdamWConfig {
+    fn default() -> Self {
+        AdamWConfig {
+            lr: 1e-3,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 1e-2,
+            amsgrad: false,
+        }
+    }
+}
+
+impl AdamWConfig {
+    /// The defaults with learning rate `lr`.
+    pub fn new(lr: f64) -> Self {
+        AdamWConfig {
+            lr,
+            ..Default::default()
+        }
+    }
+
+    /// Checks every hyperparameter, as PyTorch's constructor does.
+    pub fn validate(&self) -> Result<()> {
+        validate_adam("AdamW", &self.to_adam())
+    }
+
+    fn to_adam(&self) -> AdamConfig {
+        AdamConfig {
+            lr: self.lr,
+            betas: self.betas,
+            eps: self.eps,
+            weight_decay: self.weight_decay,
+            amsgrad: self.amsgrad,
+        }
+    }
+
+    fn from_adam(c: &AdamConfig) -> AdamWConfig {
+        AdamWConfig {
+            lr: c.lr,
+            betas: c.betas,
+            eps: c.eps,
+            weight_decay: c.weight_decay,
+            amsgrad: c.amsgrad,
+        }
+    }
+}
+
+/// AdamW: Adam whose weight decay shrinks the parameters directly
+/// (`p = p * (1 - lr * weight_decay)` before the Adam update) instead of being
+/// added to the gradient, so it is not rescaled by the adaptive denominator.
+///
+/// ```
+/// use neurite::optim::{AdamW, AdamWConfig, Optimizer};
+/// use neurite::{Device, GradStore, Tensor};
+/// # fn main() -> neurite::Result<()> {
+/// let w = Tensor::from_vec(vec![2f64], 1, &Device::cpu())?.requires_grad();
+/// let mut opt = AdamW::new(vec![w.clone()], AdamWConfig { lr: 0.1, weight_decay: 0.5, ..Default::default() })?;
+/// let mut grads = GradStore::new();
+/// grads.insert(&w, Tensor::zeros(1, neurite::DType::F64, &Device::cpu())?);
+/// opt.step(&grads)?; // a zero gradient: only the decay acts
+/// assert!((w.to_vec::<f64>()?[0] - 2.0 * (1.0 - 0.1 * 0.5)).abs() < 1e-12);
+/// # Ok(()) }
+/// ```
+pub struct AdamW {
+    core: AdamCore,
+}
+
+impl AdamW {
+    /// An optimizer over `params`. Errors on invalid hyperparameters (negative
+    /// lr, eps or weight decay, betas outside `[0, 1)`), an empty list, a
+    /// non-float or a repeated parameter.
+    pub fn new(params: Vec<Tensor>, config: AdamWConfig) -> Result<AdamW> {
+        Ok(AdamW {
+            core: AdamCore::new("AdamW", true, params, config.to_adam())?,
+        })
+    }
+
+    /// The hyperparameters (with the current lr and beta1).
+    pub fn config(&self) -> AdamWConfig {
+        AdamWConfig::from_adam(&self.core.config)
+    }
+}
+
+impl Optimizer for AdamW {
+    fn name(&self) -> &'static str {
+        "AdamW"
+    }
+    fn step(&mut self, grads: &GradStore) -> Result<()> {
+        self.core.step(grads)
+    }
+    fn lr(&self) -> f64 {
+        self.core.config.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.core.config.lr = lr;
+    }
+    fn initial_lr(&self) -> Option<f64> {
+        self.core.initial_lr()
+    }
+    fn set_initial_lr(&mut self, lr: Option<f64>) {
+        self.core.set_initial_lr(lr);
+    }
+    fn momentum(&self) -> Option<f64> {
+        Some(self.core.config.betas.0)
+    }
+    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
+        self.core.set_beta1(momentum)
+    }
+    fn params(&self) -> &[Tensor] {
+        self.core.params()
+    }
+    fn step_count(&self) -> u64 {
+        self.core.steps()
+    }
+    fn state(&self) -> Result<OptimizerState> {
+        self.core.state(OptimizerConfig::AdamW(self.config()))
+    }
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
+        const OP: &str = "AdamW.load_state";
+        let OptimizerConfig::AdamW(config) = &state.config else {
+            return Err(state.wrong_kind("AdamW", OP));
+        };
+        self.core.load_state(state, config.to_adam(), OP)
+    }
+}
