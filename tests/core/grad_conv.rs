@@ -28,7 +28,7 @@ fn pooling() {
         ((2, 3), (1, 2), (0, 1)),
     ] {
         check(
-            &[x.clone()],
+            std::slice::from_ref(&x),
             |t| {
                 let y = t[0].max_pool2d(k, s, p)?;
                 y.mul(&randt(y.dims(), 76))?.sum_all()
@@ -36,7 +36,7 @@ fn pooling() {
             1e-6,
         );
         check(
-            &[x.clone()],
+            std::slice::from_ref(&x),
             |t| {
                 let y = t[0].avg_pool2d(k, s, p)?;
                 y.mul(&randt(y.dims(), 77))?.sum_all()

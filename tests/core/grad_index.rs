@@ -12,7 +12,7 @@ fn index_select_with_repeats() {
     let x = randt(&[4, 3], 61);
     let i = ids(vec![3, 0, 3, 1], &[4]);
     check(
-        &[x.clone()],
+        std::slice::from_ref(&x),
         |t| t[0].index_select(0usize, &i)?.mul(&randt(&[4, 3], 62))?.sum_all(),
         1e-6,
     );
@@ -29,7 +29,7 @@ fn gather_and_scatter_add() {
     let x = randt(&[3, 4], 64);
     let i = ids(vec![0, 3, 3, 1, 2, 2], &[3, 2]);
     check(
-        &[x.clone()],
+        std::slice::from_ref(&x),
         |t| t[0].gather(1usize, &i)?.mul(&randt(&[3, 2], 65))?.sum_all(),
         1e-6,
     );
