@@ -1,0 +1,76 @@
+// Element-wise maps (UnaryOp). Op codes match src/backend/cuda/elementwise.rs.
+// Semantics follow the CPU backend exactly, NaN handling included: Relu and Sign
+// send NaN to 0, Clamp keeps it, scalar comparisons run in f64.
+
+enum UnaryCode {
+    U_NEG = 0, U_EXP, U_LOG, U_SQRT, U_ABS, U_SIGN, U_RECIP, U_SQR, U_RELU, U_SIGMOID,
+    U_TANH, U_GELU, U_GELU_GRAD, U_AFFINE, U_POWF, U_LEAKY_RELU, U_CLAMP,
+    U_CMP_EQ, U_CMP_NE, U_CMP_LT, U_CMP_LE, U_CMP_GT, U_CMP_GE
+};
+
+__device__ __forceinline__ bool cmp_f64(int code, double a, double b) {
+    switch (code) {
+        case U_CMP_EQ: return a == b;
+        case U_CMP_NE: return a != b;
+        case U_CMP_LT: return a < b;
+        case U_CMP_LE: return a <= b;
+        case U_CMP_GT: return a > b;
+        default: return a >= b;
+    }
+}
+
+template <typename C>
+__device__ __forceinline__ C apply_unary(int code, C v, C p0, C p1, double s) {
+    const C zero = (C)0, one = (C)1, half = (C)0.5;
+    switch (code) {
+        case U_NEG: return -v;
+        case U_EXP: return m_exp(v);
+        case U_LOG: return m_log(v);
+        case U_SQRT: return m_sqrt(v);
+        case U_ABS: return m_abs(v);
+        case U_SIGN: return v > zero ? one : (v < zero ? -one : zero);
+        case U_RECIP: return one / v;
+        case U_SQR: return v * v;
+        case U_RELU: return v > zero ? v : zero;
+        case U_SIGMOID:
+            // Two branches keep exp() from overflowing for large |v|.
+            if (v >= zero) return one / (one + m_exp(-v));
+            else {
+                C e = m_exp(v);
+                return e / (one + e);
+            }
+        case U_TANH: return m_tanh(v);
+        case U_GELU: return half * v * (one + m_erf(v * (C)0.70710678118654752440));
+        case U_GELU_GRAD: {
+            C cdf = half * (one + m_erf(v * (C)0.70710678118654752440));
+            C pdf = m_exp(-half * v * v) * (C)0.39894228040143267794;
+            return cdf + v * pdf;
+        }
+        case U_AFFINE: return v * p0 + p1;
+        case U_POWF: return m_pow(v, p0);
+        case U_LEAKY_RELU: return v > zero ? v : v * p0;
+        case U_CLAMP: return v < p0 ? p0 : (v > p1 ? p1 : v);
+        default: return cmp_f64(code, (double)v, s) ? one : zero;
+    }
+}
+
+template <typename T>
+__device__ void unary_impl(T* out, const T* x, u64 n, int code, double p0, double p1) {
+    typedef typename Ty<T>::C C;
+    const C q0 = (C)p0, q1 = (C)p1;
+    GRID_LOOP(i, n) { out[i] = Ty<T>::store(apply_unary<C>(code, Ty<T>::load(x[i]), q0, q1, p0)); }
+}
+
+#define UNARY(name, T) \
+    extern "C" __global__ void unary_##name(T* out, const T* x, u64 n, int code, double p0, double p1) { \
+        unary_impl<T>(out, x, n, code, p0, p1); \
+    }
+UNARY(f32, float)
+UNARY(f64, double)
+UNARY(f16, f16)
+UNARY(bf16, bf16)
+
+// The one map defined on integer tensors: comparison with a scalar, as 1 / 0.
+extern "C" __global__ void cmp_scalar_i64(i64* out, const i64* x, u64 n, int code, double s) {
+    GRID_LOOP(i, n) { out[i] = cmp_f64(code, i64_to_f64(x[i]), s) ? 1 : 0; }
+}

@@ -1,0 +1,183 @@
+//! Every kernel in `kernels/` compiles with NVRTC for sm_80 and sm_90, and a
+//! broken kernel fails with NVRTC's log. Skips (with a printed reason) when
+//! libnvrtc cannot be loaded, unless `NEURITE_REQUIRE_NVRTC=1` (set by CI).
+//! With `NEURITE_PTX_DUMP=dir` the PTX is written there (CI runs `ptxas -v` on it).
+
+use neurite::Error;
+use neurite::backend::cuda::{compile_kernel_ptx, compile_source_ptx, kernel_families, nvrtc_version};
+
+fn nvrtc_or_skip(test: &str) -> bool {
+    match nvrtc_version() {
+        Ok(_) => true,
+        Err(e) => {
+            if std::env::var("NEURITE_REQUIRE_NVRTC").as_deref() == Ok("1") {
+                panic!("NEURITE_REQUIRE_NVRTC=1 but NVRTC is unavailable: {e}");
+            }
+            crate::note(&format!("{test}: skipped: {e}"));
+            false
+        }
+    }
+}
+
+const FLOATS: [&str; 4] = ["f32", "f64", "f16", "bf16"];
+const SIZES: [&str; 3] = ["b2", "b4", "b8"];
+
+fn each(prefixes: &[&str], suffixes: &[&str]) -> Vec<String> {
+    prefixes
+        .iter()
+        .flat_map(|p| suffixes.iter().map(move |s| format!("{p}_{s}")))
+        .collect()
+}
+
+/// The kernels the Rust side launches, per family.
+fn expected_kernels(family: &str) -> Vec<String> {
+    let mut k = match family {
+        "unary" => each(&["unary"], &FLOATS),
+        "binary" => each(&["binary"], &FLOATS),
+        "reduce" => each(
+            &["reduce_block", "reduce_thread", "argreduce_block", "argreduce_thread"],
+            &FLOATS,
+        ),
+        "copy" => each(&["copy_strided", "cat_part", "fill"], &SIZES),
+        "cast" => {
+            let all = ["f32", "f64", "f16", "bf16", "i64"];
+            let mut v = Vec::new();
+            for s in all {
+                for d in all {
+                    if s != d {
+                        v.push(format!("cast_{s}_{d}"));
+                    }
+                }
+            }
+            v
+        }
+        "index" => {
+            let mut v = each(&["index_select", "gather"], &SIZES);
+            v.extend(each(&["index_add", "scatter_add"], &FLOATS));
+            v
+        }
+        "conv" => each(&["im2col", "col2im"], &FLOATS),
+        "random" => each(&["rand_uniform", "dropout_mask"], &FLOATS),
+        "optim" => each(&["sgd", "adam", "rmsprop"], &FLOATS),
+        other => panic!("kernel family {other} has no expected-kernel list in tests/cuda/nvrtc.rs"),
+    };
+    match family {
+        "unary" => k.push("cmp_scalar_i64".into()),
+        "binary" => {
+            k.push("binary_cmp_i64".into());
+            k.extend(each(&["where_m2", "where_m4", "where_m8"], &SIZES));
+        }
+        "reduce" => k.extend(each(&["argreduce_block", "argreduce_thread"], &["i64"])),
+        _ => {}
+    }
+    k
+}
+
+/// The source folder `kernels/`, or `None` (after a note) where the tests run
+/// from a bundle without sources, as on a GPU machine.
+fn kernels_dir(test: &str) -> Option<std::path::PathBuf> {
+    let root = std::env::var("CARGO_MANIFEST_DIR").expect("cargo or the GPU runner sets CARGO_MANIFEST_DIR");
+    let dir = std::path::PathBuf::from(root).join("kernels");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        crate::note(&format!("{test}: skipped: no {} here", dir.display()));
+        None
+    }
+}
+
+#[test]
+fn every_kernel_file_is_embedded() {
+    let Some(dir) = kernels_dir("every_kernel_file_is_embedded") else {
+        return;
+    };
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .expect("kernels/ is readable")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".cu"))
+                .map(String::from)
+        })
+        .collect();
+    on_disk.sort();
+    let mut embedded: Vec<String> = kernel_families().into_iter().map(String::from).collect();
+    embedded.sort();
+    assert_eq!(on_disk, embedded, "build.rs must embed exactly the files of kernels/");
+    assert!(
+        embedded.len() >= 9,
+        "expected at least nine kernel families, got {embedded:?}"
+    );
+}
+
+#[test]
+fn every_kernel_compiles_for_sm80_and_sm90() {
+    if !nvrtc_or_skip("every_kernel_compiles_for_sm80_and_sm90") {
+        return;
+    }
+    let dump = std::env::var_os("NEURITE_PTX_DUMP").map(std::path::PathBuf::from);
+    if let Some(d) = &dump {
+        std::fs::create_dir_all(d).expect("create NEURITE_PTX_DUMP");
+    }
+    for family in kernel_families() {
+        for arch in [80u32, 90] {
+            let ptx = compile_kernel_ptx(family, arch).unwrap_or_else(|e| panic!("{family} for sm_{arch}: {e}"));
+            assert!(
+                ptx.contains(&format!(".target sm_{arch}")),
+                "{family}: PTX does not target sm_{arch}"
+            );
+            for k in expected_kernels(family) {
+                assert!(
+                    ptx.contains(&format!(".entry {k}(")),
+                    "{family} for sm_{arch}: kernel {k} missing from the PTX"
+                );
+            }
+            if let Some(d) = &dump {
+                std::fs::write(d.join(format!("{family}.sm_{arch}.ptx")), &ptx).expect("write PTX");
+            }
+        }
+    }
+}
+
+#[test]
+fn kernels_are_header_free() {
+    // The header-free choice (docs/GPU.md): NVRTC gets no include path, so an
+    // #include would fail on machines without the CUDA headers.
+    let Some(dir) = kernels_dir("kernels_are_header_free") else {
+        return;
+    };
+    for family in kernel_families() {
+        let src = std::fs::read_to_string(dir.join(format!("{family}.cu"))).expect("read kernel source");
+        assert!(!src.contains("#include"), "kernels/{family}.cu includes a header");
+    }
+    let prelude = std::fs::read_to_string(dir.join("prelude.cuh")).expect("read prelude");
+    assert!(!prelude.contains("#include"), "kernels/prelude.cuh includes a header");
+}
+
+#[test]
+fn a_broken_kernel_reports_the_nvrtc_log() {
+    if !nvrtc_or_skip("a_broken_kernel_reports_the_nvrtc_log") {
+        return;
+    }
+    let src = "extern \"C\" __global__ void broken(float* x) { x[0] = undefined_symbol_here; }";
+    match compile_source_ptx("broken", src, 80) {
+        Err(Error::Cuda { op, msg }) => {
+            assert_eq!(op, "nvrtc");
+            assert!(msg.contains("undefined_symbol_here"), "log lacks the culprit: {msg}");
+            assert!(msg.contains("broken.cu"), "log lacks the file name: {msg}");
+        }
+        other => panic!("expected an NVRTC error, got {other:?}"),
+    }
+    let good = "extern \"C\" __global__ void ok(float* x) { x[threadIdx.x] = 1.0f; }";
+    let ptx = compile_source_ptx("ok", good, 90).expect("a valid kernel compiles");
+    assert!(ptx.contains(".entry ok("));
+}
+
+#[test]
+fn unknown_family_is_an_error() {
+    assert!(matches!(
+        compile_kernel_ptx("no_such_family", 80),
+        Err(Error::InvalidArgument { .. })
+    ));
+}
