@@ -97,7 +97,22 @@ impl Tensor {
     }
 
     /// Uniform samples in `[low, high)` from the global generator ([`crate::manual_seed`]).
+    ///
+    /// On a CUDA device the samples are generated on the GPU by a counter-based
+    /// (Philox) kernel keyed by one draw from the global generator, so a seed
+    /// still fixes the run and no host buffer is copied over (dropout masks).
     pub fn rand_uniform(low: f64, high: f64, shape: impl Into<Shape>, dtype: DType, device: &Device) -> Result<Tensor> {
+        #[cfg(feature = "cuda")]
+        if let Device::Cuda(ordinal) = device {
+            let shape = shape.into();
+            if low >= high || !low.is_finite() || !high.is_finite() {
+                return Err(Error::invalid("rand_uniform", format!("need finite low < high, got [{low}, {high})")));
+            }
+            let seed: u64 = lock_rng().random();
+            let s = crate::backend::cuda::CudaStorage::rand_uniform(shape.elem_count(), dtype, seed, 0, *ordinal)?;
+            let unit = Tensor::from_storage(Storage::Cuda(s), shape);
+            return if low == 0.0 && high == 1.0 { Ok(unit) } else { unit.affine(high - low, low) };
+        }
         Tensor::rand_uniform_with(low, high, shape, dtype, device, &mut *lock_rng())
     }
 
