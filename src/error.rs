@@ -87,6 +87,14 @@ pub enum Error {
     /// A checkpoint that cannot be loaded.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// A checkpoint file that is damaged, of another format version or kind, or
+    /// that does not fit the model it is loaded into; `problem` says which.
+    #[error("checkpoint {path}: {problem}: {detail}")]
+    BadCheckpoint {
+        path: String,
+        problem: crate::checkpoint::CheckpointProblem,
+        detail: String,
+    },
 }
 
 /// `Result` with the crate's [`Error`].

@@ -19,6 +19,7 @@
 
 pub mod autograd;
 pub mod backend;
+pub mod checkpoint;
 pub mod data;
 mod device;
 mod dtype;
@@ -41,5 +42,8 @@ pub use tensor::{RngState, Tensor, TensorId, manual_seed, rng_state, set_rng_sta
 
 /// The names most programs need.
 pub mod prelude {
+    pub use crate::loss::Loss;
+    pub use crate::nn::{Module, Sequential};
+    pub use crate::optim::{LrScheduler, Optimizer};
     pub use crate::{DType, Device, Result, Shape, Tensor};
 }

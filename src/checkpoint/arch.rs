@@ -1,0 +1,165 @@
+//! Sanity checks on a decoded architecture before anything is built from it.
+//!
+//! Rebuilding a layer allocates and initialises its tensors, so a crafted
+//! `Linear { in_features: 1 << 40, .. }` would ask for terabytes before the
+//! weight check could reject it. Here the tensors each built-in layer keeps,
+//! and (conservatively) those it allocates while being constructed (a
+//! non-affine norm layer fills its scale and shift, then drops them), are
+//! sized from the configuration alone. Every shape must be representable; the kept elements
+//! must be at most those the checkpoint stores, and the constructed ones at
+//! most twice that plus [`CONSTRUCTION_SLACK`], so that the work and memory of
+//! rebuilding stay proportional to the file's real size. Custom layers are
+//! built by user code and count as zero.
+
+use crate::nn::{LayerConfig, SequentialConfig};
+
+/// Elements a model may allocate during construction beyond twice what it
+/// stores (room for non-affine norm layers, which store nothing).
+pub(crate) const CONSTRUCTION_SLACK: u128 = 1 << 20;
+
+/// Tensor elements of an architecture.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Elems {
+    /// Elements the built layers keep as parameters and buffers (a lower bound
+    /// of what the checkpoint must store).
+    pub kept: u128,
+    /// Elements allocated while the layers are constructed.
+    pub constructed: u128,
+}
+
+impl Elems {
+    fn add(self, o: Elems) -> Elems {
+        Elems {
+            kept: self.kept.saturating_add(o.kept),
+            constructed: self.constructed.saturating_add(o.constructed),
+        }
+    }
+}
+
+/// The elements of `cfg`, or an error naming the first layer whose shapes cannot exist.
+pub(crate) fn tensor_elems(cfg: &SequentialConfig) -> Result<Elems, String> {
+    let mut total = Elems::default();
+    for (i, layer) in cfg.layers.iter().enumerate() {
+        total = total.add(layer_elems(layer).map_err(|e| format!("layer {i}: {e}"))?);
+    }
+    Ok(total)
+}
+
+/// The largest kernel, stride or padding a stored convolution or pooling layer
+/// may have. Far beyond any real network, and small enough that the window
+/// arithmetic of validation and of the forward pass cannot overflow.
+pub(crate) const MAX_WINDOW: usize = 1 << 32;
+
+fn check_window(sizes: &[[usize; 2]]) -> Result<(), String> {
+    match sizes.iter().flatten().find(|&&v| v > MAX_WINDOW) {
+        Some(v) => Err(format!(
+            "a kernel, stride or padding of {v} is above the maximum of {MAX_WINDOW}"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Elements of a tensor of `dims`, after checking that every stride fits.
+fn tensor(dims: &[usize]) -> Result<u128, String> {
+    let mut nonzero = 1u128;
+    for &d in dims {
+        if d != 0 {
+            nonzero = nonzero.saturating_mul(d as u128);
+        }
+    }
+    if nonzero > isize::MAX as u128 {
+        return Err(format!("a tensor of shape {dims:?} cannot exist"));
+    }
+    Ok(if dims.contains(&0) { 0 } else { nonzero })
+}
+
+/// The sum of a layer's sizes: room for any 1-D tensor a constructor may
+/// allocate before deciding not to keep it (a `Conv2d` builds its bias even
+/// when `bias` is false), so the estimate does not depend on those details.
+fn sum(dims: &[usize]) -> u128 {
+    dims.iter().map(|&d| d as u128).sum()
+}
+
+#[allow(unreachable_patterns)] // the catch-all keeps this compiling when nn adds layers
+fn layer_elems(layer: &LayerConfig) -> Result<Elems, String> {
+    let err = |e: String| format!("{layer:?}: {e}");
+    Ok(match layer {
+        LayerConfig::Linear {
+            in_features,
+            out_features,
+            bias,
+        } => {
+            let w = tensor(&[*out_features, *in_features]).map_err(err)?;
+            Elems {
+                kept: w + if *bias { *out_features as u128 } else { 0 },
+                constructed: w + sum(&[*out_features, *in_features]),
+            }
+        }
+        LayerConfig::Conv2d {
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            bias,
+        } => {
+            check_window(&[*kernel_size, *stride, *padding]).map_err(err)?;
+            let dims = [*out_channels, *in_channels, kernel_size[0], kernel_size[1]];
+            let w = tensor(&dims).map_err(err)?;
+            Elems {
+                kept: w + if *bias { *out_channels as u128 } else { 0 },
+                constructed: w + sum(&dims),
+            }
+        }
+        LayerConfig::BatchNorm1d {
+            num_features, affine, ..
+        }
+        | LayerConfig::BatchNorm2d {
+            num_features, affine, ..
+        } => {
+            // Running mean and variance, plus scale and shift (built even when not kept).
+            let n = tensor(&[*num_features]).map_err(err)?;
+            Elems {
+                kept: n * if *affine { 4 } else { 2 },
+                constructed: 4 * n,
+            }
+        }
+        LayerConfig::LayerNorm {
+            normalized_shape,
+            elementwise_affine,
+            ..
+        } => {
+            let n = tensor(normalized_shape).map_err(err)?;
+            Elems {
+                kept: if *elementwise_affine { 2 * n } else { 0 },
+                constructed: 2 * n + sum(normalized_shape),
+            }
+        }
+        LayerConfig::Embedding {
+            num_embeddings,
+            embedding_dim,
+        } => {
+            let dims = [*num_embeddings, *embedding_dim];
+            let w = tensor(&dims).map_err(err)?;
+            Elems {
+                kept: w,
+                constructed: w + sum(&dims),
+            }
+        }
+        LayerConfig::MaxPool2d {
+            kernel_size,
+            stride,
+            padding,
+        }
+        | LayerConfig::AvgPool2d {
+            kernel_size,
+            stride,
+            padding,
+        } => {
+            check_window(&[*kernel_size, *stride, *padding]).map_err(err)?;
+            Elems::default()
+        }
+        LayerConfig::Sequential(inner) => tensor_elems(inner)?,
+        _ => Elems::default(),
+    })
+}

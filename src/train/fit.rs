@@ -1,0 +1,381 @@
+//! The training loop behind [`Trainer::fit`].
+
+use super::evaluate::{batch_row, check_scalar_loss, evaluate_dataset};
+use super::progress::{Reporter, Sink};
+use super::trainer::{LastRun, SchedulerStep, Validation};
+use super::{Callback, CallbackContext, History, Logs, Metric, StopInfo, Trainer};
+use crate::checkpoint::{TrainingSnapshot, save_training};
+use crate::data::{DataLoader, Dataset};
+use crate::loss::Loss;
+use crate::nn::{Module, Sequential};
+use crate::optim::Optimizer;
+use crate::optim::lr_scheduler::LrScheduler;
+use crate::{Error, Result, Tensor};
+
+const OP: &str = "Trainer::fit";
+
+/// A batch whose values are still on the device.
+struct Pending {
+    batch: usize,
+    size: usize,
+    row: Tensor,
+}
+
+/// Sums over the batches of one epoch, on the host.
+#[derive(Default)]
+struct EpochSums {
+    samples: usize,
+    loss: f64,
+    metrics: Vec<f64>,
+}
+
+impl EpochSums {
+    fn logs(&self, metrics: &[Metric]) -> Logs {
+        let n = self.samples.max(1) as f64;
+        let mut logs = Logs::new();
+        logs.insert("loss", self.loss / n);
+        for (m, s) in metrics.iter().zip(&self.metrics) {
+            logs.insert(m.name(), s / n);
+        }
+        logs
+    }
+}
+
+impl<'a> Trainer<'a> {
+    /// Trains `model` with `optimizer` (built over `model.parameters()`) on
+    /// `data` for epochs `start..epochs` (`start` is 0 unless resuming) and
+    /// returns the history of the run (including the resumed epochs).
+    ///
+    /// Each epoch: callbacks' `on_epoch_begin`; training batches in training
+    /// mode (forward, loss, backward, optimizer step, per-batch scheduler
+    /// step); validation in evaluation mode; the per-epoch scheduler step;
+    /// callbacks' `on_epoch_end`; the history entry; the epoch's output; the
+    /// per-epoch checkpoint. Training stops after the last epoch or when a
+    /// callback asks (see [`History::stop`]).
+    ///
+    /// Errors on invalid settings (a zero batch size, a validation split
+    /// outside `(0, 1)` or leaving an empty part), on shape errors from the
+    /// model or loss, on a loss that is not a single value, and on errors from
+    /// callbacks; the model keeps the updates made until then.
+    pub fn fit(&mut self, model: &mut Sequential, optimizer: &mut dyn Optimizer, data: &Dataset) -> Result<History> {
+        if self.batch_size == 0 || self.eval_batch_size() == 0 {
+            return Err(Error::invalid(OP, "the batch size must be at least 1"));
+        }
+        let device = model.device().unwrap_or_else(|| data.device());
+        let (train, validation) = split_validation(&self.validation, data)?;
+        let mut loader = DataLoader::new(train, self.batch_size)?
+            .drop_last(self.drop_last)
+            .on_device(&device);
+        if self.shuffle {
+            loader = loader.shuffle(self.seed);
+        }
+        if loader.is_empty() {
+            return Err(Error::invalid(
+                OP,
+                format!(
+                    "no training batch: {} samples with batch size {} and drop_last",
+                    loader.dataset().len(),
+                    self.batch_size
+                ),
+            ));
+        }
+
+        let resume = self.resume.take();
+        let (mut history, start_epoch, mut step) = match &resume {
+            Some(r) => (r.history.clone(), r.epoch, r.step),
+            None => (History::new(), 0, 0),
+        };
+        if let Some(r) = &resume {
+            if let Some(s) = &r.loader {
+                loader.set_state(s);
+            }
+            optimizer.load_state(&r.optimizer)?;
+            if let Some(s) = &r.scheduler {
+                match &mut self.scheduler {
+                    Some(sched) => sched.load_state(s)?,
+                    None => self.scheduler = Some(s.clone().into_scheduler()?),
+                }
+            }
+        }
+        if let Some(s) = &self.scheduler
+            && s.needs_metric()
+        {
+            if self.scheduler_step == SchedulerStep::Batch {
+                return Err(Error::invalid(
+                    OP,
+                    format!("{} needs a metric and can only be stepped per epoch", s.name()),
+                ));
+            }
+            if self.scheduler_monitor.starts_with("val_") && validation.is_none() {
+                return Err(Error::invalid(
+                    OP,
+                    format!(
+                        "{} monitors {:?} but there is no validation data or split",
+                        s.name(),
+                        self.scheduler_monitor
+                    ),
+                ));
+            }
+        }
+
+        let was_training = model.is_training();
+        let steps_per_epoch = loader.len();
+        let eval_batch = self.eval_batch_size();
+        let Trainer {
+            loss,
+            epochs,
+            metrics,
+            scheduler,
+            scheduler_step,
+            scheduler_monitor,
+            callbacks,
+            verbosity,
+            print_every,
+            log_every,
+            output,
+            checkpoint_path,
+            last,
+            ..
+        } = self;
+        let (epochs, scheduler_step) = (*epochs, *scheduler_step);
+        let sink = match output.as_deref_mut() {
+            Some(w) => Sink::Writer(w),
+            None => Sink::Stdout,
+        };
+        let mut reporter = Reporter::new(sink, *verbosity, epochs, *print_every);
+        let mut stop: Option<StopInfo> = None;
+        // Last, so that nothing built above draws from the restored generator.
+        if let Some(r) = &resume {
+            crate::set_rng_state(&r.rng);
+        }
+
+        macro_rules! run_callbacks {
+            (|$cb:ident, $c:ident| $call:expr) => {{
+                let mut ctx = CallbackContext {
+                    model: &mut *model,
+                    optimizer: &mut *optimizer,
+                    history: &history,
+                    epochs,
+                    steps_per_epoch,
+                    stop: &mut stop,
+                };
+                let $c = &mut ctx;
+                for $cb in callbacks.iter_mut() {
+                    $call?;
+                }
+            }};
+        }
+
+        run_callbacks!(|cb, c| cb.on_train_begin(c));
+        let mut next_epoch = start_epoch;
+        for epoch in start_epoch..epochs {
+            run_callbacks!(|cb, c| cb.on_epoch_begin(epoch, c));
+            let lr = optimizer.lr();
+            model.set_training(true);
+            reporter.epoch_begin(epoch, steps_per_epoch);
+            let sums = train_epoch(EpochArgs {
+                epoch,
+                epochs,
+                steps_per_epoch,
+                loss: &**loss,
+                metrics,
+                log_every: *log_every,
+                scheduler: match scheduler_step {
+                    SchedulerStep::Batch => scheduler.as_deref_mut(),
+                    SchedulerStep::Epoch => None,
+                },
+                model: &mut *model,
+                optimizer: &mut *optimizer,
+                loader: &mut loader,
+                callbacks: &mut callbacks[..],
+                history: &history,
+                stop: &mut stop,
+                reporter: &mut reporter,
+                step: &mut step,
+            })?;
+            let mut logs = sums.logs(metrics);
+            if let Some(val) = &validation {
+                let v = evaluate_dataset(model, &**loss, metrics, val, eval_batch, "val_")?;
+                for (k, x) in v.iter() {
+                    logs.insert(k, x);
+                }
+            }
+            logs.insert("lr", lr);
+            if let Some(s) = scheduler
+                && scheduler_step == SchedulerStep::Epoch
+            {
+                if s.needs_metric() {
+                    let value = logs.require(scheduler_monitor, "Trainer scheduler")?;
+                    s.step_with_metric(value, &mut *optimizer)?;
+                } else {
+                    s.step(&mut *optimizer)?;
+                }
+            }
+            run_callbacks!(|cb, c| cb.on_epoch_end(epoch, &mut logs, c));
+            history.record(epoch, &logs);
+            reporter.epoch_end(epoch, &logs, stop.is_some());
+            next_epoch = epoch + 1;
+            if let Some(path) = checkpoint_path.as_ref() {
+                let mut snap = TrainingSnapshot::new(model, &*optimizer, &history)
+                    .epoch(next_epoch as u64)
+                    .step(step)
+                    .loader(&loader);
+                if let Some(s) = scheduler.as_deref() {
+                    snap = snap.scheduler(s);
+                }
+                save_training(path, &snap)?;
+            }
+            if stop.is_some() {
+                break;
+            }
+        }
+        run_callbacks!(|cb, c| cb.on_train_end(c));
+        model.set_training(was_training);
+        if let Some(info) = &stop {
+            reporter.stopped(info);
+        }
+        history.stop = stop;
+        *last = Some(LastRun {
+            history: history.clone(),
+            epoch: next_epoch,
+            step,
+            loader,
+        });
+        Ok(history)
+    }
+}
+
+/// Everything one training epoch touches.
+struct EpochArgs<'r, 'a, 'w> {
+    epoch: usize,
+    epochs: usize,
+    steps_per_epoch: usize,
+    loss: &'r dyn Loss,
+    metrics: &'r [Metric],
+    log_every: usize,
+    scheduler: Option<&'r mut (dyn LrScheduler + 'a)>,
+    model: &'r mut Sequential,
+    optimizer: &'r mut dyn Optimizer,
+    loader: &'r mut DataLoader,
+    callbacks: &'r mut [Box<dyn Callback + 'a>],
+    history: &'r History,
+    stop: &'r mut Option<StopInfo>,
+    reporter: &'r mut Reporter<'w>,
+    step: &'r mut u64,
+}
+
+/// One pass over the training batches. Batch values stay on the device until
+/// `log_every` batches are pending (or the epoch ends); they are then read
+/// back in one transfer and handed to the batch callbacks in order.
+fn train_epoch(a: EpochArgs<'_, '_, '_>) -> Result<EpochSums> {
+    let EpochArgs {
+        epoch,
+        epochs,
+        steps_per_epoch,
+        loss,
+        metrics,
+        log_every,
+        mut scheduler,
+        model,
+        optimizer,
+        loader,
+        callbacks,
+        history,
+        stop,
+        reporter,
+        step,
+    } = a;
+    let mut sums = EpochSums {
+        metrics: vec![0.0; metrics.len()],
+        ..Default::default()
+    };
+    let mut pending: Vec<Pending> = Vec::with_capacity(log_every);
+    let mut batches = loader.iter();
+    let total = batches.len();
+    for b in 0..total {
+        let Some(batch) = batches.next() else { break };
+        let (x, y) = batch?;
+        let out = model.forward(&x)?;
+        let l = loss.forward(&out, &y)?;
+        check_scalar_loss(&l, OP)?;
+        let grads = l.backward()?;
+        optimizer.step(&grads)?;
+        *step += 1;
+        if let Some(s) = scheduler.as_deref_mut() {
+            s.step(&mut *optimizer)?;
+        }
+        let size = x.dims()[0];
+        pending.push(Pending {
+            batch: b,
+            size,
+            row: batch_row(&l, 1.0, &out, &y, metrics)?,
+        });
+        reporter.batch_done(size);
+        if pending.len() < log_every && b + 1 < total {
+            continue;
+        }
+        let rows: Vec<Tensor> = pending.iter().map(|p| p.row.clone()).collect();
+        let values = Tensor::stack(&rows, 0)?.to_vec::<f64>()?;
+        let width = 1 + metrics.len();
+        for (p, v) in pending.drain(..).zip(values.chunks(width)) {
+            sums.samples += p.size;
+            sums.loss += v[0] * p.size as f64;
+            let mut logs = Logs::new();
+            logs.insert("loss", v[0]);
+            for (i, m) in metrics.iter().enumerate() {
+                sums.metrics[i] += v[1 + i];
+                logs.insert(m.name(), v[1 + i] / p.size as f64);
+            }
+            logs.insert("size", p.size as f64);
+            let mut ctx = CallbackContext {
+                model: &mut *model,
+                optimizer: &mut *optimizer,
+                history,
+                epochs,
+                steps_per_epoch,
+                stop: &mut *stop,
+            };
+            for cb in callbacks.iter_mut() {
+                cb.on_batch_end(epoch, p.batch, &logs, &mut ctx)?;
+            }
+        }
+        reporter.running(&sums.logs(metrics));
+        if stop.is_some() {
+            break;
+        }
+    }
+    Ok(sums)
+}
+
+/// The training part and the validation part of `data`.
+fn split_validation(validation: &Validation, data: &Dataset) -> Result<(Dataset, Option<Dataset>)> {
+    match validation {
+        Validation::None => Ok((data.clone(), None)),
+        Validation::Data(v) => Ok((data.clone(), Some(v.clone()))),
+        Validation::Split(f) => {
+            let f = *f;
+            if !(f > 0.0 && f < 1.0) {
+                return Err(Error::invalid(
+                    OP,
+                    format!("validation_split must be in (0, 1), got {f}"),
+                ));
+            }
+            let n = data.len();
+            // Keras: split_at = floor(n * (1 - fraction)); the tail validates.
+            let split_at = (n as f64 * (1.0 - f)).floor() as usize;
+            if split_at == 0 || split_at >= n {
+                return Err(Error::invalid(
+                    OP,
+                    format!(
+                        "validation_split {f} of {n} samples leaves {split_at} for training and {} for validation; \
+                         both need at least one",
+                        n - split_at.min(n)
+                    ),
+                ));
+            }
+            let (xt, yt) = data.range(0, split_at)?;
+            let (xv, yv) = data.range(split_at, n - split_at)?;
+            Ok((Dataset::new(xt, yt)?, Some(Dataset::new(xv, yv)?)))
+        }
+    }
+}

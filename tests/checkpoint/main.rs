@@ -1,0 +1,12 @@
+//! Checkpoint tests: round trips, corruption and hostile input, crash safety,
+//! exact resume and safetensors interop with PyTorch.
+
+mod common;
+mod corruption;
+mod crafted;
+mod crash;
+mod devices;
+mod fuzz_seeds;
+mod interop;
+mod resume;
+mod roundtrip;

@@ -1,0 +1,18 @@
+//! Training-loop tests: `fit` on XOR-like data, validation splits, output
+//! modes, callbacks (EarlyStopping on scripted curves, ModelCheckpoint,
+//! ReduceLROnPlateau, TerminateOnNaN, CsvLogger), History serde and plots,
+//! bit-exact resume from training checkpoints, and finite-difference
+//! gradients of the seed example's network.
+//!
+//! Tests that build models or draw random numbers hold [`common::serial`]:
+//! layer initialisation and dropout use the global generator, which parallel
+//! tests would otherwise interleave.
+
+mod callbacks;
+mod common;
+mod early_stopping;
+mod fit;
+mod history;
+mod nan;
+mod resume;
+mod seed_gradients;
