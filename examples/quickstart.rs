@@ -25,7 +25,10 @@ fn main() -> neurite::Result<()> {
         .validation_split(0.2)
         .metric(Metric::Accuracy)
         .fit(&mut model, &mut opt, &Dataset::new(x, y)?)?;
-    println!("final val accuracy {:?}", history.get("val_accuracy").and_then(|v| v.last()));
+    println!(
+        "final val accuracy {:?}",
+        history.get("val_accuracy").and_then(|v| v.last())
+    );
     let path = std::env::temp_dir().join("neurite-quickstart.ckpt");
     model.save(&path)?;
     let again = Sequential::load(&path, &Device::cpu())?; // onto any device

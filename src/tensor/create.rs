@@ -106,12 +106,19 @@ impl Tensor {
         if let Device::Cuda(ordinal) = device {
             let shape = shape.into();
             if low >= high || !low.is_finite() || !high.is_finite() {
-                return Err(Error::invalid("rand_uniform", format!("need finite low < high, got [{low}, {high})")));
+                return Err(Error::invalid(
+                    "rand_uniform",
+                    format!("need finite low < high, got [{low}, {high})"),
+                ));
             }
             let seed: u64 = lock_rng().random();
             let s = crate::backend::cuda::CudaStorage::rand_uniform(shape.elem_count(), dtype, seed, 0, *ordinal)?;
             let unit = Tensor::from_storage(Storage::Cuda(s), shape);
-            return if low == 0.0 && high == 1.0 { Ok(unit) } else { unit.affine(high - low, low) };
+            return if low == 0.0 && high == 1.0 {
+                Ok(unit)
+            } else {
+                unit.affine(high - low, low)
+            };
         }
         Tensor::rand_uniform_with(low, high, shape, dtype, device, &mut *lock_rng())
     }
