@@ -24,7 +24,7 @@ impl Window {
                 format!("kernel {kernel:?} and stride {stride:?} must be positive"),
             ));
         }
-        if padding[0] * 2 > kernel[0] || padding[1] * 2 > kernel[1] {
+        if padding[0] > kernel[0] / 2 || padding[1] > kernel[1] / 2 {
             return Err(Error::invalid(
                 op,
                 format!("padding {padding:?} must be at most half the kernel {kernel:?}"),

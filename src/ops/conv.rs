@@ -24,13 +24,17 @@ fn spec_for(
             format!("kernel {kernel:?} and stride {stride:?} must be positive"),
         ));
     }
-    if d[2] + 2 * padding.0 < kernel.0 || d[3] + 2 * padding.1 < kernel.1 {
+    let padded = |size: usize, pad: usize| pad.checked_mul(2).and_then(|p| p.checked_add(size));
+    let (Some(ph), Some(pw)) = (padded(d[2], padding.0), padded(d[3], padding.1)) else {
+        return Err(Error::invalid(op, format!("padding {padding:?} is too large")));
+    };
+    if ph < kernel.0 || pw < kernel.1 {
         return Err(Error::invalid(
             op,
             format!(
                 "kernel {kernel:?} is larger than the padded input {}x{} (shape {}, padding {padding:?})",
-                d[2] + 2 * padding.0,
-                d[3] + 2 * padding.1,
+                ph,
+                pw,
                 x.shape()
             ),
         ));
@@ -123,7 +127,7 @@ impl Tensor {
         op: &'static str,
     ) -> Result<(Tensor, Im2ColSpec)> {
         let spec = spec_for(self, kernel, stride, padding, op)?;
-        if padding.0 * 2 > kernel.0 || padding.1 * 2 > kernel.1 {
+        if padding.0 > kernel.0 / 2 || padding.1 > kernel.1 / 2 {
             return Err(Error::invalid(
                 op,
                 format!("padding {padding:?} must be at most half the kernel {kernel:?}"),
