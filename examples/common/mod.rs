@@ -1,0 +1,304 @@
+//! Plumbing shared by the MNIST examples: command-line options, the device
+//! choice, default paths and an epoch timer. The training code itself stays in
+//! each example, where a reader looks for it.
+
+// Each example uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use neurite::Device;
+use neurite::train::{Callback, CallbackContext, Logs};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// Which program is parsing its options (they accept different ones).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Program {
+    /// A training example; the name is also the stem of its checkpoint file.
+    Train(&'static str),
+    /// `mnist_eval`.
+    Eval,
+}
+
+impl Program {
+    fn name(self) -> &'static str {
+        match self {
+            Program::Train(name) => name,
+            Program::Eval => "mnist_eval",
+        }
+    }
+}
+
+/// The examples' command-line options, defaults filled in.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Epochs to train.
+    pub epochs: usize,
+    /// Samples per batch.
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    pub lr: f64,
+    /// `cpu`, `cuda`, `cuda:N` or `best`.
+    pub device: String,
+    /// The MNIST-layout directory.
+    pub data: PathBuf,
+    /// Where the checkpoint and the plot go.
+    pub out: PathBuf,
+    /// Seed of initialisation, dropout and shuffling.
+    pub seed: u64,
+    /// The fraction of the training files held out for validation (their
+    /// tail, as Keras's `validation_split`); 0 trains on all of them.
+    pub val_fraction: f64,
+    /// Print only the final lines.
+    pub quiet: bool,
+    /// The checkpoint `mnist_eval` evaluates.
+    pub checkpoint: Option<PathBuf>,
+}
+
+/// The help text of `program`.
+pub fn usage(program: Program) -> String {
+    let name = program.name();
+    let common = "  --device D        cpu, cuda, cuda:N or best (default best: the GPU when one answers)\n  \
+         --data DIR        directory with the train-* and t10k-* MNIST IDX files, raw or .gz\n                    \
+         (default data/mnist in the repository: the bundled 8,000 digits)\n";
+    match program {
+        Program::Train(_) => format!(
+            "usage: cargo run --release --example {name} -- [options]\n\n\
+             Trains on the train-* files (by default the last 10% held out for\n\
+             validation) and reports accuracy on the t10k-* files.\n\n\
+             options:\n  \
+             --epochs N        epochs to train (default 10)\n  \
+             --batch-size N    samples per batch (default 64)\n  \
+             --lr X            Adam learning rate (default 0.001)\n\
+             {common}  \
+             --out DIR         where {name}.ckpt and training.png go (default target/{name})\n  \
+             --seed N          seed of initialisation, dropout and shuffling (default 0)\n  \
+             --val-fraction F  the last fraction F of the train-* digits validates (default 0.1;\n                    \
+             0 trains on all of them and skips validation)\n  \
+             --quiet           print only the final lines\n  \
+             -h, --help        this text\n"
+        ),
+        Program::Eval => format!(
+            "usage: cargo run --release --example {name} -- --checkpoint PATH [options]\n\n\
+             Loads any model saved with Sequential::save (or a training checkpoint) and\n\
+             reports its accuracy on the t10k-* files.\n\n\
+             options:\n  \
+             --checkpoint PATH the model to evaluate (required)\n\
+             {common}  \
+             --batch-size N    samples per evaluation batch (default 500)\n  \
+             -h, --help        this text\n"
+        ),
+    }
+}
+
+/// Parses `args` (without the program name). `Ok(None)` means help was asked for.
+pub fn parse(program: Program, args: &[String]) -> Result<Option<Options>, String> {
+    let train = matches!(program, Program::Train(_));
+    let mut o = Options {
+        epochs: 10,
+        batch_size: if train { 64 } else { 500 },
+        lr: 1e-3,
+        device: "best".into(),
+        data: repo_path("data/mnist"),
+        out: repo_path(&format!("target/{}", program.name())),
+        seed: 0,
+        val_fraction: 0.1,
+        quiet: false,
+        checkpoint: None,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        if arg == "-h" || arg == "--help" {
+            return Ok(None);
+        }
+        let (key, inline) = match arg.split_once('=') {
+            Some((k, v)) if k.starts_with("--") => (k, Some(v.to_string())),
+            _ => (arg.as_str(), None),
+        };
+        let known: &[&str] = if train {
+            &[
+                "--epochs",
+                "--batch-size",
+                "--lr",
+                "--device",
+                "--data",
+                "--out",
+                "--seed",
+                "--val-fraction",
+                "--quiet",
+            ]
+        } else {
+            &["--checkpoint", "--batch-size", "--device", "--data"]
+        };
+        if !known.contains(&key) {
+            return Err(format!("unknown option {arg:?}"));
+        }
+        if key == "--quiet" {
+            if inline.is_some() {
+                return Err("--quiet takes no value".into());
+            }
+            o.quiet = true;
+            continue;
+        }
+        let value = match inline {
+            Some(v) => v,
+            None => it.next().cloned().ok_or_else(|| format!("{key} needs a value"))?,
+        };
+        match key {
+            "--epochs" => o.epochs = positive(key, &value)?,
+            "--batch-size" => o.batch_size = positive(key, &value)?,
+            "--lr" => {
+                o.lr = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite() && *x > 0.0)
+                    .ok_or_else(|| format!("--lr needs a positive number, got {value:?}"))?
+            }
+            "--device" => {
+                let ok = matches!(value.as_str(), "cpu" | "cuda" | "gpu" | "best")
+                    || value.strip_prefix("cuda:").is_some_and(|n| n.parse::<usize>().is_ok());
+                if !ok {
+                    return Err(format!("--device needs cpu, cuda, cuda:N or best, got {value:?}"));
+                }
+                o.device = value;
+            }
+            "--val-fraction" => {
+                o.val_fraction = value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| (0.0..1.0).contains(x))
+                    .ok_or_else(|| format!("--val-fraction needs a number in [0, 1), got {value:?}"))?
+            }
+            "--data" => o.data = PathBuf::from(value),
+            "--out" => o.out = PathBuf::from(value),
+            "--checkpoint" => o.checkpoint = Some(PathBuf::from(value)),
+            "--seed" => {
+                o.seed = value
+                    .parse::<u64>()
+                    .map_err(|_| format!("--seed needs a non-negative integer, got {value:?}"))?
+            }
+            _ => unreachable!("every known option is matched above"),
+        }
+    }
+    if program == Program::Eval && o.checkpoint.is_none() {
+        return Err("--checkpoint PATH is required".into());
+    }
+    Ok(Some(o))
+}
+
+/// The options of this process, or an exit: help on standard output (status
+/// 0), or the problem and the usage on standard error (status 2).
+pub fn options_or_exit(program: Program) -> Options {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match parse(program, &args) {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            print!("{}", usage(program));
+            std::process::exit(0);
+        }
+        Err(msg) => {
+            eprintln!("error: {msg}\n\n{}", usage(program));
+            std::process::exit(2);
+        }
+    }
+}
+
+fn positive(key: &str, value: &str) -> Result<usize, String> {
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{key} needs a positive integer, got {value:?}"))
+}
+
+/// `rel` inside the repository: under `CARGO_MANIFEST_DIR` when run through
+/// cargo (whatever the working directory), else relative to the working
+/// directory when it exists there, else under the directory the example was
+/// built from.
+pub fn repo_path(rel: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
+        return Path::new(&dir).join(rel);
+    }
+    if Path::new(rel).exists() {
+        return PathBuf::from(rel);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The device `spec` names, after printing it (and, on the CPU, why not a GPU).
+pub fn choose_device(spec: &str) -> neurite::Result<Device> {
+    let device = if spec == "best" {
+        let (device, not_gpu) = Device::best_with_reason();
+        println!("device: {device}");
+        if let Some(reason) = not_gpu {
+            println!("not on a GPU because: {reason}");
+        }
+        device
+    } else {
+        let device = Device::parse(spec)?;
+        println!("device: {device}");
+        if device.is_cpu() {
+            println!("not on a GPU because: --device {spec} asked for the CPU");
+        }
+        device
+    };
+    Ok(device)
+}
+
+/// Runs `body`; on error prints it to standard error and exits with status 1.
+pub fn exit_code(result: neurite::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Times each epoch of `fit` from its start to the end of its validation.
+#[derive(Default)]
+pub struct EpochTimer {
+    start: Option<Instant>,
+    /// One entry per finished epoch.
+    pub epochs: Vec<Duration>,
+}
+
+impl EpochTimer {
+    /// The mean epoch time in seconds (NaN before the first epoch).
+    pub fn mean_secs(&self) -> f64 {
+        let total: f64 = self.epochs.iter().map(Duration::as_secs_f64).sum();
+        total / self.epochs.len() as f64
+    }
+
+    /// The median epoch time in seconds (NaN before the first epoch): on a
+    /// shared machine, less swayed by one epoch that competed with other work.
+    pub fn median_secs(&self) -> f64 {
+        let mut s: Vec<f64> = self.epochs.iter().map(Duration::as_secs_f64).collect();
+        s.sort_by(f64::total_cmp);
+        match s.len() {
+            0 => f64::NAN,
+            n if n % 2 == 1 => s[n / 2],
+            n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+        }
+    }
+
+    /// `0.748 (median 0.700)`: what the examples print after `seconds per epoch:`.
+    pub fn summary(&self) -> String {
+        format!("{:.3} (median {:.3})", self.mean_secs(), self.median_secs())
+    }
+}
+
+impl Callback for EpochTimer {
+    fn on_epoch_begin(&mut self, _epoch: usize, _ctx: &mut CallbackContext<'_>) -> neurite::Result<()> {
+        self.start = Some(Instant::now());
+        Ok(())
+    }
+
+    fn on_epoch_end(&mut self, _epoch: usize, _logs: &mut Logs, _ctx: &mut CallbackContext<'_>) -> neurite::Result<()> {
+        if let Some(t) = self.start.take() {
+            self.epochs.push(t.elapsed());
+        }
+        Ok(())
+    }
+}
