@@ -122,7 +122,6 @@ def train(args):
         t0 = time.perf_counter()
         net.train()
         perm = torch.randperm(len(x_train), generator=gen)
-        loss_sum, correct = 0.0, 0
         losses, hits = [], []
         for i in range(0, len(perm), args.batch_size):
             idx = perm[i:i + args.batch_size]
