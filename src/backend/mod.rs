@@ -10,6 +10,7 @@
 pub mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
+mod layout;
 mod ops;
 mod storage;
 

@@ -52,15 +52,19 @@ fn mixed_dtypes() {
 }
 
 #[test]
-fn mixed_devices_need_a_second_device() {
-    // With only the CPU every tensor shares a device; the CUDA parity tests
-    // cover the device-mismatch error. Asking for a GPU here must be an error, not a panic.
-    match Device::cuda(0) {
-        Ok(d) => assert!(d.is_cuda()),
-        Err(e) => assert!(message(e).contains("CUDA"), "explains why"),
+fn asking_for_a_gpu_without_one_is_an_error() {
+    // Device mismatches need a second device: the CUDA parity tests cover them.
+    // Without the `cuda` feature, asking for a GPU must be an error that says why.
+    #[cfg(not(feature = "cuda"))]
+    {
+        let m = message(Device::cuda(0).unwrap_err());
+        assert!(m.contains("CUDA unavailable") && m.contains("--features cuda"), "{m}");
+        let (dev, why) = Device::best_with_reason();
+        assert!(dev.is_cpu());
+        assert!(why.is_some_and(|w| w.contains("cuda")));
     }
-    assert!(Device::parse("tpu").is_err());
-    assert!(Device::parse("cuda:x").is_err());
+    assert!(message(Device::parse("tpu").unwrap_err()).contains("unknown device"));
+    assert!(message(Device::parse("cuda:x").unwrap_err()).contains("ordinal"));
 }
 
 #[test]

@@ -1,33 +1,8 @@
 //! Strided gathers and concatenation: the data movement behind shape ops.
 
 use super::parallel::{PAR_CHUNK, PAR_MIN_ELEMS};
+use crate::backend::layout::coalesce;
 use rayon::prelude::*;
-
-/// Merges adjacent dims that are laid out contiguously with respect to each
-/// other, and drops size-1 dims, so that the copy loop runs over long rows.
-fn coalesce(shape: &[usize], strides: &[usize]) -> (Vec<usize>, Vec<usize>) {
-    let mut dims: Vec<usize> = Vec::with_capacity(shape.len());
-    let mut strs: Vec<usize> = Vec::with_capacity(shape.len());
-    for (&d, &s) in shape.iter().zip(strides) {
-        if d == 1 {
-            continue;
-        }
-        if let (Some(ld), Some(ls)) = (dims.last_mut(), strs.last_mut())
-            && *ls == s * d
-        {
-            *ld *= d;
-            *ls = s;
-            continue;
-        }
-        dims.push(d);
-        strs.push(s);
-    }
-    if dims.is_empty() {
-        dims.push(1);
-        strs.push(1);
-    }
-    (dims, strs)
-}
 
 pub(super) fn copy_strided<T: Copy + Send + Sync + Default>(
     src: &[T],

@@ -5,35 +5,10 @@ use super::device::DeviceState;
 use super::launch::{Arg, MAX_DIMS, Strided, bytes_sfx, for_each_leading, launch, sfx};
 use super::storage::CudaStorage;
 use crate::backend::BackendStorage;
+use crate::backend::layout::coalesce;
 use crate::{DType, Error, Result};
 use half::{bf16, f16};
 use std::sync::Arc;
-
-/// Merges adjacent dims that are contiguous with respect to each other and drops
-/// size-1 dims, as the CPU backend does, so most permutes become rank <= 3.
-fn coalesce(shape: &[usize], strides: &[usize]) -> (Vec<usize>, Vec<usize>) {
-    let mut dims: Vec<usize> = Vec::with_capacity(shape.len());
-    let mut strs: Vec<usize> = Vec::with_capacity(shape.len());
-    for (&d, &s) in shape.iter().zip(strides) {
-        if d == 1 {
-            continue;
-        }
-        if let (Some(ld), Some(ls)) = (dims.last_mut(), strs.last_mut())
-            && *ls == s * d
-        {
-            *ld *= d;
-            *ls = s;
-            continue;
-        }
-        dims.push(d);
-        strs.push(s);
-    }
-    if dims.is_empty() {
-        dims.push(1);
-        strs.push(1);
-    }
-    (dims, strs)
-}
 
 pub(crate) fn copy_strided(x: &CudaStorage, offset: usize, strides: &[usize], shape: &[usize]) -> Result<CudaStorage> {
     let op = "copy_strided";
