@@ -95,23 +95,5 @@ fn run(opts: &Options) -> neurite::Result<()> {
     let test_logs = trainer.evaluate(&mut model, &test)?;
     drop(trainer); // releases the timer
 
-    std::fs::create_dir_all(&opts.out)
-        .map_err(|e| neurite::Error::invalid(NAME, format!("creating {}: {e}", opts.out.display())))?;
-    let ckpt = opts.out.join(format!("{NAME}.ckpt"));
-    let plot = opts.out.join("training.png");
-    model.eval();
-    model.save(&ckpt)?;
-    history.plot(&plot)?;
-
-    let test_acc = test_logs.get("accuracy").unwrap_or(f64::NAN);
-    println!(
-        "saved the model to {} and the curves to {}",
-        ckpt.display(),
-        plot.display()
-    );
-    println!("test loss: {:.4}", test_logs.get("loss").unwrap_or(f64::NAN));
-    println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
-    println!("seconds per epoch: {}", timer.summary());
-    println!("test accuracy: {test_acc:.4}");
-    Ok(())
+    common::save_and_report(NAME, opts, &mut model, &history, &test_logs, &timer, started)
 }

@@ -1,6 +1,6 @@
 //! Plumbing shared by the MNIST examples: command-line options, the device
-//! choice, default paths and an epoch timer. The training code itself stays in
-//! each example, where a reader looks for it.
+//! choice, default paths, an epoch timer and the closing save-and-report. The
+//! model and training code itself stays in each example, where a reader looks for it.
 
 // Each example uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -301,4 +301,36 @@ impl Callback for EpochTimer {
         }
         Ok(())
     }
+}
+
+/// Saves the trained model and its curves under `--out`, then prints the
+/// report both training examples end with (the last line is `test accuracy:`).
+pub fn save_and_report(
+    name: &str,
+    opts: &Options,
+    model: &mut neurite::nn::Sequential,
+    history: &neurite::train::History,
+    test_logs: &Logs,
+    timer: &EpochTimer,
+    started: Instant,
+) -> neurite::Result<()> {
+    use neurite::nn::Module;
+    std::fs::create_dir_all(&opts.out)
+        .map_err(|e| neurite::Error::io(format!("{name}: creating {}", opts.out.display()), e))?;
+    let ckpt = opts.out.join(format!("{name}.ckpt"));
+    let plot = opts.out.join("training.png");
+    // Saved in eval mode so that a reloaded model predicts without further setup.
+    model.eval();
+    model.save(&ckpt)?;
+    history.plot(&plot)?;
+    println!(
+        "saved the model to {} and the curves to {}",
+        ckpt.display(),
+        plot.display()
+    );
+    println!("test loss: {:.4}", test_logs.get("loss").unwrap_or(f64::NAN));
+    println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
+    println!("seconds per epoch: {}", timer.summary());
+    println!("test accuracy: {:.4}", test_logs.get("accuracy").unwrap_or(f64::NAN));
+    Ok(())
 }
