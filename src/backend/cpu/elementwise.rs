@@ -2,15 +2,32 @@
 
 use super::float::CpuFloat;
 use super::parallel::{PAR_CHUNK, PAR_MIN_ELEMS};
-use crate::backend::{BinaryLayout, BinaryOp, UnaryOp};
+use crate::backend::{BinaryLayout, BinaryOp, CmpOp, UnaryOp};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 fn map<T: Copy + Send + Sync, U: Send, F: Fn(T) -> U + Sync + Send>(x: &[T], f: F) -> Vec<U> {
+    let mut out = Vec::with_capacity(x.len());
+    // Plain loops over matching chunks (not an iterator chain through rayon's
+    // collect): the compiler vectorises them and turns comparisons into
+    // selects, where a per-item chain left unpredictable branches.
+    let fill = |src: &[T], dst: &mut [MaybeUninit<U>]| {
+        for (o, &v) in dst.iter_mut().zip(src) {
+            o.write(f(v));
+        }
+    };
+    let spare = &mut out.spare_capacity_mut()[..x.len()];
     if x.len() >= PAR_MIN_ELEMS {
-        x.par_iter().with_min_len(PAR_CHUNK).map(|&v| f(v)).collect()
+        spare
+            .par_chunks_mut(PAR_CHUNK)
+            .zip(x.par_chunks(PAR_CHUNK))
+            .for_each(|(dst, src)| fill(src, dst));
     } else {
-        x.iter().map(|&v| f(v)).collect()
+        fill(x, spare);
     }
+    // SAFETY: every one of the first `x.len()` slots was written above.
+    unsafe { out.set_len(x.len()) };
+    out
 }
 
 #[inline]
@@ -85,7 +102,21 @@ pub(super) fn unary<T: CpuFloat>(x: &[T], op: UnaryOp) -> Vec<T> {
                 }
             })
         }
-        UnaryOp::CmpScalar(cmp, s) => map(x, move |v| bool_to(cmp.eval(v.to_f64(), s))),
+        UnaryOp::CmpScalar(cmp, s) => compare_scalar(x, cmp, s),
+    }
+}
+
+/// Compares against an `f64` scalar exactly (the value widened, never the
+/// scalar narrowed), with the comparison chosen once rather than per element
+/// so that each loop vectorises.
+fn compare_scalar<T: CpuFloat>(x: &[T], cmp: CmpOp, s: f64) -> Vec<T> {
+    match cmp {
+        CmpOp::Eq => map(x, move |v| bool_to(v.to_f64() == s)),
+        CmpOp::Ne => map(x, move |v| bool_to(v.to_f64() != s)),
+        CmpOp::Lt => map(x, move |v| bool_to(v.to_f64() < s)),
+        CmpOp::Le => map(x, move |v| bool_to(v.to_f64() <= s)),
+        CmpOp::Gt => map(x, move |v| bool_to(v.to_f64() > s)),
+        CmpOp::Ge => map(x, move |v| bool_to(v.to_f64() >= s)),
     }
 }
 
@@ -97,7 +128,12 @@ pub(super) fn binary<T: CpuFloat>(a: &[T], b: &[T], op: BinaryOp, layout: &Binar
         BinaryOp::Div => binary_map(a, b, layout, |x, y| x / y),
         BinaryOp::Maximum => binary_map(a, b, layout, |x, y| if x >= y || x.is_nan() { x } else { y }),
         BinaryOp::Minimum => binary_map(a, b, layout, |x, y| if x <= y || x.is_nan() { x } else { y }),
-        BinaryOp::Cmp(c) => binary_map(a, b, layout, move |x, y| bool_to(c.eval(x.to_f64(), y.to_f64()))),
+        BinaryOp::Cmp(CmpOp::Eq) => binary_map(a, b, layout, |x, y| bool_to(x == y)),
+        BinaryOp::Cmp(CmpOp::Ne) => binary_map(a, b, layout, |x, y| bool_to(x != y)),
+        BinaryOp::Cmp(CmpOp::Lt) => binary_map(a, b, layout, |x, y| bool_to(x < y)),
+        BinaryOp::Cmp(CmpOp::Le) => binary_map(a, b, layout, |x, y| bool_to(x <= y)),
+        BinaryOp::Cmp(CmpOp::Gt) => binary_map(a, b, layout, |x, y| bool_to(x > y)),
+        BinaryOp::Cmp(CmpOp::Ge) => binary_map(a, b, layout, |x, y| bool_to(x >= y)),
     }
 }
 
@@ -117,11 +153,11 @@ where
     }
     let inner = layout.dims[rank - 1];
     let (ls, rs) = (layout.lhs_strides[rank - 1], layout.rhs_strides[rank - 1]);
-    let mut out = vec![U::default(); n];
-    if inner == 0 {
+    let mut out = Vec::with_capacity(n);
+    if n == 0 {
         return out;
     }
-    let row = |r: usize, dst: &mut [U]| {
+    let row_start = |r: usize| {
         let (mut lo, mut ro, mut rem) = (0, 0, r);
         for d in (0..rank - 1).rev() {
             let i = rem % layout.dims[d];
@@ -129,40 +165,62 @@ where
             lo += i * layout.lhs_strides[d];
             ro += i * layout.rhs_strides[d];
         }
-        match (ls, rs) {
-            (1, 1) => {
-                for ((o, &x), &y) in dst.iter_mut().zip(&a[lo..lo + inner]).zip(&b[ro..ro + inner]) {
-                    *o = f(x, y);
+        (lo, ro)
+    };
+    // Fills `dst`, the output from flat index `start` on, one row piece at a time.
+    let fill = |start: usize, dst: &mut [MaybeUninit<U>]| {
+        let mut done = 0;
+        while done < dst.len() {
+            let (r, c) = ((start + done) / inner, (start + done) % inner);
+            let len = (inner - c).min(dst.len() - done);
+            let (lo, ro) = row_start(r);
+            let (lo, ro) = (lo + c * ls, ro + c * rs);
+            let piece = &mut dst[done..done + len];
+            match (ls, rs) {
+                (1, 1) => {
+                    for ((o, &x), &y) in piece.iter_mut().zip(&a[lo..lo + len]).zip(&b[ro..ro + len]) {
+                        o.write(f(x, y));
+                    }
+                }
+                (1, 0) => {
+                    let y = b[ro];
+                    for (o, &x) in piece.iter_mut().zip(&a[lo..lo + len]) {
+                        o.write(f(x, y));
+                    }
+                }
+                (0, 1) => {
+                    let x = a[lo];
+                    for (o, &y) in piece.iter_mut().zip(&b[ro..ro + len]) {
+                        o.write(f(x, y));
+                    }
+                }
+                _ => {
+                    for (j, o) in piece.iter_mut().enumerate() {
+                        o.write(f(a[lo + j * ls], b[ro + j * rs]));
+                    }
                 }
             }
-            (1, 0) => {
-                let y = b[ro];
-                for (o, &x) in dst.iter_mut().zip(&a[lo..lo + inner]) {
-                    *o = f(x, y);
-                }
-            }
-            (0, 1) => {
-                let x = a[lo];
-                for (o, &y) in dst.iter_mut().zip(&b[ro..ro + inner]) {
-                    *o = f(x, y);
-                }
-            }
-            _ => {
-                for (j, o) in dst.iter_mut().enumerate() {
-                    *o = f(a[lo + j * ls], b[ro + j * rs]);
-                }
-            }
+            done += len;
         }
     };
+    let spare = &mut out.spare_capacity_mut()[..n];
     if n >= PAR_MIN_ELEMS {
-        let rows_per_task = PAR_CHUNK.div_ceil(inner).max(1);
-        out.par_chunks_mut(inner)
+        // Whole short rows per task, or long rows cut into pieces, so that a
+        // single coalesced row still spreads over the pool.
+        let chunk = if inner >= PAR_CHUNK {
+            PAR_CHUNK
+        } else {
+            inner * PAR_CHUNK.div_ceil(inner)
+        };
+        spare
+            .par_chunks_mut(chunk)
             .enumerate()
-            .with_min_len(rows_per_task)
-            .for_each(|(r, dst)| row(r, dst));
+            .for_each(|(i, dst)| fill(i * chunk, dst));
     } else {
-        out.chunks_mut(inner).enumerate().for_each(|(r, dst)| row(r, dst));
+        fill(0, spare);
     }
+    // SAFETY: the pieces above cover all `n` slots, each written once.
+    unsafe { out.set_len(n) };
     out
 }
 

@@ -222,8 +222,14 @@ impl BackendStorage for CpuStorage {
 
     fn reduce(&self, op: ReduceOp, outer: usize, len: usize, inner: usize) -> Result<Self> {
         if matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin) {
-            let v = self.to_vec::<f64>();
-            return Ok(CpuStorage::I64(reduce::arg_reduce(&v, op, outer, len, inner)));
+            let idx = match self {
+                CpuStorage::F32(v) => reduce::arg_reduce(v, op, outer, len, inner),
+                CpuStorage::F64(v) => reduce::arg_reduce(v, op, outer, len, inner),
+                CpuStorage::I64(v) => reduce::arg_reduce(v, op, outer, len, inner),
+                // Half types order exactly as their f32 widening.
+                _ => reduce::arg_reduce(&self.to_vec::<f32>(), op, outer, len, inner),
+            };
+            return Ok(CpuStorage::I64(idx));
         }
         Ok(float_map!(self, "reduce", |v| reduce::reduce(v, op, outer, len, inner)))
     }

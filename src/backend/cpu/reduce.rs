@@ -100,7 +100,13 @@ pub(super) fn reduce<T: CpuFloat>(x: &[T], op: ReduceOp, outer: usize, len: usiz
 }
 
 /// Index of the first maximum (or minimum) along the middle axis; NaN wins, as in PyTorch.
-pub(super) fn arg_reduce(x: &[f64], op: ReduceOp, outer: usize, len: usize, inner: usize) -> Vec<i64> {
+pub(super) fn arg_reduce<T: PartialOrd + Copy + Sync + IsNan>(
+    x: &[T],
+    op: ReduceOp,
+    outer: usize,
+    len: usize,
+    inner: usize,
+) -> Vec<i64> {
     let mut out = vec![0i64; outer * inner];
     out.par_chunks_mut(inner.max(1)).enumerate().for_each(|(o, dst)| {
         for (i, d) in dst.iter_mut().enumerate() {
@@ -108,12 +114,12 @@ pub(super) fn arg_reduce(x: &[f64], op: ReduceOp, outer: usize, len: usize, inne
             let mut best_v = x[o * len * inner + i];
             for l in 1..len {
                 let v = x[(o * len + l) * inner + i];
-                if best_v.is_nan() {
+                if best_v.is_nan_value() {
                     break;
                 }
                 let better = match op {
-                    ReduceOp::ArgMax => v > best_v || v.is_nan(),
-                    _ => v < best_v || v.is_nan(),
+                    ReduceOp::ArgMax => v > best_v || v.is_nan_value(),
+                    _ => v < best_v || v.is_nan_value(),
                 };
                 if better {
                     best = l;
@@ -124,4 +130,28 @@ pub(super) fn arg_reduce(x: &[f64], op: ReduceOp, outer: usize, len: usize, inne
         }
     });
     out
+}
+
+/// NaN detection for the arg-reductions, which also run on integers.
+pub(super) trait IsNan {
+    /// Whether this is a NaN (never, for integers).
+    fn is_nan_value(&self) -> bool;
+}
+
+impl IsNan for f32 {
+    fn is_nan_value(&self) -> bool {
+        self.is_nan()
+    }
+}
+
+impl IsNan for f64 {
+    fn is_nan_value(&self) -> bool {
+        self.is_nan()
+    }
+}
+
+impl IsNan for i64 {
+    fn is_nan_value(&self) -> bool {
+        false
+    }
 }
