@@ -159,6 +159,14 @@ fn layer_elems(layer: &LayerConfig) -> Result<Elems, String> {
             check_window(&[*kernel_size, *stride, *padding]).map_err(err)?;
             Elems::default()
         }
+        LayerConfig::Normalization { num_features, .. } => {
+            // Mean and variance.
+            let n = tensor(&[*num_features]).map_err(err)?;
+            Elems {
+                kept: 2 * n,
+                constructed: 2 * n,
+            }
+        }
         LayerConfig::Sequential(inner) => tensor_elems(inner)?,
         _ => Elems::default(),
     })

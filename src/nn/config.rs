@@ -37,7 +37,7 @@
 
 use super::{
     AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, GELU, LayerNorm, LeakyReLU, Linear,
-    LogSoftmax, MaxPool2d, Module, ReLU, Sequential, Sigmoid, Softmax, Tanh,
+    LogSoftmax, MaxPool2d, Module, Normalization, ReLU, Sequential, Sigmoid, Softmax, Tanh,
 };
 use crate::{Device, Error, Result};
 use serde::{Deserialize, Serialize};
@@ -132,6 +132,8 @@ pub enum LayerConfig {
         #[serde(with = "json_param")]
         params: serde_json::Value,
     },
+    /// [`Normalization`] (added last: bincode numbers variants by position).
+    Normalization { axis: Option<i64>, num_features: usize },
 }
 
 /// The layers of a [`Sequential`], in order.
@@ -213,6 +215,9 @@ impl LayerConfig {
                 num_embeddings,
                 embedding_dim,
             } => Box::new(Embedding::new(*num_embeddings, *embedding_dim)),
+            LayerConfig::Normalization { axis, num_features } => {
+                Box::new(Normalization::try_new(*axis, *num_features)?)
+            }
             LayerConfig::Sequential(cfg) => Box::new(Sequential::from_config(cfg, &Device::Cpu)?),
             LayerConfig::Custom { name, params } => {
                 let ctor = registry()

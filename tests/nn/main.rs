@@ -9,6 +9,7 @@ mod init;
 mod layers;
 mod losses;
 mod module_api;
+mod normalization;
 
 use std::sync::{Mutex, MutexGuard};
 
