@@ -4,13 +4,13 @@
 //! 16 and 32 channels, then Dropout(0.25), Flatten and Linear(32*7*7 -> 10);
 //! cross-entropy on the logits, Adam (learning rate 1e-3), batch 64, 10 epochs,
 //! on the best device. Layers use PyTorch's default initialisation and
-//! batch-norm momentum (0.1), so the recipe is PyTorch's line for line. The
-//! last 10% of the `train-*` digits are held out for validation (Keras's
-//! `validation_split`: 5,400 train and 600 validate on the bundled subset;
-//! `--val-fraction` changes it); the `t10k-*` digits are only used for the
-//! final test accuracy. Pixels are
-//! scaled to `[0, 1]` and nothing else, so a saved model needs no
-//! preprocessing state to be evaluated (see `mnist_eval`).
+//! batch-norm momentum (0.1), so the recipe is PyTorch's line for line. All
+//! `train-*` digits train (6,000 in the bundled subset); the `t10k-*` digits
+//! give the final test accuracy and are also evaluated after each epoch
+//! (reported as `val_*`, deciding nothing). `--val-fraction F` holds out the
+//! tail of `train-*` for validation instead (Keras's `validation_split`).
+//! Pixels are scaled to `[0, 1]` and nothing else (batch norm follows each
+//! convolution), so a saved model needs no preprocessing state (see `mnist_eval`).
 //!
 //! Writes `<out>/mnist_cnn.ckpt` (the model, reloadable with
 //! `Sequential::load`) and `<out>/training.png` (loss and accuracy curves),
@@ -49,16 +49,6 @@ fn run(opts: &Options) -> neurite::Result<()> {
     let mnist = Mnist::load_with(&opts.data, ImageLayout::Nchw)?;
     let train = mnist.train_dataset()?;
     let test = mnist.test_dataset()?;
-    // Keras's validation_split: the tail of the training files validates.
-    let n_val = train.len() - (train.len() as f64 * (1.0 - opts.val_fraction)).floor() as usize;
-    println!(
-        "data: {} training, {} validation (the last {:.0}% of train-*), {} test digits, from {}",
-        train.len() - n_val,
-        n_val,
-        opts.val_fraction * 100.0,
-        test.len(),
-        opts.data.display()
-    );
 
     let mut model = Sequential::new()
         .add(Conv2d::new(1, 16, 3).with_padding(1))
@@ -85,9 +75,7 @@ fn run(opts: &Options) -> neurite::Result<()> {
         .seed(opts.seed)
         .metric(Metric::Accuracy)
         .callback(&mut timer);
-    if opts.val_fraction > 0.0 {
-        trainer = trainer.validation_split(opts.val_fraction);
-    }
+    trainer = common::with_validation(trainer, opts, &train, &test);
     if opts.quiet {
         trainer = trainer.quiet();
     }

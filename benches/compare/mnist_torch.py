@@ -4,12 +4,16 @@ Trains exactly what `examples/mnist_mlp.rs` and `examples/mnist_cnn.rs` train,
 on the same IDX files, with the same split and hyperparameters:
 
 - data: `train-*` / `t10k-*` IDX files (gzip or raw) read with gzip + numpy,
-  pixels scaled to [0, 1] (pixel / 255), no other normalisation;
-- validation: the LAST 10% of the training files (Keras's `validation_split`,
-  which `neurite::train::Trainer::validation_split(0.1)` also uses;
-  `--val-fraction` changes it, 0 for none); the rest trains, reshuffled every
-  epoch, batch 64, last short batch kept;
-- `mlp`: 784-256-ReLU-Dropout(0.2)-128-ReLU-10;
+  pixels scaled to [0, 1] (pixel / 255), no other normalisation for the CNN;
+- validation: by default (`--val-fraction 0`) every training digit trains and
+  the test digits are evaluated after each epoch, reported only (as the
+  examples do); `--val-fraction F` holds out the LAST fraction F of the
+  training files instead (Keras's `validation_split`, which
+  `neurite::train::Trainer::validation_split` also uses); training batches are
+  reshuffled every epoch, batch 64, last short batch kept;
+- `mlp`: pixels standardised with the mean and (population) standard deviation
+  of the training digits (neurite's `Normalization::adapt(.., None)`, the first
+  layer of its model), then 784-256-ReLU-Dropout(0.2)-128-ReLU-10;
   `cnn`: [conv3x3(pad 1) + BatchNorm2d + ReLU + MaxPool2d(2)] x 2 with 16 and
   32 channels, Dropout(0.25), Flatten, Linear(32*7*7 -> 10);
 - cross-entropy on logits, Adam lr 1e-3 (PyTorch's defaults otherwise), 10 epochs;
@@ -21,7 +25,7 @@ on the same IDX files, with the same split and hyperparameters:
 
 Usage:
   python benches/compare/mnist_torch.py mlp|cnn [--epochs 10] [--batch-size 64]
-      [--lr 1e-3] [--seed 0] [--threads 2] [--val-fraction 0.1] [--data data/mnist]
+      [--lr 1e-3] [--seed 0] [--threads 2] [--val-fraction 0] [--data data/mnist]
   python benches/compare/mnist_torch.py compare [--models mlp,cnn] [--quiet-load 0.5] [...]
       builds `cargo build --release --example mnist_<model>`, then runs that
       example (on the CPU, RAYON_NUM_THREADS = --threads) and this script's
@@ -112,11 +116,19 @@ def train(args):
     x_test, y_test = load_split(args.data, "t10k")
     split = int(len(x) * (1 - args.val_fraction))  # Keras: floor(n * (1 - fraction)); the tail validates
     x_train, y_train, x_val, y_val = x[:split], y[:split], x[split:], y[split:]
+    if args.model == "mlp":
+        # As neurite's Normalization layer: statistics of the training digits only, applied to all.
+        mean, std = x_train.double().mean().item(), x_train.double().std(correction=0).item()
+        x_train, x_val, x_test = [(t - mean) / std for t in (x_train, x_val, x_test)]
+    if len(x_val) == 0:
+        # As the examples: the test digits after each epoch, reported only.
+        x_val, y_val = x_test, y_test
     net = build(args.model)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     gen = torch.Generator().manual_seed(args.seed)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.model}: "
-          f"{len(x_train)} training, {len(x_val)} validation, {len(x_test)} test digits from {args.data}")
+          f"{len(x_train)} training, {len(x_val)} validation"
+          f"{' (the test digits)' if x_val is x_test else ''}, {len(x_test)} test digits from {args.data}")
     epoch_times = []
     for epoch in range(args.epochs):
         t0 = time.perf_counter()
@@ -233,8 +245,8 @@ def main():
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--val-fraction", type=float, default=0.1,
-                   help="the last fraction of the training files validates; 0: none")
+    p.add_argument("--val-fraction", type=float, default=0.0,
+                   help="the last fraction of the training files validates; 0: the test digits do, reported only")
     p.add_argument("--data", default=os.path.join(ROOT, "data", "mnist"))
     p.add_argument("--models", default="mlp,cnn", help="for compare: comma-separated mlp,cnn")
     p.add_argument("--quiet-load", type=float, default=0.5,

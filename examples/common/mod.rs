@@ -6,6 +6,8 @@
 #![allow(dead_code)]
 
 use neurite::Device;
+use neurite::data::Dataset;
+use neurite::train::Trainer;
 use neurite::train::{Callback, CallbackContext, Logs};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -64,8 +66,10 @@ pub fn usage(program: Program) -> String {
     match program {
         Program::Train(_) => format!(
             "usage: cargo run --release --example {name} -- [options]\n\n\
-             Trains on the train-* files (by default the last 10% held out for\n\
-             validation) and reports accuracy on the t10k-* files.\n\n\
+             Trains on the train-* files and reports accuracy on the t10k-* files.\n\
+             By default every train-* digit trains and the t10k-* digits are also\n\
+             evaluated after each epoch (shown as val_*; they decide nothing);\n\
+             --val-fraction holds out the tail of train-* for validation instead.\n\n\
              options:\n  \
              --epochs N        epochs to train (default 10)\n  \
              --batch-size N    samples per batch (default 64)\n  \
@@ -73,8 +77,8 @@ pub fn usage(program: Program) -> String {
              {common}  \
              --out DIR         where {name}.ckpt and training.png go (default target/{name})\n  \
              --seed N          seed of initialisation, dropout and shuffling (default 0)\n  \
-             --val-fraction F  the last fraction F of the train-* digits validates (default 0.1;\n                    \
-             0 trains on all of them and skips validation)\n  \
+             --val-fraction F  hold out the last fraction F of the train-* digits for validation\n                    \
+             (Keras's validation_split; default 0: validate on the t10k-* digits)\n  \
              --quiet           print only the final lines\n  \
              -h, --help        this text\n"
         ),
@@ -102,7 +106,7 @@ pub fn parse(program: Program, args: &[String]) -> Result<Option<Options>, Strin
         data: repo_path("data/mnist"),
         out: repo_path(&format!("target/{}", program.name())),
         seed: 0,
-        val_fraction: 0.1,
+        val_fraction: 0.0,
         quiet: false,
         checkpoint: None,
     };
@@ -333,4 +337,36 @@ pub fn save_and_report(
     println!("seconds per epoch: {}", timer.summary());
     println!("test accuracy: {:.4}", test_logs.get("accuracy").unwrap_or(f64::NAN));
     Ok(())
+}
+
+/// How many of `train_len` training digits train (the rest, the tail, validate
+/// when `--val-fraction` is set), as Keras's `validation_split` splits.
+pub fn training_count(opts: &Options, train_len: usize) -> usize {
+    (train_len as f64 * (1.0 - opts.val_fraction)).floor() as usize
+}
+
+/// Gives `trainer` its per-epoch validation data and says where it comes from:
+/// the tail of the training files with `--val-fraction F`, otherwise the test
+/// files. Those are only reported after each epoch (no early stopping, no
+/// model selection), as PyTorch's MNIST example tests after every epoch.
+pub fn with_validation<'a>(trainer: Trainer<'a>, opts: &Options, train: &Dataset, test: &Dataset) -> Trainer<'a> {
+    let n_train = training_count(opts, train.len());
+    if opts.val_fraction > 0.0 {
+        println!(
+            "data: {n_train} training, {} validation (the last {:.0}% of train-*), {} test digits, from {}",
+            train.len() - n_train,
+            opts.val_fraction * 100.0,
+            test.len(),
+            opts.data.display()
+        );
+        trainer.validation_split(opts.val_fraction)
+    } else {
+        println!(
+            "data: {n_train} training digits (all of train-*) and {} test digits (t10k-*), from {}; \
+             val_* is the test set after each epoch, reported only",
+            test.len(),
+            opts.data.display()
+        );
+        trainer.validation_data(test.clone())
+    }
 }

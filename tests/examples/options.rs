@@ -16,7 +16,7 @@ fn training_defaults_are_the_recipe() {
     let o = train(&[]).unwrap();
     assert_eq!((o.epochs, o.batch_size, o.lr, o.seed), (10, 64, 1e-3, 0));
     assert_eq!(o.device, "best");
-    assert_eq!(o.val_fraction, 0.1);
+    assert_eq!(o.val_fraction, 0.0);
     assert!(!o.quiet);
     assert!(o.data.ends_with("data/mnist"), "{}", o.data.display());
     assert!(o.out.ends_with("target/mnist_mlp"), "{}", o.out.display());
@@ -42,7 +42,7 @@ fn both_value_forms_and_every_option() {
         "--seed",
         "42",
         "--val-fraction",
-        "0",
+        "0.25",
         "--quiet",
     ])
     .unwrap();
@@ -50,7 +50,7 @@ fn both_value_forms_and_every_option() {
     assert_eq!(o.device, "cpu");
     assert_eq!(o.data, std::path::PathBuf::from("/d"));
     assert_eq!(o.out, std::path::PathBuf::from("/o"));
-    assert_eq!(o.val_fraction, 0.0);
+    assert_eq!(o.val_fraction, 0.25);
     assert!(o.quiet);
     assert_eq!(train(&["--device", "cuda:1"]).unwrap().device, "cuda:1");
 }
