@@ -108,27 +108,45 @@ pub(super) fn arg_reduce<T: PartialOrd + Copy + Sync + IsNan>(
     inner: usize,
 ) -> Vec<i64> {
     let mut out = vec![0i64; outer * inner];
-    out.par_chunks_mut(inner.max(1)).enumerate().for_each(|(o, dst)| {
-        for (i, d) in dst.iter_mut().enumerate() {
-            let mut best = 0usize;
-            let mut best_v = x[o * len * inner + i];
-            for l in 1..len {
-                let v = x[(o * len + l) * inner + i];
-                if best_v.is_nan_value() {
+    if outer * inner == 0 {
+        return out;
+    }
+    let max = op == ReduceOp::ArgMax;
+    // The slices run along `inner` (the contiguous axis) for each step `l`, so
+    // the compare-and-select vectorises instead of branching on random data.
+    // A NaN once taken is kept: it is the first NaN, PyTorch's answer.
+    let row = |o: usize, dst: &mut [i64]| {
+        if inner == 1 {
+            let src = &x[o * len..][..len];
+            let (mut b, mut at) = (src[0], 0);
+            for (l, &v) in src.iter().enumerate().skip(1) {
+                if b.is_nan_value() {
                     break;
                 }
-                let better = match op {
-                    ReduceOp::ArgMax => v > best_v || v.is_nan_value(),
-                    _ => v < best_v || v.is_nan_value(),
-                };
-                if better {
-                    best = l;
-                    best_v = v;
+                if (if max { v > b } else { v < b }) || v.is_nan_value() {
+                    (b, at) = (v, l);
                 }
             }
-            *d = best as i64;
+            dst[0] = at as i64;
+            return;
         }
-    });
+        let mut best: Vec<T> = x[o * len * inner..][..inner].to_vec();
+        for l in 1..len {
+            let src = &x[(o * len + l) * inner..][..inner];
+            for ((b, d), &v) in best.iter_mut().zip(dst.iter_mut()).zip(src) {
+                let wins = if max { v > *b } else { v < *b };
+                if !b.is_nan_value() && (wins || v.is_nan_value()) {
+                    *b = v;
+                    *d = l as i64;
+                }
+            }
+        }
+    };
+    if x.len() >= PAR_MIN_ELEMS {
+        out.par_chunks_mut(inner).enumerate().for_each(|(o, dst)| row(o, dst));
+    } else {
+        out.chunks_mut(inner).enumerate().for_each(|(o, dst)| row(o, dst));
+    }
     out
 }
 
@@ -153,5 +171,32 @@ impl IsNan for f64 {
 impl IsNan for i64 {
     fn is_nan_value(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// First extremum on ties, first NaN over everything, along a strided
+    /// (inner > 1) and a contiguous (inner == 1) axis alike.
+    #[test]
+    fn arg_reduce_ties_and_nan() {
+        let nan = f32::NAN;
+        let cols = [
+            vec![1.0, 3.0, 3.0, 0.0],
+            vec![2.0, nan, 5.0, nan],
+            vec![-1.0, -1.0, -4.0, -4.0],
+        ];
+        let want_max = [1i64, 1, 0];
+        let want_min = [3i64, 1, 2];
+        for (c, v) in cols.iter().enumerate() {
+            for (op, want) in [(ReduceOp::ArgMax, want_max[c]), (ReduceOp::ArgMin, want_min[c])] {
+                assert_eq!(arg_reduce(v, op, 1, 4, 1), vec![want], "{v:?} {op:?}");
+                // The same values down a strided axis, beside a constant column.
+                let strided: Vec<f32> = v.iter().flat_map(|&a| [a, 7.0]).collect();
+                assert_eq!(arg_reduce(&strided, op, 1, 4, 2), vec![want, 0], "{v:?} {op:?} strided");
+            }
+        }
     }
 }
