@@ -26,8 +26,12 @@ pub enum Device {
 }
 
 impl Device {
-    /// The CPU.
+    /// The CPU. The first call (or the first CPU kernel) also sets glibc's
+    /// malloc thresholds so that tensor-sized buffers are reused rather than
+    /// returned to the OS after every step (see `backend::cpu::allocator`;
+    /// `NEURITE_MALLOC_TUNING=0` opts out).
     pub fn cpu() -> Device {
+        crate::backend::cpu::allocator::tune_once();
         Device::Cpu
     }
 
@@ -57,14 +61,14 @@ impl Device {
     pub fn best_with_reason() -> (Device, Option<String>) {
         match Device::cuda(0) {
             Ok(d) => (d, None),
-            Err(e) => (Device::Cpu, Some(e.to_string())),
+            Err(e) => (Device::cpu(), Some(e.to_string())),
         }
     }
 
     /// Parses `"cpu"`, `"cuda"`, `"cuda:N"` or `"best"` (command-line options).
     pub fn parse(s: &str) -> Result<Device> {
         match s {
-            "cpu" => Ok(Device::Cpu),
+            "cpu" => Ok(Device::cpu()),
             "best" => Ok(Device::best()),
             "cuda" | "gpu" => Device::cuda(0),
             other => {

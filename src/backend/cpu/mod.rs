@@ -1,6 +1,7 @@
 //! The pure-Rust CPU backend: contiguous `Vec` buffers, the `gemm` crate for
 //! matrix products and rayon for large element-wise work.
 
+pub(crate) mod allocator;
 mod conv;
 mod copy;
 mod elementwise;

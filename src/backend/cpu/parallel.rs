@@ -14,7 +14,10 @@ static THREADS: OnceLock<usize> = OnceLock::new();
 /// Threads used by the CPU backend. Read once: asking the OS on every op is
 /// what triples small-batch latency in other crates.
 pub(super) fn num_threads() -> usize {
-    *THREADS.get_or_init(rayon::current_num_threads)
+    *THREADS.get_or_init(|| {
+        super::allocator::tune_once();
+        rayon::current_num_threads()
+    })
 }
 
 /// Sets the number of CPU threads (rayon's global pool and the GEMM). Must be
