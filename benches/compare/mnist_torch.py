@@ -26,12 +26,13 @@ on the same IDX files, with the same split and hyperparameters:
 Usage:
   python benches/compare/mnist_torch.py mlp|cnn [--epochs 10] [--batch-size 64]
       [--lr 1e-3] [--seed 0] [--threads 2] [--val-fraction 0] [--data data/mnist]
-  python benches/compare/mnist_torch.py compare [--models mlp,cnn] [--quiet-load 0.5] [...]
+  python benches/compare/mnist_torch.py compare [--models mlp,cnn] [--quiet-load 0.5]
+      [--cooldown 30] [--repeats 2] [...]
       builds `cargo build --release --example mnist_<model>`, then runs that
       example (on the CPU, RAYON_NUM_THREADS = --threads) and this script's
-      PyTorch run for each model, one after the other in one run, each after
-      waiting for the 1-minute load average to fall below --quiet-load, and
-      prints a Markdown table (test accuracy and median seconds per epoch for
+      PyTorch run for each model, --repeats times each, alternating which goes
+      first, in one run, each after waiting for the 1-minute load average to
+      fall below --quiet-load and then --cooldown idle seconds, and prints a Markdown table (test accuracy and median seconds per epoch for
       each framework, and the time ratio) with the load around each run.
 
 Needs torch and numpy only (no torchvision).
@@ -208,32 +209,50 @@ def compare(args):
     models = [m for m in args.models.split(",") if m]
     # Build first so that compilation is not timed (and does not overlap a run).
     run(["cargo", "build", "--release"] + sum([["--example", f"mnist_{m}"] for m in models], []))
-    rows, loads = [], []
+    runs, loads = {}, []
 
     def timed(label, cmd, cmd_env=None):
         before = wait_quiet(args.quiet_load, args.max_wait)
+        # This dev machine slows down under sustained load and recovers when
+        # idle: every run starts after the same rest, so neither side inherits
+        # the other's heat.
+        time.sleep(args.cooldown)
         result = parse_run(run(cmd, cmd_env))
         loads.append(f"{label} {before:.2f}/{os.getloadavg()[0]:.2f}")
         return result
 
+    for r in range(args.repeats):
+        for m in models:
+            exe = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release",
+                               "examples", f"mnist_{m}")
+            sides = [("neurite", [exe, "--device", "cpu", "--quiet"] + common, env),
+                     ("PyTorch", [sys.executable, os.path.abspath(__file__), m, "--threads", str(args.threads)]
+                      + common, None)]
+            # Alternate which side goes first from one repeat to the next.
+            for side, cmd, cmd_env in (sides if r % 2 == 0 else sides[::-1]):
+                runs.setdefault((m, side), []).append(timed(f"{side} {m} #{r + 1}", cmd, cmd_env))
+    # Per model and side: the accuracy (the same every repeat: seeded) and the
+    # median over repeats of each run's mean and median seconds per epoch.
+    rows = []
     for m in models:
-        exe = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "examples",
-                           f"mnist_{m}")
-        n = timed(f"neurite {m}", [exe, "--device", "cpu", "--quiet"] + common, env)
-        t = timed(f"PyTorch {m}", [sys.executable, os.path.abspath(__file__), m, "--threads", str(args.threads)]
-                  + common)
-        rows.append((m, n, t))
+        pick = [tuple([runs[(m, side)][0][0]] + [statistics.median(x[i] for x in runs[(m, side)]) for i in (1, 2)])
+                for side in ("neurite", "PyTorch")]
+        rows.append((m, pick[0], pick[1]))
     print(f"MNIST side by side, {datetime.datetime.now().isoformat(timespec='minutes')}, {cpu_model()} "
           f"({os.cpu_count()} cores), {args.threads} threads each; torch {torch.__version__}; "
           f"epochs {args.epochs}, batch {args.batch_size}, Adam lr {args.lr}, seed {args.seed}, "
-          f"validation fraction {args.val_fraction}.\n")
+          f"validation fraction {args.val_fraction}; {args.repeats} run(s) per side, alternating, "
+          f"each after {args.cooldown:.0f} s idle.\n")
     print("| model | neurite test acc | PyTorch test acc | neurite s/epoch | PyTorch s/epoch "
           "| time ratio (neurite / PyTorch) |")
     print("|---|---|---|---|---|---|")
     for m, (n_acc, n_mean, n_med), (t_acc, t_mean, t_med) in rows:
         print(f"| {m} | {n_acc:.4f} | {t_acc:.4f} | {n_med:.3f} | {t_med:.3f} | {n_med / t_med:.2f} |")
-    print("\nSeconds per epoch: the median over epochs of one training pass plus its validation "
-          "(means: " + ", ".join(f"{m} {n[1]:.3f} / {t[1]:.3f}" for m, n, t in rows) + " neurite / PyTorch).")
+    print("\nSeconds per epoch: the median over epochs of one training pass plus its validation, "
+          "then the median over repeats (means over epochs: " + ", ".join(f"{m} {n[1]:.3f} / {t[1]:.3f}" for m, n, t in rows) + " neurite / PyTorch).")
+    print("Every run's median seconds per epoch, in order: " + "; ".join(
+        f"{m} {side} " + ", ".join(f"{x[2]:.3f}" for x in runs[(m, side)])
+        for m in models for side in ("neurite", "PyTorch")) + ".")
     print("1-minute load average before/after each run: " + "; ".join(loads) + ".")
 
 
@@ -252,6 +271,9 @@ def main():
     p.add_argument("--quiet-load", type=float, default=0.5,
                    help="for compare: wait before each run until the 1-minute load average is below this")
     p.add_argument("--max-wait", type=float, default=1800, help="for compare: longest wait for a quiet machine (s)")
+    p.add_argument("--cooldown", type=float, default=30, help="for compare: idle seconds before every run")
+    p.add_argument("--repeats", type=int, default=2,
+                   help="for compare: runs per side and model, alternating which side goes first")
     args = p.parse_args()
     if not 0 <= args.val_fraction < 1:
         p.error("--val-fraction must be in [0, 1)")
