@@ -1,10 +1,10 @@
 //! Evaluates a saved MNIST model on the `t10k-*` digits, with no model code:
-//! the architecture, weights and batch-norm statistics all come from the
-//! checkpoint (`Sequential::load`), so any model written by `mnist_mlp`,
-//! `mnist_cnn` or your own `Sequential::save` works.
+//! the architecture, weights, batch-norm statistics and the MLP's input
+//! standardisation all come from the checkpoint (`Sequential::load`), so any
+//! model written by `mnist_mlp`, `mnist_cnn` or your own `Sequential::save` works.
 //!
-//! The image layout follows the model's first layer: `(N, 784)` rows when it
-//! is a `Linear`, `(N, 1, 28, 28)` images otherwise. Ends with the line
+//! The image layout follows the model's first shape-specific layer: `(N, 784)`
+//! rows when it is a `Linear`, `(N, 1, 28, 28)` images otherwise. Ends with the line
 //! `test accuracy: 0.XXXX`; a missing or damaged checkpoint makes it exit with
 //! status 1 and the loader's error message.
 //!
@@ -39,7 +39,7 @@ fn run(opts: &Options) -> neurite::Result<()> {
     let mut model = Sequential::load(path, &device)?;
     model.eval();
     let config = model.to_config()?;
-    let layout = layout_for(&config);
+    let layout = common::layout_for(&config).unwrap_or(ImageLayout::Nchw);
     println!(
         "model: {} ({} layers, {} parameters) from {}",
         describe(&config),
@@ -56,16 +56,6 @@ fn run(opts: &Options) -> neurite::Result<()> {
     println!("wall time: {:.1} s", started.elapsed().as_secs_f64());
     println!("test accuracy: {:.4}", logs.get("accuracy").unwrap_or(f64::NAN));
     Ok(())
-}
-
-/// The input layout the model's first layer expects: flat rows for a
-/// `Linear`, images for anything else (convolutions, `Flatten`, ...).
-fn layout_for(config: &SequentialConfig) -> ImageLayout {
-    match config.layers.first() {
-        Some(LayerConfig::Linear { .. }) => ImageLayout::Flat,
-        Some(LayerConfig::Sequential(inner)) => layout_for(inner),
-        _ => ImageLayout::Nchw,
-    }
 }
 
 /// A one-line sketch of the architecture, such as `Linear(784->256) ReLU ...`.

@@ -6,7 +6,8 @@
 #![allow(dead_code)]
 
 use neurite::Device;
-use neurite::data::Dataset;
+use neurite::data::{Dataset, ImageLayout};
+use neurite::nn::{LayerConfig, SequentialConfig};
 use neurite::train::Trainer;
 use neurite::train::{Callback, CallbackContext, Logs};
 use std::path::{Path, PathBuf};
@@ -369,4 +370,34 @@ pub fn with_validation<'a>(trainer: Trainer<'a>, opts: &Options, train: &Dataset
         );
         trainer.validation_data(test.clone())
     }
+}
+
+/// The input layout the model expects, from its first layer that cares: flat
+/// rows for a `Linear`, images for anything else (convolutions, `Flatten`, ...).
+/// Layers that accept either shape (a whole-input `Normalization`,
+/// activations, dropout) are looked past; a per-feature `Normalization` with
+/// 784 statistics means pixel rows.
+pub fn layout_for(config: &SequentialConfig) -> Option<ImageLayout> {
+    for layer in &config.layers {
+        match layer {
+            LayerConfig::Linear { .. } => return Some(ImageLayout::Flat),
+            LayerConfig::Normalization {
+                axis: Some(_),
+                num_features: 784,
+            } => return Some(ImageLayout::Flat),
+            LayerConfig::Sequential(inner) => match layout_for(inner) {
+                Some(layout) => return Some(layout),
+                None => continue,
+            },
+            LayerConfig::Normalization { axis: None, .. }
+            | LayerConfig::ReLU
+            | LayerConfig::LeakyReLU { .. }
+            | LayerConfig::Sigmoid
+            | LayerConfig::Tanh
+            | LayerConfig::GELU
+            | LayerConfig::Dropout { .. } => continue,
+            _ => return Some(ImageLayout::Nchw),
+        }
+    }
+    None
 }
