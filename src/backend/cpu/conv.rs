@@ -15,6 +15,36 @@ fn valid_outputs(out_len: usize, stride: usize, offset: usize, pad: usize, in_le
     (lo.min(out_len), hi.min(out_len).max(lo.min(out_len)))
 }
 
+/// One output row of one kernel tap that reads inside the image.
+struct TapRow {
+    /// Output row.
+    oy: usize,
+    /// The input row it reads.
+    y: usize,
+    /// Output columns `x_lo..x_hi` read inside the image (never empty).
+    x_lo: usize,
+    x_hi: usize,
+    /// The input column read by output column `x_lo`.
+    first: usize,
+}
+
+/// The rows of kernel tap `tap` (`ki * kw + kj`) that touch the image; rows
+/// and taps lying wholly in the padding yield nothing.
+fn tap_rows(s: &Im2ColSpec, tap: usize) -> impl Iterator<Item = TapRow> + '_ {
+    let (ki, kj) = (tap / s.kw, tap % s.kw);
+    let (y_lo, y_hi) = valid_outputs(s.out_h(), s.stride.0, ki, s.padding.0, s.h);
+    let (x_lo, x_hi) = valid_outputs(s.out_w(), s.stride.1, kj, s.padding.1, s.w);
+    // An empty column range would make `first` meaningless (even negative).
+    let rows = if x_lo < x_hi { y_lo..y_hi } else { 0..0 };
+    rows.map(move |oy| TapRow {
+        oy,
+        y: oy * s.stride.0 + ki - s.padding.0,
+        x_lo,
+        x_hi,
+        first: x_lo * s.stride.1 + kj - s.padding.1,
+    })
+}
+
 /// Input `(n, c, h, w)` to columns `(n, c*kh*kw, oh*ow)`; out-of-image taps read `pad_value`.
 pub(super) fn im2col<T: CpuFloat>(x: &[T], s: &Im2ColSpec, pad_value: f64) -> Vec<T> {
     let (oh, ow) = (s.out_h(), s.out_w());
@@ -28,20 +58,15 @@ pub(super) fn im2col<T: CpuFloat>(x: &[T], s: &Im2ColSpec, pad_value: f64) -> Ve
     out.par_chunks_mut(taps * oh * ow).enumerate().for_each(|(p, rows)| {
         let plane = &x[p * s.h * s.w..][..s.h * s.w];
         for (tap, dst) in rows.chunks_mut(oh * ow).enumerate() {
-            let (ki, kj) = (tap / s.kw, tap % s.kw);
-            let (y_lo, y_hi) = valid_outputs(oh, s.stride.0, ki, s.padding.0, s.h);
-            let (x_lo, x_hi) = valid_outputs(ow, s.stride.1, kj, s.padding.1, s.w);
-            for oy in y_lo..y_hi {
-                let y = oy * s.stride.0 + ki - s.padding.0;
-                let src_row = &plane[y * s.w..][..s.w];
-                let dst_row = &mut dst[oy * ow..][..ow];
-                let first = x_lo * s.stride.1 + kj - s.padding.1;
+            for r in tap_rows(s, tap) {
+                let src_row = &plane[r.y * s.w..][..s.w];
+                let dst_row = &mut dst[r.oy * ow..][..ow];
                 if s.stride.1 == 1 {
-                    dst_row[x_lo..x_hi].copy_from_slice(&src_row[first..first + (x_hi - x_lo)]);
+                    dst_row[r.x_lo..r.x_hi].copy_from_slice(&src_row[r.first..r.first + (r.x_hi - r.x_lo)]);
                 } else {
-                    for (d, &v) in dst_row[x_lo..x_hi]
+                    for (d, &v) in dst_row[r.x_lo..r.x_hi]
                         .iter_mut()
-                        .zip(src_row[first..].iter().step_by(s.stride.1))
+                        .zip(src_row[r.first..].iter().step_by(s.stride.1))
                     {
                         *d = v;
                     }
@@ -64,26 +89,21 @@ pub(super) fn col2im<T: CpuFloat>(cols: &[T], s: &Im2ColSpec) -> Vec<T> {
     out.par_chunks_mut(s.h * s.w).enumerate().for_each(|(p, plane)| {
         let rows = &cols[p * taps * oh * ow..][..taps * oh * ow];
         for (tap, src) in rows.chunks(oh * ow).enumerate() {
-            let (ki, kj) = (tap / s.kw, tap % s.kw);
-            let (y_lo, y_hi) = valid_outputs(oh, s.stride.0, ki, s.padding.0, s.h);
-            let (x_lo, x_hi) = valid_outputs(ow, s.stride.1, kj, s.padding.1, s.w);
-            for oy in y_lo..y_hi {
-                let y = oy * s.stride.0 + ki - s.padding.0;
-                let dst_row = &mut plane[y * s.w..][..s.w];
-                let src_row = &src[oy * ow..][..ow];
-                let first = x_lo * s.stride.1 + kj - s.padding.1;
+            for r in tap_rows(s, tap) {
+                let dst_row = &mut plane[r.y * s.w..][..s.w];
+                let src_row = &src[r.oy * ow..][..ow];
                 if s.stride.1 == 1 {
-                    for (d, &v) in dst_row[first..first + (x_hi - x_lo)]
+                    for (d, &v) in dst_row[r.first..r.first + (r.x_hi - r.x_lo)]
                         .iter_mut()
-                        .zip(&src_row[x_lo..x_hi])
+                        .zip(&src_row[r.x_lo..r.x_hi])
                     {
                         *d += v;
                     }
                 } else {
-                    for (d, &v) in dst_row[first..]
+                    for (d, &v) in dst_row[r.first..]
                         .iter_mut()
                         .step_by(s.stride.1)
-                        .zip(&src_row[x_lo..x_hi])
+                        .zip(&src_row[r.x_lo..r.x_hi])
                     {
                         *d += v;
                     }
@@ -96,7 +116,66 @@ pub(super) fn col2im<T: CpuFloat>(cols: &[T], s: &Im2ColSpec) -> Vec<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::valid_outputs;
+    use super::{col2im, im2col, valid_outputs};
+    use crate::backend::Im2ColSpec;
+
+    /// im2col by the definition, one element at a time.
+    fn im2col_reference(x: &[f64], s: &Im2ColSpec, pad: f64) -> Vec<f64> {
+        let (oh, ow) = (s.out_h(), s.out_w());
+        let mut out = Vec::new();
+        for p in 0..s.n * s.c {
+            for ki in 0..s.kh {
+                for kj in 0..s.kw {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let y = (oy * s.stride.0 + ki) as isize - s.padding.0 as isize;
+                            let xx = (ox * s.stride.1 + kj) as isize - s.padding.1 as isize;
+                            let inside = y >= 0 && xx >= 0 && (y as usize) < s.h && (xx as usize) < s.w;
+                            out.push(if inside {
+                                x[p * s.h * s.w + y as usize * s.w + xx as usize]
+                            } else {
+                                pad
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Against the definition, including paddings wider than the kernel and
+    /// strides that leave whole taps in the padding; col2im as its adjoint
+    /// (<im2col(x), c> == <x, col2im(c)>).
+    #[test]
+    fn im2col_and_col2im_match_the_definition() {
+        for (h, w, kh, kw, stride, padding) in [
+            (5, 4, 3, 3, (1, 1), (1, 1)),
+            (6, 6, 2, 2, (2, 2), (0, 0)),
+            (1, 1, 1, 1, (5, 5), (3, 3)),
+            (3, 2, 1, 2, (2, 3), (4, 2)),
+            (4, 5, 3, 2, (3, 1), (2, 0)),
+        ] {
+            let s = Im2ColSpec {
+                n: 2,
+                c: 3,
+                h,
+                w,
+                kh,
+                kw,
+                stride,
+                padding,
+            };
+            let x: Vec<f64> = (0..2 * 3 * h * w).map(|i| (i * 7 % 11) as f64 - 5.0).collect();
+            let cols = im2col(&x, &s, -9.0);
+            assert_eq!(cols, im2col_reference(&x, &s, -9.0), "{s:?}");
+            let c: Vec<f64> = (0..cols.len()).map(|i| (i * 5 % 13) as f64 - 6.0).collect();
+            let zero_pad = im2col(&x, &s, 0.0);
+            let lhs: f64 = zero_pad.iter().zip(&c).map(|(a, b)| a * b).sum();
+            let rhs: f64 = x.iter().zip(col2im(&c, &s)).map(|(a, b)| a * b).sum();
+            assert_eq!(lhs, rhs, "{s:?}");
+        }
+    }
 
     /// Against the definition, over small sizes, strides, offsets and pads.
     #[test]
