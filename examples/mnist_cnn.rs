@@ -24,12 +24,9 @@
 
 mod common;
 
-use common::{EpochTimer, Options, Program};
+use common::{Options, Program};
 use neurite::data::{ImageLayout, Mnist};
-use neurite::loss::cross_entropy;
-use neurite::nn::{BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential};
-use neurite::optim::{Adam, AdamConfig};
-use neurite::train::{Metric, Trainer};
+use neurite::nn::{BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -50,7 +47,7 @@ fn run(opts: &Options) -> neurite::Result<()> {
     let train = mnist.train_dataset()?;
     let test = mnist.test_dataset()?;
 
-    let mut model = Sequential::new()
+    let model = Sequential::new()
         .add(Conv2d::new(1, 16, 3).with_padding(1))
         .add(BatchNorm2d::new(16))
         .add(ReLU)
@@ -63,25 +60,5 @@ fn run(opts: &Options) -> neurite::Result<()> {
         .add(Flatten::new())
         .add(Linear::new(32 * 7 * 7, 10))
         .into_device(&device)?;
-    if !opts.quiet {
-        println!("{}", model.summary(&[1, 1, 28, 28])?);
-    }
-    let mut adam = Adam::new(model.parameters(), AdamConfig::new(opts.lr))?;
-
-    let mut timer = EpochTimer::default();
-    let mut trainer = Trainer::new(cross_entropy)
-        .epochs(opts.epochs)
-        .batch_size(opts.batch_size)
-        .seed(opts.seed)
-        .metric(Metric::Accuracy)
-        .callback(&mut timer);
-    trainer = common::with_validation(trainer, opts, &train, &test);
-    if opts.quiet {
-        trainer = trainer.quiet();
-    }
-    let history = trainer.fit(&mut model, &mut adam, &train)?;
-    let test_logs = trainer.evaluate(&mut model, &test)?;
-    drop(trainer); // releases the timer
-
-    common::save_and_report(NAME, opts, &mut model, &history, &test_logs, &timer, started)
+    common::train_and_report(NAME, opts, model, &[1, 1, 28, 28], &train, &test, started)
 }

@@ -23,12 +23,9 @@
 
 mod common;
 
-use common::{EpochTimer, Options, Program};
+use common::{Options, Program};
 use neurite::data::{ImageLayout, Mnist};
-use neurite::loss::cross_entropy;
-use neurite::nn::{Dropout, Linear, Module, Normalization, ReLU, Sequential};
-use neurite::optim::{Adam, AdamConfig};
-use neurite::train::{Metric, Trainer};
+use neurite::nn::{Dropout, Linear, Normalization, ReLU, Sequential};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -52,7 +49,7 @@ fn run(opts: &Options) -> neurite::Result<()> {
 
     // Statistics from the digits that train, never from those that validate or test.
     let pixels = train.features().narrow(0, 0, n_train)?;
-    let mut model = Sequential::new()
+    let model = Sequential::new()
         .add(Normalization::adapt(&pixels, None)?)
         .add(Linear::new(784, 256))
         .add(ReLU)
@@ -61,25 +58,5 @@ fn run(opts: &Options) -> neurite::Result<()> {
         .add(ReLU)
         .add(Linear::new(128, 10))
         .into_device(&device)?;
-    if !opts.quiet {
-        println!("{}", model.summary(&[1, 784])?);
-    }
-    let mut adam = Adam::new(model.parameters(), AdamConfig::new(opts.lr))?;
-
-    let mut timer = EpochTimer::default();
-    let mut trainer = Trainer::new(cross_entropy)
-        .epochs(opts.epochs)
-        .batch_size(opts.batch_size)
-        .seed(opts.seed)
-        .metric(Metric::Accuracy)
-        .callback(&mut timer);
-    trainer = common::with_validation(trainer, opts, &train, &test);
-    if opts.quiet {
-        trainer = trainer.quiet();
-    }
-    let history = trainer.fit(&mut model, &mut adam, &train)?;
-    let test_logs = trainer.evaluate(&mut model, &test)?;
-    drop(trainer); // releases the timer
-
-    common::save_and_report(NAME, opts, &mut model, &history, &test_logs, &timer, started)
+    common::train_and_report(NAME, opts, model, &[1, 784], &train, &test, started)
 }

@@ -1,6 +1,7 @@
 //! Plumbing shared by the MNIST examples: command-line options, the device
-//! choice, default paths, an epoch timer and the closing save-and-report. The
-//! model and training code itself stays in each example, where a reader looks for it.
+//! choice, default paths, an epoch timer, the common training recipe (Adam on
+//! cross-entropy, accuracy, per-epoch validation) and the closing
+//! save-and-report. Each model stays in its example, where a reader looks for it.
 
 // Each example uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -344,6 +345,44 @@ pub fn save_and_report(
 /// when `--val-fraction` is set), as Keras's `validation_split` splits.
 pub fn training_count(opts: &Options, train_len: usize) -> usize {
     (train_len as f64 * (1.0 - opts.val_fraction)).floor() as usize
+}
+
+/// The examples' recipe on `model` (already on its device): prints its summary
+/// for one input of `input_dims`, trains it with Adam (`--lr`) on
+/// cross-entropy with accuracy for `--epochs` epochs of `--batch-size`,
+/// validating after each epoch (see [`with_validation`]), evaluates it on
+/// `test`, then saves and reports as [`save_and_report`].
+pub fn train_and_report(
+    name: &str,
+    opts: &Options,
+    mut model: neurite::nn::Sequential,
+    input_dims: &[usize],
+    train: &Dataset,
+    test: &Dataset,
+    started: Instant,
+) -> neurite::Result<()> {
+    use neurite::nn::Module;
+    use neurite::optim::{Adam, AdamConfig};
+    use neurite::train::Metric;
+    if !opts.quiet {
+        println!("{}", model.summary(input_dims)?);
+    }
+    let mut adam = Adam::new(model.parameters(), AdamConfig::new(opts.lr))?;
+    let mut timer = EpochTimer::default();
+    let mut trainer = Trainer::new(neurite::loss::cross_entropy)
+        .epochs(opts.epochs)
+        .batch_size(opts.batch_size)
+        .seed(opts.seed)
+        .metric(Metric::Accuracy)
+        .callback(&mut timer);
+    trainer = with_validation(trainer, opts, train, test);
+    if opts.quiet {
+        trainer = trainer.quiet();
+    }
+    let history = trainer.fit(&mut model, &mut adam, train)?;
+    let test_logs = trainer.evaluate(&mut model, test)?;
+    drop(trainer); // releases the timer
+    save_and_report(name, opts, &mut model, &history, &test_logs, &timer, started)
 }
 
 /// Gives `trainer` its per-epoch validation data and says where it comes from:

@@ -1,4 +1,5 @@
-//! What the two pooling layers share: hyperparameters, checks and unbatched inputs.
+//! What the two pooling layers share: hyperparameters, checks, unbatched
+//! inputs, and the layer type itself ([`pool_layer!`]).
 
 use crate::{Error, Result, Tensor};
 
@@ -54,3 +55,89 @@ impl Window {
         }
     }
 }
+
+/// Defines a pooling layer `$name` (doc attributes first) whose `forward` is
+/// `Tensor::$method` and whose configuration is `LayerConfig::$name`: the two
+/// pooling layers differ in nothing else.
+macro_rules! pool_layer {
+    ($(#[$doc:meta])* $name:ident, $method:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct $name {
+            window: $crate::nn::pool::Window,
+        }
+
+        impl $name {
+            /// A pool with stride equal to the kernel and no padding.
+            pub fn new(kernel_size: impl $crate::nn::IntoSize2) -> $name {
+                let kernel = kernel_size.into_size2();
+                $name {
+                    window: $crate::nn::pool::Window {
+                        kernel,
+                        stride: kernel,
+                        padding: [0, 0],
+                    },
+                }
+            }
+
+            /// A pool with every hyperparameter, validated now.
+            pub fn try_new(
+                kernel_size: impl $crate::nn::IntoSize2,
+                stride: impl $crate::nn::IntoSize2,
+                padding: impl $crate::nn::IntoSize2,
+            ) -> $crate::Result<$name> {
+                let p = $name::new(kernel_size).with_stride(stride).with_padding(padding);
+                p.validate()?;
+                Ok(p)
+            }
+
+            /// Sets the stride.
+            pub fn with_stride(mut self, stride: impl $crate::nn::IntoSize2) -> $name {
+                self.window.stride = stride.into_size2();
+                self
+            }
+
+            /// Sets the padding added on every side.
+            pub fn with_padding(mut self, padding: impl $crate::nn::IntoSize2) -> $name {
+                self.window.padding = padding.into_size2();
+                self
+            }
+
+            /// Checks the hyperparameters.
+            pub fn validate(&self) -> $crate::Result<()> {
+                self.window.validate(stringify!($name))
+            }
+
+            /// `[kh, kw]`.
+            pub fn kernel_size(&self) -> [usize; 2] {
+                self.window.kernel
+            }
+
+            /// `[sh, sw]`.
+            pub fn stride(&self) -> [usize; 2] {
+                self.window.stride
+            }
+
+            /// `[ph, pw]`.
+            pub fn padding(&self) -> [usize; 2] {
+                self.window.padding
+            }
+        }
+
+        impl $crate::nn::Module for $name {
+            fn forward(&self, x: &$crate::Tensor) -> $crate::Result<$crate::Tensor> {
+                self.window.apply(x, stringify!($name), |x, k, s, p| x.$method(k, s, p))
+            }
+
+            fn config(&self) -> $crate::Result<$crate::nn::LayerConfig> {
+                Ok($crate::nn::LayerConfig::$name {
+                    kernel_size: self.window.kernel,
+                    stride: self.window.stride,
+                    padding: self.window.padding,
+                })
+            }
+        }
+    };
+}
+
+pub(crate) use pool_layer;
