@@ -274,33 +274,7 @@ impl Optimizer for Adam {
     fn name(&self) -> &'static str {
         "Adam"
     }
-    fn step(&mut self, grads: &GradStore) -> Result<()> {
-        self.core.step(grads)
-    }
-    fn lr(&self) -> f64 {
-        self.core.config.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.core.config.lr = lr;
-    }
-    fn initial_lr(&self) -> Option<f64> {
-        self.core.initial_lr()
-    }
-    fn set_initial_lr(&mut self, lr: Option<f64>) {
-        self.core.set_initial_lr(lr);
-    }
-    fn momentum(&self) -> Option<f64> {
-        Some(self.core.config.betas.0)
-    }
-    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
-        self.core.set_beta1(momentum)
-    }
-    fn params(&self) -> &[Tensor] {
-        self.core.params()
-    }
-    fn step_count(&self) -> u64 {
-        self.core.steps()
-    }
+    delegate_to_core!();
     fn state(&self) -> Result<OptimizerState> {
         self.core.state(OptimizerConfig::Adam(self.core.config.clone()))
     }
@@ -312,3 +286,39 @@ impl Optimizer for Adam {
         self.core.load_state(state, config.clone(), OP)
     }
 }
+
+/// The `Optimizer` methods that Adam and AdamW forward unchanged to their
+/// `core: AdamCore` (everything but `name`, `state` and `load_state`).
+macro_rules! delegate_to_core {
+    () => {
+        fn step(&mut self, grads: &GradStore) -> Result<()> {
+            self.core.step(grads)
+        }
+        fn lr(&self) -> f64 {
+            self.core.config.lr
+        }
+        fn set_lr(&mut self, lr: f64) {
+            self.core.config.lr = lr;
+        }
+        fn initial_lr(&self) -> Option<f64> {
+            self.core.initial_lr()
+        }
+        fn set_initial_lr(&mut self, lr: Option<f64>) {
+            self.core.set_initial_lr(lr);
+        }
+        fn momentum(&self) -> Option<f64> {
+            Some(self.core.config.betas.0)
+        }
+        fn set_momentum(&mut self, momentum: f64) -> Result<()> {
+            self.core.set_beta1(momentum)
+        }
+        fn params(&self) -> &[Tensor] {
+            self.core.params()
+        }
+        fn step_count(&self) -> u64 {
+            self.core.steps()
+        }
+    };
+}
+
+pub(super) use delegate_to_core;

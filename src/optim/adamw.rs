@@ -1,7 +1,7 @@
 //! AdamW: Adam with decoupled weight decay (PyTorch's `torch.optim.AdamW`).
 
 use super::Optimizer;
-use super::adam::{AdamConfig, AdamCore, validate_adam};
+use super::adam::{AdamConfig, AdamCore, delegate_to_core, validate_adam};
 use super::state::{OptimizerConfig, OptimizerState};
 use crate::{GradStore, Result, Tensor};
 use serde::{Deserialize, Serialize};
@@ -110,33 +110,7 @@ impl Optimizer for AdamW {
     fn name(&self) -> &'static str {
         "AdamW"
     }
-    fn step(&mut self, grads: &GradStore) -> Result<()> {
-        self.core.step(grads)
-    }
-    fn lr(&self) -> f64 {
-        self.core.config.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.core.config.lr = lr;
-    }
-    fn initial_lr(&self) -> Option<f64> {
-        self.core.initial_lr()
-    }
-    fn set_initial_lr(&mut self, lr: Option<f64>) {
-        self.core.set_initial_lr(lr);
-    }
-    fn momentum(&self) -> Option<f64> {
-        Some(self.core.config.betas.0)
-    }
-    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
-        self.core.set_beta1(momentum)
-    }
-    fn params(&self) -> &[Tensor] {
-        self.core.params()
-    }
-    fn step_count(&self) -> u64 {
-        self.core.steps()
-    }
+    delegate_to_core!();
     fn state(&self) -> Result<OptimizerState> {
         self.core.state(OptimizerConfig::AdamW(self.config()))
     }

@@ -128,3 +128,46 @@ pub(crate) fn addcdiv(s: &Tensor, t1: &Tensor, t2: &Tensor, value: f64) -> Resul
     };
     s.add(&quot)
 }
+
+/// The `Optimizer` accessors of an optimizer that keeps `config.lr`,
+/// `config.momentum`, `initial_lr`, `params` and `steps` fields (SGD,
+/// RMSprop); `$name` prefixes the error of `set_momentum`.
+macro_rules! config_accessors {
+    ($name:literal) => {
+        fn lr(&self) -> f64 {
+            self.config.lr
+        }
+
+        fn set_lr(&mut self, lr: f64) {
+            self.config.lr = lr;
+        }
+
+        fn initial_lr(&self) -> Option<f64> {
+            self.initial_lr
+        }
+
+        fn set_initial_lr(&mut self, lr: Option<f64>) {
+            self.initial_lr = lr;
+        }
+
+        fn momentum(&self) -> Option<f64> {
+            Some(self.config.momentum)
+        }
+
+        fn set_momentum(&mut self, momentum: f64) -> Result<()> {
+            $crate::optim::common::unit_interval(concat!($name, ".set_momentum"), "momentum", momentum)?;
+            self.config.momentum = momentum;
+            Ok(())
+        }
+
+        fn params(&self) -> &[Tensor] {
+            &self.params
+        }
+
+        fn step_count(&self) -> u64 {
+            self.steps
+        }
+    };
+}
+
+pub(super) use config_accessors;

@@ -1,8 +1,9 @@
 //! RMSprop (PyTorch's `torch.optim.RMSprop`), optionally centered and with momentum.
 
 use super::Optimizer;
+use super::common::config_accessors;
 use super::common::validate_params;
-use super::common::{addcdiv, addcmul, axpy, closed_unit_interval, gather_grads, lerp, non_negative, unit_interval};
+use super::common::{addcdiv, addcmul, axpy, closed_unit_interval, gather_grads, lerp, non_negative};
 use super::state::{HostBuffer, OptimizerConfig, OptimizerState, ParamState};
 use crate::{GradStore, NoGradGuard, Result, Tensor};
 use serde::{Deserialize, Serialize};
@@ -179,39 +180,7 @@ impl Optimizer for RmsProp {
         Ok(())
     }
 
-    fn lr(&self) -> f64 {
-        self.config.lr
-    }
-
-    fn set_lr(&mut self, lr: f64) {
-        self.config.lr = lr;
-    }
-
-    fn initial_lr(&self) -> Option<f64> {
-        self.initial_lr
-    }
-
-    fn set_initial_lr(&mut self, lr: Option<f64>) {
-        self.initial_lr = lr;
-    }
-
-    fn momentum(&self) -> Option<f64> {
-        Some(self.config.momentum)
-    }
-
-    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
-        unit_interval("RMSprop.set_momentum", "momentum", momentum)?;
-        self.config.momentum = momentum;
-        Ok(())
-    }
-
-    fn params(&self) -> &[Tensor] {
-        &self.params
-    }
-
-    fn step_count(&self) -> u64 {
-        self.steps
-    }
+    config_accessors!("RMSprop");
 
     fn state(&self) -> Result<OptimizerState> {
         let mut params = BTreeMap::new();

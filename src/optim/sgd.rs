@@ -2,7 +2,8 @@
 //! L2 weight decay (PyTorch's `torch.optim.SGD`).
 
 use super::Optimizer;
-use super::common::{axpy, gather_grads, non_negative, unit_interval, validate_params};
+use super::common::config_accessors;
+use super::common::{axpy, gather_grads, non_negative, validate_params};
 use super::state::{HostBuffer, OptimizerConfig, OptimizerState, ParamState};
 use crate::{Error, GradStore, NoGradGuard, Result, Tensor};
 use serde::{Deserialize, Serialize};
@@ -154,39 +155,7 @@ impl Optimizer for Sgd {
         Ok(())
     }
 
-    fn lr(&self) -> f64 {
-        self.config.lr
-    }
-
-    fn set_lr(&mut self, lr: f64) {
-        self.config.lr = lr;
-    }
-
-    fn initial_lr(&self) -> Option<f64> {
-        self.initial_lr
-    }
-
-    fn set_initial_lr(&mut self, lr: Option<f64>) {
-        self.initial_lr = lr;
-    }
-
-    fn momentum(&self) -> Option<f64> {
-        Some(self.config.momentum)
-    }
-
-    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
-        unit_interval("SGD.set_momentum", "momentum", momentum)?;
-        self.config.momentum = momentum;
-        Ok(())
-    }
-
-    fn params(&self) -> &[Tensor] {
-        &self.params
-    }
-
-    fn step_count(&self) -> u64 {
-        self.steps
-    }
+    config_accessors!("SGD");
 
     fn state(&self) -> Result<OptimizerState> {
         let mut params = BTreeMap::new();
