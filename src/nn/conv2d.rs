@@ -163,19 +163,11 @@ impl Module for Conv2d {
     }
 
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        let mut p = vec![("weight".to_string(), self.weight.clone())];
-        if let Some(b) = &self.bias {
-            p.push(("bias".to_string(), b.clone()));
-        }
-        p
+        super::module::weight_and_bias(&self.weight, self.bias.as_ref())
     }
 
     fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
-        self.weight = f(&self.weight)?;
-        if let Some(b) = &self.bias {
-            self.bias = Some(f(b)?);
-        }
-        Ok(())
+        super::module::map_weight_and_bias(&mut self.weight, &mut self.bias, f)
     }
 
     fn config(&self) -> Result<LayerConfig> {

@@ -184,6 +184,29 @@ pub trait Module: Send + Sync {
     }
 }
 
+/// `weight` and, when present, `bias`, named as PyTorch names them: the
+/// parameters of Linear and Conv2d.
+pub(crate) fn weight_and_bias(weight: &Tensor, bias: Option<&Tensor>) -> Vec<(String, Tensor)> {
+    let mut p = vec![("weight".to_string(), weight.clone())];
+    if let Some(b) = bias {
+        p.push(("bias".to_string(), b.clone()));
+    }
+    p
+}
+
+/// [`Module::map_tensors`] over a weight and an optional bias.
+pub(crate) fn map_weight_and_bias(
+    weight: &mut Tensor,
+    bias: &mut Option<Tensor>,
+    f: &mut dyn FnMut(&Tensor) -> Result<Tensor>,
+) -> Result<()> {
+    *weight = f(weight)?;
+    if let Some(b) = bias {
+        *b = f(b)?;
+    }
+    Ok(())
+}
+
 /// Applies a conversion to a tensor outside the graph and keeps its trainable
 /// flag; the result is a new tensor (a new leaf for parameters).
 fn convert(t: &Tensor, f: impl FnOnce(&Tensor) -> Result<Tensor>) -> Result<Tensor> {

@@ -93,3 +93,32 @@ fn train_save_reload_evaluate() -> neurite::Result<()> {
     std::fs::remove_dir_all(&dir).unwrap();
     Ok(())
 }
+
+/// `mnist_eval` reads flat rows for the MLP (whose first layer, a whole-input
+/// Normalization, accepts any shape) and images for the CNN.
+#[test]
+fn evaluation_layout_follows_the_first_shape_specific_layer() {
+    use crate::common::layout_for;
+    use neurite::data::ImageLayout;
+    use neurite::nn::{Conv2d, Dropout, Flatten, Linear, Normalization, ReLU, Sequential};
+    let x = neurite::Tensor::zeros((2, 784), neurite::DType::F32, &neurite::Device::cpu()).unwrap();
+    let mlp = Sequential::new()
+        .add(Normalization::adapt(&x, None).unwrap())
+        .add(Linear::new(784, 10));
+    assert_eq!(layout_for(&mlp.to_config().unwrap()), Some(ImageLayout::Flat));
+    let cnn = Sequential::new()
+        .add(Conv2d::new(1, 4, 3))
+        .add(ReLU)
+        .add(Flatten::new())
+        .add(Linear::new(4 * 26 * 26, 10));
+    assert_eq!(layout_for(&cnn.to_config().unwrap()), Some(ImageLayout::Nchw));
+    let nested = Sequential::new().add(Dropout::new(0.1)).add_module(Box::new(cnn));
+    assert_eq!(layout_for(&nested.to_config().unwrap()), Some(ImageLayout::Nchw));
+    // Per-pixel statistics mean rows; per-channel statistics on images mean images.
+    let per_pixel = Sequential::new().add(Normalization::adapt(&x, Some(-1)).unwrap());
+    assert_eq!(layout_for(&per_pixel.to_config().unwrap()), Some(ImageLayout::Flat));
+    let images = x.reshape((2, 1, 28, 28)).unwrap();
+    let per_channel = Sequential::new().add(Normalization::adapt(&images, Some(1)).unwrap());
+    assert_eq!(layout_for(&per_channel.to_config().unwrap()), Some(ImageLayout::Nchw));
+    assert_eq!(layout_for(&Sequential::new().add(ReLU).to_config().unwrap()), None);
+}
