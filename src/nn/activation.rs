@@ -6,23 +6,25 @@
 //! # Shapes
 //! Any input shape; the output has the same shape.
 
-use super::{LayerConfig, Module};
+use super::{Forward, LayerConfig, Module};
 use crate::{Result, Tensor};
 
 /// Implements `Module` for a parameterless activation.
 macro_rules! activation {
     ($ty:ident, $cfg:expr, |$s:ident, $x:ident| $body:expr) => {
         impl Module for $ty {
-            fn forward(&self, $x: &Tensor) -> Result<Tensor> {
-                let $s = self;
-                let _ = $s;
-                $body
-            }
-
             fn config(&self) -> Result<LayerConfig> {
                 let $s = self;
                 let _ = $s;
                 Ok($cfg)
+            }
+        }
+
+        impl Forward for $ty {
+            fn forward(&self, $x: &Tensor) -> Result<Tensor> {
+                let $s = self;
+                let _ = $s;
+                $body
             }
         }
     };

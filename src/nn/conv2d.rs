@@ -2,7 +2,7 @@
 
 use super::init::{Init, default_bias};
 use super::size2::IntoSize2;
-use super::{LayerConfig, Module};
+use super::{Forward, LayerConfig, Module};
 use crate::{DType, Device, Error, Result, Tensor};
 
 /// 2-D convolution (cross-correlation) with stride, zero padding and an
@@ -149,24 +149,11 @@ impl Conv2d {
 }
 
 impl Module for Conv2d {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.validate()?;
-        let stride = (self.stride[0], self.stride[1]);
-        let padding = (self.padding[0], self.padding[1]);
-        if x.rank() == 3 {
-            let y = x
-                .unsqueeze(0)?
-                .conv2d(&self.weight, self.bias.as_ref(), stride, padding)?;
-            return y.squeeze(0usize);
-        }
-        x.conv2d(&self.weight, self.bias.as_ref(), stride, padding)
-    }
-
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+    fn own_parameters(&self) -> Vec<(String, Tensor)> {
         super::module::weight_and_bias(&self.weight, self.bias.as_ref())
     }
 
-    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+    fn map_own_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
         super::module::map_weight_and_bias(&mut self.weight, &mut self.bias, f)
     }
 
@@ -179,5 +166,20 @@ impl Module for Conv2d {
             padding: self.padding,
             bias: self.bias.is_some(),
         })
+    }
+}
+
+impl Forward for Conv2d {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.validate()?;
+        let stride = (self.stride[0], self.stride[1]);
+        let padding = (self.padding[0], self.padding[1]);
+        if x.rank() == 3 {
+            let y = x
+                .unsqueeze(0)?
+                .conv2d(&self.weight, self.bias.as_ref(), stride, padding)?;
+            return y.squeeze(0usize);
+        }
+        x.conv2d(&self.weight, self.bias.as_ref(), stride, padding)
     }
 }

@@ -1,7 +1,7 @@
 //! Embedding lookup table.
 
 use super::init::Init;
-use super::{LayerConfig, Module};
+use super::{Forward, LayerConfig, Module};
 use crate::{DType, Device, Error, Result, Tensor};
 
 /// A table of `num_embeddings` vectors of size `embedding_dim`, looked up by
@@ -60,6 +60,28 @@ impl Embedding {
 }
 
 impl Module for Embedding {
+    fn own_parameters(&self) -> Vec<(String, Tensor)> {
+        vec![("weight".to_string(), self.weight.clone())]
+    }
+
+    fn map_own_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+        self.weight = f(&self.weight)?;
+        Ok(())
+    }
+
+    fn config(&self) -> Result<LayerConfig> {
+        Ok(LayerConfig::Embedding {
+            num_embeddings: self.num_embeddings(),
+            embedding_dim: self.embedding_dim(),
+        })
+    }
+
+    fn input_dtype(&self) -> Option<DType> {
+        Some(DType::I64)
+    }
+}
+
+impl Forward for Embedding {
     fn forward(&self, ids: &Tensor) -> Result<Tensor> {
         if ids.dtype() != DType::I64 {
             return Err(Error::invalid(
@@ -74,25 +96,5 @@ impl Module for Embedding {
         let mut dims = ids.dims().to_vec();
         dims.push(self.embedding_dim());
         self.weight.index_select(0usize, &ids.flatten_all()?)?.reshape(dims)
-    }
-
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        vec![("weight".to_string(), self.weight.clone())]
-    }
-
-    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
-        self.weight = f(&self.weight)?;
-        Ok(())
-    }
-
-    fn config(&self) -> Result<LayerConfig> {
-        Ok(LayerConfig::Embedding {
-            num_embeddings: self.num_embeddings(),
-            embedding_dim: self.embedding_dim(),
-        })
-    }
-
-    fn input_dtype(&self) -> Option<DType> {
-        Some(DType::I64)
     }
 }

@@ -1,7 +1,7 @@
 //! Fully connected layer.
 
 use super::init::{Init, default_bias};
-use super::{LayerConfig, Module};
+use super::{Forward, LayerConfig, Module};
 use crate::{DType, Device, Result, Tensor};
 
 /// `y = x @ W^T + b`, PyTorch's `nn.Linear`.
@@ -88,15 +88,11 @@ impl Linear {
 }
 
 impl Module for Linear {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        super::functional::linear(x, &self.weight, self.bias.as_ref())
-    }
-
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+    fn own_parameters(&self) -> Vec<(String, Tensor)> {
         super::module::weight_and_bias(&self.weight, self.bias.as_ref())
     }
 
-    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+    fn map_own_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
         super::module::map_weight_and_bias(&mut self.weight, &mut self.bias, f)
     }
 
@@ -106,5 +102,11 @@ impl Module for Linear {
             out_features: self.out_features(),
             bias: self.bias.is_some(),
         })
+    }
+}
+
+impl Forward for Linear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        super::functional::linear(x, &self.weight, self.bias.as_ref())
     }
 }

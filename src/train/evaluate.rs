@@ -3,7 +3,7 @@
 use super::{Logs, Metric};
 use crate::data::{DataLoader, Dataset};
 use crate::loss::Loss;
-use crate::nn::{Module, Sequential};
+use crate::nn::{Forward, Module, Sequential};
 use crate::{DType, Error, Result, Tensor};
 
 /// The dtype batch values are gathered in: `F64` for `F64` losses, else `F32`.

@@ -7,7 +7,7 @@ use super::{Callback, CallbackContext, History, Logs, Metric, StopInfo, Trainer}
 use crate::checkpoint::{TrainingSnapshot, save_training};
 use crate::data::{DataLoader, Dataset};
 use crate::loss::Loss;
-use crate::nn::{Module, Sequential};
+use crate::nn::{Forward, Module, Sequential};
 use crate::optim::Optimizer;
 use crate::optim::lr_scheduler::LrScheduler;
 use crate::{Error, Result, Tensor};
