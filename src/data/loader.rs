@@ -1,7 +1,7 @@
 //! Mini-batches of a [`Dataset`]: seeded per-epoch shuffling, `drop_last`, a
 //! target device, and the next batch prepared on a background thread.
 
-use super::Dataset;
+use super::{Batch, Dataset};
 use crate::{Device, Error, Result, Tensor};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -156,8 +156,31 @@ impl DataLoader {
         self.rng = state.rng.clone();
     }
 
-    /// Starts the next epoch: draws its order (when shuffling) and returns its batches.
+    /// Starts the next epoch: draws its order (when shuffling) and returns its
+    /// batches as `(features, targets)`: the dataset's first and last tensors.
     pub fn iter(&mut self) -> Batches {
+        Batches(self.iter_batches())
+    }
+
+    /// Starts the next epoch and returns its batches with every tensor of the
+    /// dataset ([`Batch`]), all gathered with the same permutation.
+    ///
+    /// ```
+    /// use neurite::{data::{DataLoader, Dataset}, Device, Tensor};
+    /// # fn main() -> neurite::Result<()> {
+    /// let dev = Device::cpu();
+    /// let a = Tensor::from_vec((0..6).map(|i| i as f32).collect(), (6, 1), &dev)?;
+    /// let b = Tensor::from_vec((0..6).map(|i| 10 * i as i64).collect(), 6, &dev)?;
+    /// let mut loader = DataLoader::new(Dataset::from_tensors(vec![a, b])?, 4)?.shuffle(3);
+    /// for batch in loader.iter_batches() {
+    ///     let batch = batch?;
+    ///     let (rows, tens) = (batch.get(0)?.to_vec::<f32>()?, batch.get(1)?.to_vec::<i64>()?);
+    ///     // Row i of each tensor is the same sample.
+    ///     assert!(rows.iter().zip(&tens).all(|(r, t)| 10 * (*r as i64) == *t));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn iter_batches(&mut self) -> BatchStream {
         let order = self.shuffle.then(|| {
             let mut o: Vec<usize> = (0..self.dataset.len()).collect();
             o.shuffle(&mut self.rng);
@@ -171,7 +194,7 @@ impl DataLoader {
             num_batches: self.len(),
             device: self.device,
         };
-        Batches::start(plan, self.prefetch)
+        BatchStream::start(plan, self.prefetch)
     }
 }
 
@@ -195,14 +218,14 @@ struct Plan {
 }
 
 impl Plan {
-    fn batch(&self, b: usize) -> Result<(Tensor, Tensor)> {
+    fn batch(&self, b: usize) -> Result<Batch> {
         let start = b * self.batch_size;
         let len = self.batch_size.min(self.dataset.len() - start);
-        let (x, y) = match &self.order {
-            Some(o) => self.dataset.get(&o[start..start + len])?,
-            None => self.dataset.range(start, len)?,
+        let batch = match &self.order {
+            Some(o) => self.dataset.batch(&o[start..start + len])?,
+            None => self.dataset.batch_range(start, len)?,
         };
-        Ok((x.to_device(&self.device)?, y.to_device(&self.device)?))
+        batch.to_device(&self.device)
     }
 }
 
@@ -211,25 +234,52 @@ enum Source {
     Inline(Box<Plan>),
     /// Built ahead by a producer thread; the channel holds at most one.
     Thread {
-        rx: Option<Receiver<Result<(Tensor, Tensor)>>>,
+        rx: Option<Receiver<Result<Batch>>>,
         handle: Option<JoinHandle<()>>,
     },
 }
 
-/// One epoch of `(x, y)` batches from [`DataLoader::iter`].
+/// One epoch of [`Batch`]es from [`DataLoader::iter_batches`].
 ///
 /// An error (from gathering or moving a batch) is yielded once and ends the epoch.
-pub struct Batches {
+pub struct BatchStream {
     source: Source,
     next: usize,
     total: usize,
 }
 
-impl Batches {
-    fn start(plan: Plan, prefetch: bool) -> Batches {
+/// One epoch of `(features, targets)` batches from [`DataLoader::iter`]: a
+/// [`BatchStream`] keeping the first and last tensor of each batch.
+pub struct Batches(BatchStream);
+
+impl Iterator for Batches {
+    type Item = Result<(Tensor, Tensor)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = self.0.next()?;
+        Some(batch.and_then(|b| {
+            let mut t = b.into_tensors();
+            // One tensor is both features and targets (an unsupervised dataset).
+            let y = t
+                .pop()
+                .ok_or_else(|| Error::invalid("DataLoader::iter", "a batch without tensors"))?;
+            let x = if t.is_empty() { y.clone() } else { t.swap_remove(0) };
+            Ok((x, y))
+        }))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Batches {}
+
+impl BatchStream {
+    fn start(plan: Plan, prefetch: bool) -> BatchStream {
         let total = plan.num_batches;
         if !prefetch || total == 0 {
-            return Batches {
+            return BatchStream {
                 source: Source::Inline(Box::new(plan)),
                 next: 0,
                 total,
@@ -255,11 +305,11 @@ impl Batches {
                 }
             }
         };
-        Batches { source, next: 0, total }
+        BatchStream { source, next: 0, total }
     }
 }
 
-fn produce(plan: Plan, tx: SyncSender<Result<(Tensor, Tensor)>>) {
+fn produce(plan: Plan, tx: SyncSender<Result<Batch>>) {
     for b in 0..plan.num_batches {
         let item = plan.batch(b);
         let failed = item.is_err();
@@ -270,8 +320,8 @@ fn produce(plan: Plan, tx: SyncSender<Result<(Tensor, Tensor)>>) {
     }
 }
 
-impl Iterator for Batches {
-    type Item = Result<(Tensor, Tensor)>;
+impl Iterator for BatchStream {
+    type Item = Result<Batch>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.next >= self.total {
@@ -297,9 +347,9 @@ impl Iterator for Batches {
     }
 }
 
-impl ExactSizeIterator for Batches {}
+impl ExactSizeIterator for BatchStream {}
 
-impl Drop for Batches {
+impl Drop for BatchStream {
     fn drop(&mut self) {
         if let Source::Thread { rx, handle } = &mut self.source {
             // Closing the channel first unblocks a producer waiting to send.

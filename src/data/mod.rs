@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+mod batch;
 mod csv;
 mod dataset;
 mod idx;
@@ -35,7 +36,8 @@ pub use self::csv::{CsvData, CsvOptions, LabelColumn, LabelKind, parse_csv, read
 pub use dataset::Dataset;
 pub use idx::{IdxArray, IdxData, IdxType};
 pub use labels::{class_counts, num_classes, one_hot};
-pub use loader::{Batches, DataLoader, LoaderState};
+pub use batch::Batch;
+pub use loader::{BatchStream, Batches, DataLoader, LoaderState};
 pub use mnist::{ImageLayout, Mnist, MnistSplit};
 pub use scaler::{MinMaxScaler, StandardScaler};
 pub use split::{random_split, random_split_lengths, train_val_test_split};

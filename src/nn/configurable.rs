@@ -65,6 +65,12 @@ pub trait Configurable: Module + Sized + 'static {
         let base = full.split('<').next().unwrap_or(full);
         base.rsplit("::").next().unwrap_or(base).to_string()
     }
+
+    /// Rebuilds a module saved with [`Module::save`] on `device`, with no code:
+    /// configuration, weights, buffers and mode (see [`crate::checkpoint::load_model`]).
+    fn load(path: impl AsRef<std::path::Path>, device: &Device) -> Result<Self> {
+        crate::checkpoint::load_model(path, device)
+    }
 }
 
 /// The [`Module::config`] of a [`Configurable`] module: a

@@ -56,6 +56,39 @@ impl Conv2d {
         }
     }
 
+    /// A convolution holding `weight` `[out_channels, in_channels, kh, kw]` and
+    /// an optional `bias` `[out_channels]` (same dtype and device), with
+    /// `stride` and `padding`; the tensors become trainable and share storage
+    /// with the given ones. Errors name the wrong shape, dtype or size.
+    ///
+    /// ```
+    /// use neurite::nn::Conv2d;
+    /// use neurite::{DType, Device, Tensor};
+    /// # fn main() -> neurite::Result<()> {
+    /// let w = Tensor::ones((4, 1, 3, 3), DType::F32, &Device::cpu())?;
+    /// let conv = Conv2d::from_tensors(w, None, 1, 1)?;
+    /// assert_eq!((conv.in_channels(), conv.out_channels(), conv.kernel_size()), (1, 4, [3, 3]));
+    /// # Ok(()) }
+    /// ```
+    pub fn from_tensors(
+        weight: Tensor,
+        bias: Option<Tensor>,
+        stride: impl IntoSize2,
+        padding: impl IntoSize2,
+    ) -> Result<Conv2d> {
+        const OP: &str = "Conv2d::from_tensors";
+        let weight = super::given::parameter(OP, "weight", &weight, 4)?;
+        let bias = super::given::bias(OP, bias.as_ref(), &weight, weight.dims()[0])?;
+        let c = Conv2d {
+            weight,
+            bias,
+            stride: stride.into_size2(),
+            padding: padding.into_size2(),
+        };
+        c.validate()?;
+        Ok(c)
+    }
+
     /// Like [`Conv2d::new`] with every hyperparameter, validated now.
     pub fn try_new(
         in_channels: usize,

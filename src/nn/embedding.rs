@@ -43,6 +43,26 @@ impl Embedding {
         }
     }
 
+    /// A table holding `weight` `[num_embeddings, embedding_dim]` (PyTorch's
+    /// `Embedding.from_pretrained` with `freeze=False`; call
+    /// [`Module::freeze`] to keep it fixed). The table shares storage with `weight`.
+    ///
+    /// ```
+    /// use neurite::nn::{Embedding, Forward};
+    /// use neurite::{Device, Tensor};
+    /// # fn main() -> neurite::Result<()> {
+    /// let dev = Device::cpu();
+    /// let table = Tensor::from_vec(vec![0f32, 0., 1., 1., 2., 2.], (3, 2), &dev)?;
+    /// let emb = Embedding::from_pretrained(table)?;
+    /// let ids = Tensor::from_vec(vec![2i64, 0], 2, &dev)?;
+    /// assert_eq!(emb.forward(&ids)?.to_vec::<f32>()?, vec![2., 2., 0., 0.]);
+    /// # Ok(()) }
+    /// ```
+    pub fn from_pretrained(weight: Tensor) -> Result<Embedding> {
+        let weight = super::given::parameter("Embedding::from_pretrained", "weight", &weight, 2)?;
+        Ok(Embedding { weight })
+    }
+
     /// Number of rows.
     pub fn num_embeddings(&self) -> usize {
         self.weight.dims()[0]

@@ -66,6 +66,31 @@ impl Linear {
         self
     }
 
+    /// A layer holding `weight` `[out_features, in_features]` and an optional
+    /// `bias` `[out_features]` (same dtype and device), for weights computed
+    /// elsewhere. Both become trainable and share storage with the given
+    /// tensors, as `nn.Parameter` does. Errors name the wrong shape or dtype.
+    ///
+    /// ```
+    /// use neurite::nn::{Forward, Linear};
+    /// use neurite::{Device, Tensor};
+    /// # fn main() -> neurite::Result<()> {
+    /// let dev = Device::cpu();
+    /// let w = Tensor::from_vec(vec![1f32, 2., 3., 4., 5., 6.], (2, 3), &dev)?;
+    /// let b = Tensor::from_vec(vec![0.5f32, -0.5], 2, &dev)?;
+    /// let fc = Linear::from_tensors(w, Some(b))?;
+    /// let y = fc.forward(&Tensor::ones((1, 3), neurite::DType::F32, &dev)?)?;
+    /// assert_eq!(y.to_vec::<f32>()?, vec![6.5, 14.5]);
+    /// assert!(Linear::from_tensors(Tensor::ones(3, neurite::DType::F32, &dev)?, None).is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn from_tensors(weight: Tensor, bias: Option<Tensor>) -> Result<Linear> {
+        const OP: &str = "Linear::from_tensors";
+        let weight = super::given::parameter(OP, "weight", &weight, 2)?;
+        let bias = super::given::bias(OP, bias.as_ref(), &weight, weight.dims()[0])?;
+        Ok(Linear { weight, bias })
+    }
+
     /// Input features.
     pub fn in_features(&self) -> usize {
         self.weight.dims()[1]

@@ -53,6 +53,7 @@ mod embedding;
 mod field;
 mod flatten;
 pub mod functional;
+mod given;
 pub mod init;
 mod layer_norm;
 mod linear;

@@ -323,6 +323,118 @@ pub trait Module: Send + Sync {
     fn input_dtype(&self) -> Option<DType> {
         None
     }
+
+    /// A tree of the module's descendants with their parameter counts, and the
+    /// totals (PyTorch's `print(model)` with Keras's totals). Works for any
+    /// module; [`super::Sequential::summary`] adds output shapes.
+    fn summary_tree(&self) -> String {
+        super::summary::tree(self.name(), &self.named_modules(), &self.named_parameters(), &self.named_buffers())
+    }
+
+    /// Saves the module to `path`, atomically (see [`crate::checkpoint`]): its
+    /// configuration when it has one, mode, parameters and buffers. A module
+    /// without a configuration is saved weights-only (reload it with
+    /// [`Module::load_weights`]). `Sequential::load` and, for a
+    /// [`super::Configurable`] module, `M::load` rebuild it with no code.
+    ///
+    /// ```
+    /// use neurite::nn::{Forward, Linear, Module, ReLU, Sequential};
+    /// use neurite::{DType, Device, Tensor};
+    /// # fn main() -> neurite::Result<()> {
+    /// let dir = std::env::temp_dir().join(format!("neurite-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("model.ckpt");
+    /// let model = Sequential::new().add(Linear::new(3, 4)).add(ReLU).add(Linear::new(4, 1));
+    /// model.save(&path)?;
+    /// let loaded = Sequential::load(&path, &Device::cpu())?;
+    /// let x = Tensor::ones((2, 3), DType::F32, &Device::cpu())?;
+    /// assert_eq!(loaded.forward(&x)?.to_vec::<f32>()?, model.forward(&x)?.to_vec::<f32>()?);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok(()) }
+    /// ```
+    fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        crate::checkpoint::save_model(self, path, &crate::checkpoint::SaveOptions::default())
+    }
+
+    /// [`Module::save`] with options (for example `F32` weights stored as `F16`).
+    fn save_with(&self, path: impl AsRef<std::path::Path>, options: &crate::checkpoint::SaveOptions) -> Result<()>
+    where
+        Self: Sized,
+    {
+        crate::checkpoint::save_model(self, path, options)
+    }
+
+    /// The bytes [`Module::save_with`] writes.
+    fn to_checkpoint_bytes(&self, options: &crate::checkpoint::SaveOptions) -> Result<Vec<u8>>
+    where
+        Self: Sized,
+    {
+        crate::checkpoint::model_to_bytes(self, options)
+    }
+
+    /// Loads the weights of the checkpoint at `path` by name, strictly: every
+    /// name, shape and dtype must match, all differences are listed in one
+    /// error, and nothing changes unless there are none. The module keeps its
+    /// device and mode.
+    fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        crate::checkpoint::load_weights(self, path, true).map(|_| ())
+    }
+
+    /// Loads what matches from the checkpoint at `path` and reports the rest
+    /// (PyTorch's `load_state_dict(strict=False)`): for transfer learning, a
+    /// backbone's weights into a model with a new head. Shape or dtype
+    /// mismatches are still errors.
+    fn load_weights_non_strict(&mut self, path: impl AsRef<std::path::Path>) -> Result<LoadReport>
+    where
+        Self: Sized,
+    {
+        crate::checkpoint::load_weights(self, path, false)
+    }
+
+    /// [`Module::load_weights`] from the bytes of a checkpoint file.
+    fn load_weights_from_bytes(&mut self, bytes: &[u8]) -> Result<()>
+    where
+        Self: Sized,
+    {
+        crate::checkpoint::load_weights_from_bytes(self, bytes, true).map(|_| ())
+    }
+
+    /// Writes every parameter and buffer to a safetensors file with PyTorch's
+    /// names, loadable with `model.load_state_dict(safetensors.torch.load_file(path))`.
+    fn save_safetensors(&self, path: impl AsRef<std::path::Path>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        crate::checkpoint::write_safetensors(path, &self.named_tensors())
+    }
+
+    /// Loads weights from a safetensors file (one written by PyTorch's
+    /// `safetensors.torch.save_file(model.state_dict(), path)`, for example),
+    /// strictly: every difference is listed in one error, and nothing changes
+    /// unless there are none.
+    fn load_safetensors(&mut self, path: impl AsRef<std::path::Path>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        let map = crate::checkpoint::read_safetensors(path)?;
+        self.load_named_tensors(&map)
+    }
+
+    /// [`Module::load_safetensors`] without `strict`: loads what matches and
+    /// returns the missing and unexpected keys.
+    fn load_safetensors_non_strict(&mut self, path: impl AsRef<std::path::Path>) -> Result<LoadReport>
+    where
+        Self: Sized,
+    {
+        let map = crate::checkpoint::read_safetensors(path)?;
+        self.load_named_tensors_with(&map, false)
+    }
 }
 
 /// A module called with one tensor and returning one: every built-in layer,

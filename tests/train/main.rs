@@ -9,6 +9,7 @@
 //! tests would otherwise interleave.
 
 mod callbacks;
+mod any_model;
 mod common;
 mod early_stopping;
 mod fit;
