@@ -7,7 +7,7 @@ use super::{CheckpointProblem, atomic, codec};
 use crate::data::{DataLoader, LoaderState};
 use crate::nn::{Configurable, Module, Sequential};
 use crate::optim::lr_scheduler::LrScheduler;
-use crate::optim::{Adam, AdamW, HostData, Optimizer, OptimizerConfig, OptimizerState, RmsProp, SchedulerState, Sgd};
+use crate::optim::{HostData, Optimizer, OptimizerState, SchedulerState};
 use crate::{Device, Error, Result, RngState};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -325,33 +325,18 @@ fn check_optimizer_state(state: &OptimizerState) -> std::result::Result<(), Stri
             }
         }
     }
-    Ok(())
+    // The group structure and hyperparameters.
+    state.validate().map_err(|e| e.to_string())
 }
 
 impl<H, M: Module> TrainingCheckpoint<H, M> {
-    /// Rebuilds the optimizer over `self.model.parameters()` with its saved
-    /// hyperparameters, step counts and buffers. Fails for a custom optimizer
+    /// Rebuilds the optimizer over the model's parameters with its saved
+    /// parameter groups, hyperparameters, step counts and buffers (see
+    /// [`OptimizerState::build_optimizer`]). Fails for a custom optimizer
     /// kind (load [`TrainingCheckpoint::optimizer_state`] into your own) or when
     /// the state does not fit the model's parameters.
     pub fn build_optimizer(&self) -> Result<Box<dyn Optimizer>> {
-        let params = self.model.parameters();
-        let mut opt: Box<dyn Optimizer> = match &self.optimizer_state.config {
-            OptimizerConfig::Sgd(c) => Box::new(Sgd::new(params, c.clone())?),
-            OptimizerConfig::Adam(c) => Box::new(Adam::new(params, c.clone())?),
-            OptimizerConfig::AdamW(c) => Box::new(AdamW::new(params, c.clone())?),
-            OptimizerConfig::RmsProp(c) => Box::new(RmsProp::new(params, c.clone())?),
-            OptimizerConfig::Custom { name, .. } => {
-                return Err(Error::invalid(
-                    "TrainingCheckpoint::build_optimizer",
-                    format!(
-                        "{name:?} is a custom optimizer: build it over model.parameters() and call \
-                         load_state(&checkpoint.optimizer_state)"
-                    ),
-                ));
-            }
-        };
-        opt.load_state(&self.optimizer_state)?;
-        Ok(opt)
+        self.optimizer_state.build_optimizer(self.model.named_parameters())
     }
 
     /// Rebuilds the scheduler in its saved state, if one was saved. The

@@ -1,7 +1,10 @@
 //! AdamW: Adam with decoupled weight decay (PyTorch's `torch.optim.AdamW`).
 
 use super::Optimizer;
-use super::adam::{AdamConfig, AdamCore, delegate_to_core, validate_adam};
+use super::adam::{AdamConfig, AdamCore, AdamLike, adam_options, validate_adam};
+use super::common::unit_interval;
+use super::groups::{GroupConfig, group_accessors};
+use super::param_group::{GroupOptions, ParamGroup};
 use super::state::{OptimizerConfig, OptimizerState};
 use crate::{GradStore, Result, Tensor};
 use serde::{Deserialize, Serialize};
@@ -59,14 +62,56 @@ impl AdamWConfig {
         }
     }
 
-    fn from_adam(c: &AdamConfig) -> AdamWConfig {
+}
+
+impl GroupConfig for AdamWConfig {
+    const KIND: &'static str = "AdamW";
+    const OPTIONS: &'static [&'static str] = &["lr", "weight_decay", "betas", "eps", "amsgrad"];
+
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+    fn momentum(&self) -> Option<f64> {
+        Some(self.betas.0)
+    }
+    fn set_momentum(&mut self, beta1: f64) -> Result<()> {
+        unit_interval("AdamW.set_momentum", "betas.0", beta1)?;
+        self.betas.0 = beta1;
+        Ok(())
+    }
+    fn validate(&self) -> Result<()> {
+        AdamWConfig::validate(self)
+    }
+    fn apply(&self, o: &GroupOptions) -> Self {
         AdamWConfig {
-            lr: c.lr,
-            betas: c.betas,
-            eps: c.eps,
-            weight_decay: c.weight_decay,
-            amsgrad: c.amsgrad,
+            lr: o.lr.unwrap_or(self.lr),
+            betas: o.betas.unwrap_or(self.betas),
+            eps: o.eps.unwrap_or(self.eps),
+            weight_decay: o.weight_decay.unwrap_or(self.weight_decay),
+            amsgrad: o.amsgrad.unwrap_or(self.amsgrad),
         }
+    }
+    fn to_options(&self) -> GroupOptions {
+        adam_options(&self.to_adam())
+    }
+    fn wrap(&self) -> OptimizerConfig {
+        OptimizerConfig::AdamW(self.clone())
+    }
+    fn unwrap(config: &OptimizerConfig) -> Option<Self> {
+        match config {
+            OptimizerConfig::AdamW(c) => Some(c.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl AdamLike for AdamWConfig {
+    const DECOUPLED: bool = true;
+    fn adam(&self) -> AdamConfig {
+        self.to_adam()
     }
 }
 
@@ -87,22 +132,36 @@ impl AdamWConfig {
 /// # Ok(()) }
 /// ```
 pub struct AdamW {
-    core: AdamCore,
+    core: AdamCore<AdamWConfig>,
 }
 
 impl AdamW {
-    /// An optimizer over `params`. Errors on invalid hyperparameters (negative
-    /// lr, eps or weight decay, betas outside `[0, 1)`), an empty list, a
-    /// non-float or a repeated parameter.
+    /// An optimizer over `params`, in one group. Errors on invalid
+    /// hyperparameters (negative lr, eps or weight decay, betas outside
+    /// `[0, 1)`), an empty list, a non-float or a repeated parameter.
     pub fn new(params: Vec<Tensor>, config: AdamWConfig) -> Result<AdamW> {
+        Self::with_groups(vec![ParamGroup::new(params)], config)
+    }
+
+    /// An optimizer over parameter groups (PyTorch's `AdamW(param_groups,
+    /// **defaults)`): each group's unset hyperparameters come from `defaults`;
+    /// [`super::decay_groups`] builds the usual weights/no-decay split.
+    /// Errors as [`AdamW::new`] does (naming the group), and on a group
+    /// setting a hyperparameter AdamW does not have or a parameter in two groups.
+    pub fn with_groups(groups: Vec<ParamGroup>, defaults: AdamWConfig) -> Result<AdamW> {
         Ok(AdamW {
-            core: AdamCore::new("AdamW", true, params, config.to_adam())?,
+            core: AdamCore::new(groups, defaults)?,
         })
     }
 
-    /// The hyperparameters (with the current lr and beta1).
+    /// The hyperparameters of group 0, with its current lr and beta1.
     pub fn config(&self) -> AdamWConfig {
-        AdamWConfig::from_adam(&self.core.config)
+        self.core.groups.groups[0].config.clone()
+    }
+
+    /// The defaults config the optimizer was built with.
+    pub fn defaults(&self) -> &AdamWConfig {
+        &self.core.groups.defaults
     }
 }
 
@@ -110,15 +169,14 @@ impl Optimizer for AdamW {
     fn name(&self) -> &'static str {
         "AdamW"
     }
-    delegate_to_core!();
+    fn step(&mut self, grads: &GradStore) -> Result<()> {
+        self.core.step(grads)
+    }
+    group_accessors!(core.groups);
     fn state(&self) -> Result<OptimizerState> {
-        self.core.state(OptimizerConfig::AdamW(self.config()))
+        self.core.state()
     }
     fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
-        const OP: &str = "AdamW.load_state";
-        let OptimizerConfig::AdamW(config) = &state.config else {
-            return Err(state.wrong_kind("AdamW", OP));
-        };
-        self.core.load_state(state, config.to_adam(), OP)
+        self.core.load_state(state, "AdamW.load_state")
     }
 }

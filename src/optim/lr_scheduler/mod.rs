@@ -90,8 +90,14 @@ pub trait LrScheduler: Send {
         false
     }
 
-    /// The learning rate set by the last step (or by construction).
+    /// Group 0's learning rate set by the last step (or by construction).
     fn get_last_lr(&self) -> f64;
+
+    /// Every group's learning rate set by the last step (or by
+    /// construction), in group order: PyTorch's `get_last_lr()` list.
+    fn get_last_lrs(&self) -> Vec<f64> {
+        vec![self.get_last_lr()]
+    }
 
     /// The index of the last epoch stepped (0 right after construction).
     fn last_epoch(&self) -> i64;
