@@ -17,6 +17,10 @@
 //! # Ok(()) }
 //! ```
 
+// Lets the `::neurite::...` paths that `#[derive(Module)]` generates resolve
+// inside this crate too (its unit tests and doc tests).
+extern crate self as neurite;
+
 pub mod autograd;
 pub mod backend;
 pub mod checkpoint;
