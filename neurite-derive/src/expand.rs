@@ -99,13 +99,14 @@ pub(crate) fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
     let params: Vec<Ident> = generics.type_params().map(|p| p.ident.clone()).collect();
     {
         // A field whose type involves a type parameter is a module or tensor
-        // only for some arguments: require it where the impl applies.
+        // only for some arguments: require it where the impl applies, with the
+        // Send + Sync that Module needs, so that an unbounded `W<M>` works.
         let where_clause = generics.make_where_clause();
         for f in registered.iter().filter(|f| mentions_any(&f.ty, &params)) {
             let ty = &f.ty;
             where_clause
                 .predicates
-                .push(syn::parse_quote_spanned!(ty.span()=> #ty: ::neurite::nn::ModuleField));
+                .push(syn::parse_quote_spanned!(ty.span()=> #ty: ::neurite::nn::ModuleField + ::std::marker::Send + ::std::marker::Sync));
         }
     }
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();

@@ -52,8 +52,10 @@ use proc_macro::TokenStream;
 ///
 /// # Generics
 /// Generic structs work: the impl keeps the struct's bounds and adds
-/// `FieldType: ModuleField` for each registered field whose type uses a type
-/// parameter (a `Wrapper<M>` with `inner: M` is a module when `M` is).
+/// `FieldType: ModuleField + Send + Sync` for each registered field whose type
+/// uses a type parameter, so that a `Wrapper<M>` with `inner: M` is a module
+/// whenever `M` is, with or without a bound on `M` (parameters used only by
+/// skipped fields need `Send + Sync` bounds of their own).
 ///
 /// # What is not generated
 /// The call itself: implement `neurite::nn::Forward` (one tensor in, one out)

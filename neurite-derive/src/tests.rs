@@ -95,8 +95,9 @@ fn generic_fields_get_module_field_bounds_and_user_bounds_stay() {
     );
     assert!(
         out.contains(
-            "impl<M:Module,T>::neurite::nn::ModuleforWrapper<M,T>whereT:Clone,M:::neurite::nn::ModuleField,\
-             Vec<M>:::neurite::nn::ModuleField{"
+            "impl<M:Module,T>::neurite::nn::ModuleforWrapper<M,T>whereT:Clone,\
+             M:::neurite::nn::ModuleField+::std::marker::Send+::std::marker::Sync,\
+             Vec<M>:::neurite::nn::ModuleField+::std::marker::Send+::std::marker::Sync{"
         ),
         "{out}"
     );

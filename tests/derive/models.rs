@@ -123,6 +123,14 @@ impl<M: Module> Wrapper<M> {
     }
 }
 
+/// Unbounded type parameters: a module for any arguments that are fields
+/// `#[derive(Module)]` can register.
+#[derive(Module)]
+pub struct Either<A, B> {
+    pub first: A,
+    pub second: Option<B>,
+}
+
 /// A tuple struct: fields named by position, the skipped one leaving a gap.
 #[derive(Module)]
 pub struct Pair(pub Linear, #[module(skip)] pub usize, pub Tensor);

@@ -1,6 +1,6 @@
 //! Tensor names, order and shapes against PyTorch's for the same architectures.
 
-use crate::models::{Block, Net, Pair, Wrapper};
+use crate::models::{Block, Either, Net, Pair, Wrapper};
 use neurite::Tensor;
 use neurite::nn::{Linear, Module};
 use serde_json::Value;
@@ -90,6 +90,23 @@ fn nested_generics_prefix_every_level() {
     );
     let boxed: Wrapper<Box<dyn neurite::nn::Forward>> = Wrapper::new(Box::new(Linear::new(2, 3)), 3);
     assert_eq!(names(boxed.named_parameters()), ["gain", "inner.weight", "inner.bias"]);
+}
+
+#[test]
+fn unbounded_generics_take_any_registrable_field() -> neurite::Result<()> {
+    let dev = neurite::Device::cpu();
+    let e = Either {
+        first: Linear::new(2, 3),
+        second: Some(Tensor::zeros(3, neurite::DType::F32, &dev)?),
+    };
+    assert_eq!(names(e.named_parameters()), ["second", "first.weight", "first.bias"]);
+    let e: Either<Vec<Tensor>, Block> = Either {
+        first: vec![Tensor::zeros(2, neurite::DType::F32, &dev)?],
+        second: None,
+    };
+    assert_eq!(names(e.named_parameters()), ["first.0"]);
+    assert!(e.children().is_empty());
+    Ok(())
 }
 
 #[test]
