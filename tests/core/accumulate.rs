@@ -22,10 +22,15 @@ impl Mlp {
             let v: Vec<f64> = (0..n).map(|i| (i as f64 * 1.7 + seed).sin() * s).collect();
             Tensor::from_vec(v, shape.to_vec(), &Device::cpu()).unwrap()
         };
-        let params = vec![r(&[5, 8], 0.1, 0.4), r(&[8], 0.2, 0.1), r(&[8, 3], 0.3, 0.4), r(&[3], 0.4, 0.1)]
-            .into_iter()
-            .map(|t| t.requires_grad())
-            .collect();
+        let params = vec![
+            r(&[5, 8], 0.1, 0.4),
+            r(&[8], 0.2, 0.1),
+            r(&[8, 3], 0.3, 0.4),
+            r(&[3], 0.4, 0.1),
+        ]
+        .into_iter()
+        .map(|t| t.requires_grad())
+        .collect();
         Mlp {
             params,
             x: r(&[N, 5], 0.5, 1.0),
@@ -65,10 +70,16 @@ fn assert_same_grads(a: &GradStore, b: &GradStore, params: &[Tensor], what: &str
     assert_eq!(a.len(), params.len(), "{what}: one gradient per parameter");
     assert_eq!(b.len(), params.len(), "{what}: one gradient per parameter");
     for (i, p) in params.iter().enumerate() {
-        let (x, y) = (a.get(p).unwrap().to_vec::<f64>().unwrap(), b.get(p).unwrap().to_vec::<f64>().unwrap());
+        let (x, y) = (
+            a.get(p).unwrap().to_vec::<f64>().unwrap(),
+            b.get(p).unwrap().to_vec::<f64>().unwrap(),
+        );
         for (u, v) in x.iter().zip(&y) {
             // The same sums in another order, in f64: far inside 1e-6.
-            assert!((u - v).abs() <= 1e-12 * (1.0 + v.abs()), "{what}: parameter {i}: {u} vs {v}");
+            assert!(
+                (u - v).abs() <= 1e-12 * (1.0 + v.abs()),
+                "{what}: parameter {i}: {u} vs {v}"
+            );
         }
     }
 }
@@ -88,7 +99,9 @@ fn accumulated_micro_batches_equal_the_full_batch() {
     let mut by_merge = GradStore::new();
     for k in 0..4 {
         m.loss(8 * k, 8).unwrap().backward_into(&mut by_scale).unwrap();
-        by_merge.accumulate(m.loss(8 * k, 8).unwrap().backward().unwrap()).unwrap();
+        by_merge
+            .accumulate(m.loss(8 * k, 8).unwrap().backward().unwrap())
+            .unwrap();
     }
     by_scale.scale(0.25).unwrap();
     by_merge.scale(0.25).unwrap();
@@ -111,7 +124,12 @@ fn a_step_on_accumulated_gradients_matches_the_full_batch_step() {
     for _ in 0..3 {
         opt_a.step(&a.loss(0, N).unwrap().backward().unwrap()).unwrap();
         for k in 0..4 {
-            b.loss(8 * k, 8).unwrap().mul_scalar(0.25).unwrap().backward_into(&mut grads).unwrap();
+            b.loss(8 * k, 8)
+                .unwrap()
+                .mul_scalar(0.25)
+                .unwrap()
+                .backward_into(&mut grads)
+                .unwrap();
         }
         opt_b.step(&grads).unwrap();
         grads.clear(); // zero_grad
@@ -129,7 +147,10 @@ fn a_step_on_accumulated_gradients_matches_the_full_batch_step() {
     b.loss(0, N).unwrap().backward_into(&mut twice).unwrap();
     let once = b.loss(0, N).unwrap().backward().unwrap();
     for p in &b.params {
-        let (t, o) = (twice.get(p).unwrap().to_vec::<f64>().unwrap(), once.get(p).unwrap().to_vec::<f64>().unwrap());
+        let (t, o) = (
+            twice.get(p).unwrap().to_vec::<f64>().unwrap(),
+            once.get(p).unwrap().to_vec::<f64>().unwrap(),
+        );
         assert_eq!(t, o.iter().map(|v| 2.0 * v).collect::<Vec<_>>());
     }
 }
@@ -161,5 +182,8 @@ fn accumulation_errors_leave_the_store_unchanged() {
     }
     grads.scale(-2.0).unwrap();
     assert_eq!(grads.get(&w).unwrap().to_vec::<f64>().unwrap(), vec![-2.0; 3]);
-    assert!(!grads.get(&w).unwrap().tracks_grad(), "accumulated gradients record no graph");
+    assert!(
+        !grads.get(&w).unwrap().tracks_grad(),
+        "accumulated gradients record no graph"
+    );
 }

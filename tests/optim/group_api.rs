@@ -46,7 +46,10 @@ fn construction_errors_name_the_problem() {
     let (a, b) = (p(2), p(2));
     invalid(
         Sgd::with_groups(
-            vec![ParamGroup::new(vec![a.clone()]), ParamGroup::new(vec![b.clone(), a.clone()])],
+            vec![
+                ParamGroup::new(vec![a.clone()]),
+                ParamGroup::new(vec![b.clone(), a.clone()]),
+            ],
             SgdConfig::new(0.1),
         ),
         "some parameters appear in more than one parameter group",
@@ -57,18 +60,27 @@ fn construction_errors_name_the_problem() {
     );
     invalid(
         Sgd::with_groups(
-            vec![ParamGroup::new(vec![a.clone()]), ParamGroup::new(vec![b.clone()]).betas((0.9, 0.99))],
+            vec![
+                ParamGroup::new(vec![a.clone()]),
+                ParamGroup::new(vec![b.clone()]).betas((0.9, 0.99)),
+            ],
             SgdConfig::new(0.1),
         ),
         "parameter group 1 sets [\"betas\"], which SGD does not have",
     );
     invalid(
-        RmsProp::with_groups(vec![ParamGroup::new(vec![a.clone()]).amsgrad(true)], RmsPropConfig::default()),
+        RmsProp::with_groups(
+            vec![ParamGroup::new(vec![a.clone()]).amsgrad(true)],
+            RmsPropConfig::default(),
+        ),
         "amsgrad",
     );
     invalid(
         AdamW::with_groups(
-            vec![ParamGroup::new(vec![a.clone()]), ParamGroup::new(vec![b.clone()]).lr(-1.0)],
+            vec![
+                ParamGroup::new(vec![a.clone()]),
+                ParamGroup::new(vec![b.clone()]).lr(-1.0),
+            ],
             AdamWConfig::default(),
         ),
         "parameter group 1: lr must be",
@@ -82,7 +94,10 @@ fn construction_errors_name_the_problem() {
     );
     invalid(Sgd::with_groups(vec![], SgdConfig::new(0.1)), "empty parameter list");
     invalid(
-        Sgd::with_groups(vec![ParamGroup::new(vec![]), ParamGroup::new(vec![])], SgdConfig::new(0.1)),
+        Sgd::with_groups(
+            vec![ParamGroup::new(vec![]), ParamGroup::new(vec![])],
+            SgdConfig::new(0.1),
+        ),
         "empty parameter list",
     );
     invalid(
@@ -97,11 +112,18 @@ fn construction_errors_name_the_problem() {
     );
     let ids = Tensor::zeros(2, DType::I64, &Device::cpu()).unwrap();
     invalid(
-        Sgd::with_groups(vec![ParamGroup::new(vec![a]), ParamGroup::new(vec![ids])], SgdConfig::new(0.1)),
+        Sgd::with_groups(
+            vec![ParamGroup::new(vec![a]), ParamGroup::new(vec![ids])],
+            SgdConfig::new(0.1),
+        ),
         "parameter 0 of group 1 has dtype i64",
     );
     // An empty group next to a full one is allowed, as in PyTorch.
-    let opt = Sgd::with_groups(vec![ParamGroup::new(vec![b]), ParamGroup::new(vec![])], SgdConfig::new(0.1)).unwrap();
+    let opt = Sgd::with_groups(
+        vec![ParamGroup::new(vec![b]), ParamGroup::new(vec![])],
+        SgdConfig::new(0.1),
+    )
+    .unwrap();
     assert_eq!(opt.num_groups(), 2);
     assert!(opt.group_params(1).unwrap().is_empty());
 }
@@ -112,7 +134,10 @@ fn per_group_accessors() {
     assert_eq!(opt.num_groups(), 2);
     assert_eq!(opt.group_lrs(), vec![0.1, 0.5]);
     assert_eq!(opt.lr(), 0.1, "lr() is group 0's");
-    assert_eq!((opt.group_momentum(0).unwrap(), opt.group_momentum(1).unwrap()), (Some(0.9), Some(0.5)));
+    assert_eq!(
+        (opt.group_momentum(0).unwrap(), opt.group_momentum(1).unwrap()),
+        (Some(0.9), Some(0.5))
+    );
     assert_eq!(opt.params().len(), 2);
     assert_eq!(opt.group_params(1).unwrap()[0].id(), b.id());
     assert_eq!(opt.group_params(0).unwrap()[0].id(), a.id());
@@ -204,7 +229,10 @@ fn decay_groups_split_weights_from_biases_and_norms() {
 fn schedulers_attach_to_every_group() {
     let (mut opt, _, _) = two_groups();
     let mut sched = StepLr::new(&mut opt, 1, 0.5).unwrap();
-    assert_eq!((opt.group_initial_lr(0).unwrap(), opt.group_initial_lr(1).unwrap()), (Some(0.1), Some(0.5)));
+    assert_eq!(
+        (opt.group_initial_lr(0).unwrap(), opt.group_initial_lr(1).unwrap()),
+        (Some(0.1), Some(0.5))
+    );
     sched.step(&mut opt).unwrap();
     assert_eq!(opt.group_lrs(), vec![0.05, 0.25]);
     assert_eq!(sched.get_last_lrs(), vec![0.05, 0.25]);
@@ -220,7 +248,10 @@ fn schedulers_attach_to_every_group() {
     let (mut opt, _, _) = two_groups();
     let mut config = OneCycleConfig::new(1.0, 10);
     config.group_max_lrs = Some(vec![1.0, 2.0, 3.0]);
-    invalid(OneCycleLr::new(&mut opt, config.clone()), "group_max_lrs has 3 values, SGD has 2");
+    invalid(
+        OneCycleLr::new(&mut opt, config.clone()),
+        "group_max_lrs has 3 values, SGD has 2",
+    );
     config.group_max_lrs = Some(vec![1.0, f64::NAN]);
     invalid(OneCycleLr::new(&mut opt, config), "group_max_lrs");
 }
@@ -233,22 +264,34 @@ fn group_structure_mismatches_are_refused_on_load() {
     // One group of two parameters against two groups of one.
     let mut one = Sgd::new(vec![p(2), p(3)], SgdConfig::new(0.1)).unwrap();
     let before = one.state().unwrap();
-    invalid(one.load_state(&saved), "the state has 2 parameter group(s), this optimizer has 1");
+    invalid(
+        one.load_state(&saved),
+        "the state has 2 parameter group(s), this optimizer has 1",
+    );
     assert_eq!(one.state().unwrap(), before);
 
     // The same sizes split differently.
     let (x, y, z) = (p(2), p(2), p(2));
     let a = Sgd::with_groups(
-        vec![ParamGroup::new(vec![x.clone()]), ParamGroup::new(vec![y.clone(), z.clone()])],
+        vec![
+            ParamGroup::new(vec![x.clone()]),
+            ParamGroup::new(vec![y.clone(), z.clone()]),
+        ],
         SgdConfig::new(0.1),
     )
     .unwrap();
     let mut b = Sgd::with_groups(
-        vec![ParamGroup::new(vec![x.clone(), y.clone()]), ParamGroup::new(vec![z.clone()])],
+        vec![
+            ParamGroup::new(vec![x.clone(), y.clone()]),
+            ParamGroup::new(vec![z.clone()]),
+        ],
         SgdConfig::new(0.1),
     )
     .unwrap();
-    invalid(b.load_state(&a.state().unwrap()), "group 0 of the state has 1 parameters, this optimizer's has 2");
+    invalid(
+        b.load_state(&a.state().unwrap()),
+        "group 0 of the state has 1 parameters, this optimizer's has 2",
+    );
 
     // Names that differ.
     let named = |n: &str| {
@@ -258,7 +301,10 @@ fn group_structure_mismatches_are_refused_on_load() {
         )
         .unwrap()
     };
-    invalid(named("w").load_state(&named("v").state().unwrap()), "holds parameter \"v\" where this optimizer's holds \"w\"");
+    invalid(
+        named("w").load_state(&named("v").state().unwrap()),
+        "holds parameter \"v\" where this optimizer's holds \"w\"",
+    );
 }
 
 /// A valid two-group state with buffers, to tamper with.
@@ -305,13 +351,23 @@ fn tampered_group_states_are_refused() {
     s.groups[1].names = Some(vec!["a".into()]);
     cases.push((s, "\"a\" appears more than once"));
     let mut s = good.clone();
-    let buf = s.params.get_mut(&1).unwrap().buffers.get_mut("momentum_buffer").unwrap();
+    let buf = s
+        .params
+        .get_mut(&1)
+        .unwrap()
+        .buffers
+        .get_mut("momentum_buffer")
+        .unwrap();
     buf.shape = vec![usize::MAX, 3];
     cases.push((s, "shape"));
     for (state, needle) in cases {
         invalid(state.validate(), needle);
         invalid(opt.load_state(&state), needle);
-        assert_eq!(opt.state().unwrap(), before, "a refused load changes nothing ({needle})");
+        assert_eq!(
+            opt.state().unwrap(),
+            before,
+            "a refused load changes nothing ({needle})"
+        );
     }
 }
 
@@ -326,9 +382,16 @@ fn building_from_a_state_needs_names_for_several_groups() {
     let w = p(2);
     let mut one = Sgd::new(vec![w.clone()], SgdConfig::new(0.1)).unwrap();
     one.set_lr(0.05);
-    let rebuilt = one.state().unwrap().build_optimizer(vec![("x".into(), w.clone())]).unwrap();
+    let rebuilt = one
+        .state()
+        .unwrap()
+        .build_optimizer(vec![("x".into(), w.clone())])
+        .unwrap();
     assert_eq!(rebuilt.lr(), 0.05);
-    invalid(one.state().unwrap().build_optimizer(vec![]), "the state is for 1 parameters, the model has 0");
+    invalid(
+        one.state().unwrap().build_optimizer(vec![]),
+        "the state is for 1 parameters, the model has 0",
+    );
     // Named groups are matched by name, whatever the model's order.
     let model = Sequential::new().add(Linear::new(2, 3));
     let opt = Sgd::with_groups(decay_groups(model.named_parameters(), 0.1), SgdConfig::new(0.1)).unwrap();
@@ -348,7 +411,10 @@ fn building_from_a_state_needs_names_for_several_groups() {
         1,
     );
     custom.validate().unwrap();
-    invalid(custom.build_optimizer(vec![("w".into(), w)]), "\"Lion\" is a custom optimizer");
+    invalid(
+        custom.build_optimizer(vec![("w".into(), w)]),
+        "\"Lion\" is a custom optimizer",
+    );
 }
 
 /// xorshift64*: deterministic bytes without a dependency.
@@ -381,8 +447,8 @@ fn corrupted_bincode_states_are_decoded_or_refused_without_panicking() {
     let sched_bytes = bincode::serde::encode_to_vec(sched.state(), cfg).unwrap();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let (mut decoded, mut loaded) = (0, 0);
-    for round in 0..3000 {
-        let (mut bytes, is_opt) = if round % 2 == 0 {
+    for round in 0..3000u32 {
+        let (mut bytes, is_opt) = if round.is_multiple_of(2) {
             (opt_bytes.clone(), true)
         } else {
             (sched_bytes.clone(), false)
@@ -391,7 +457,7 @@ fn corrupted_bincode_states_are_decoded_or_refused_without_panicking() {
             let i = (rng.next() as usize) % bytes.len();
             bytes[i] = rng.next() as u8;
         }
-        if rng.next() % 8 == 0 {
+        if rng.next().is_multiple_of(8) {
             bytes.truncate((rng.next() as usize) % bytes.len());
         }
         if is_opt {

@@ -101,7 +101,11 @@ impl Problem {
     }
 
     fn named(&self) -> Vec<(String, Tensor)> {
-        NAMES.iter().map(|n| n.to_string()).zip(self.params.iter().cloned()).collect()
+        NAMES
+            .iter()
+            .map(|n| n.to_string())
+            .zip(self.params.iter().cloned())
+            .collect()
     }
 
     fn bits(&self) -> Vec<Vec<u64>> {
@@ -114,7 +118,12 @@ impl Problem {
 
 fn step_lr(case: &Value, opt: &mut dyn Optimizer) -> StepLr {
     let a = &case["step_lr"];
-    StepLr::new(opt, a["step_size"].as_u64().unwrap() as usize, a["gamma"].as_f64().unwrap()).unwrap()
+    StepLr::new(
+        opt,
+        a["step_size"].as_u64().unwrap() as usize,
+        a["gamma"].as_f64().unwrap(),
+    )
+    .unwrap()
 }
 
 fn trajectory_cases() -> Vec<Value> {
@@ -140,7 +149,12 @@ fn two_group_trajectories_match_pytorch() {
         for (n, s) in case["steps"].as_array().unwrap().iter().enumerate() {
             let k = s["batch"].as_u64().unwrap() as usize;
             let want_lrs = f64s(&s["lrs"]);
-            assert_close(&opt.group_lrs(), &want_lrs, 1e-15, &format!("{name} step {n}: group lrs"));
+            assert_close(
+                &opt.group_lrs(),
+                &want_lrs,
+                1e-15,
+                &format!("{name} step {n}: group lrs"),
+            );
             let grads = prob.grads(k).unwrap();
             // Parameters 0 and 2 are group 0, parameter 1 is group 1.
             for (i, (p, w)) in prob.params.iter().zip(s["grads"].as_array().unwrap()).enumerate() {
@@ -197,7 +211,10 @@ fn run(
 #[test]
 fn group_states_saved_mid_run_resume_bit_for_bit() {
     type Codec = fn(&OptimizerState, &SchedulerState) -> (OptimizerState, SchedulerState);
-    let codecs: [(&str, Codec); 2] = [("json", |o, s| (json(o), json(s))), ("bincode", |o, s| (bincode(o), bincode(s)))];
+    let codecs: [(&str, Codec); 2] = [
+        ("json", |o, s| (json(o), json(s))),
+        ("bincode", |o, s| (bincode(o), bincode(s))),
+    ];
     for case in trajectory_cases() {
         let name = case["name"].as_str().unwrap();
         let kind = case["optimizer"].as_str().unwrap();
@@ -252,7 +269,10 @@ fn group_states_saved_mid_run_resume_bit_for_bit() {
 fn two_group_sgd(case: &Value) -> Sgd {
     let lrs = f64s(&case["group_lrs"]);
     let p = |n: usize| Tensor::zeros(n, DType::F32, &Device::cpu()).unwrap().requires_grad();
-    let groups = vec![ParamGroup::new(vec![p(2)]).lr(lrs[0]), ParamGroup::new(vec![p(3)]).lr(lrs[1])];
+    let groups = vec![
+        ParamGroup::new(vec![p(2)]).lr(lrs[0]),
+        ParamGroup::new(vec![p(3)]).lr(lrs[1]),
+    ];
     let defaults = SgdConfig {
         lr: 0.5,
         momentum: case["momentum"].as_f64().unwrap(),
@@ -290,7 +310,12 @@ fn schedulers_scale_each_group_like_pytorch() {
                 step_schedule(case, s.as_mut(), &mut opt, k - 1);
             }
             assert_close(&opt.group_lrs(), &want[k], 1e-12, &format!("{name} step {k}: lrs"));
-            assert_close(&s.get_last_lrs(), &want_last[k], 1e-12, &format!("{name} step {k}: last lrs"));
+            assert_close(
+                &s.get_last_lrs(),
+                &want_last[k],
+                1e-12,
+                &format!("{name} step {k}: last lrs"),
+            );
             assert_eq!(opt.lr(), opt.group_lrs()[0]);
             if let Some(m) = &momentums {
                 let got: Vec<f64> = (0..2).map(|g| opt.group_momentum(g).unwrap().unwrap()).collect();
@@ -327,7 +352,11 @@ fn two_group_scheduler_states_resume_exactly() {
             assert_eq!(s2.get_last_lrs(), s.get_last_lrs(), "{name}");
             for (k, w) in want.iter().enumerate().skip(split) {
                 step_schedule(case, s2.as_mut(), &mut opt2, k);
-                assert_eq!((opt2.group_lrs(), opt2.group_momentum(1).unwrap()), *w, "{name}: split {split}, step {k}");
+                assert_eq!(
+                    (opt2.group_lrs(), opt2.group_momentum(1).unwrap()),
+                    *w,
+                    "{name}: split {split}, step {k}"
+                );
             }
         }
     }
