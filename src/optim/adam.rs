@@ -211,7 +211,13 @@ impl<C: AdamLike> AdamCore<C> {
 
 /// One Adam/AdamW update of `p` with gradient `g`; advances `slot` and
 /// returns the new parameter value.
-fn adam_update(p: &Tensor, mut g: Tensor, slot: &mut Option<Moments>, c: &AdamConfig, decoupled: bool) -> Result<Tensor> {
+fn adam_update(
+    p: &Tensor,
+    mut g: Tensor,
+    slot: &mut Option<Moments>,
+    c: &AdamConfig,
+    decoupled: bool,
+) -> Result<Tensor> {
     let (beta1, beta2) = c.betas;
     let m = match slot {
         Some(m) => m.clone(),

@@ -61,7 +61,6 @@ impl AdamWConfig {
             amsgrad: self.amsgrad,
         }
     }
-
 }
 
 impl GroupConfig for AdamWConfig {

@@ -57,12 +57,14 @@ impl OptimizerState {
             OptimizerConfig::Adam(c) => {
                 Box::new(Adam::with_groups(self.param_groups::<AdamConfig>(members)?, c.clone())?)
             }
-            OptimizerConfig::AdamW(c) => {
-                Box::new(AdamW::with_groups(self.param_groups::<AdamWConfig>(members)?, c.clone())?)
-            }
-            OptimizerConfig::RmsProp(c) => {
-                Box::new(RmsProp::with_groups(self.param_groups::<RmsPropConfig>(members)?, c.clone())?)
-            }
+            OptimizerConfig::AdamW(c) => Box::new(AdamW::with_groups(
+                self.param_groups::<AdamWConfig>(members)?,
+                c.clone(),
+            )?),
+            OptimizerConfig::RmsProp(c) => Box::new(RmsProp::with_groups(
+                self.param_groups::<RmsPropConfig>(members)?,
+                c.clone(),
+            )?),
             OptimizerConfig::Custom { name, .. } => return Err(custom_kind(name)),
         };
         opt.load_state(self)?;
@@ -88,7 +90,9 @@ impl OptimizerState {
                             by_name.remove(n).map(|t| (n.clone(), t)).ok_or_else(|| {
                                 Error::invalid(
                                     OP,
-                                    format!("group {g} of the state holds parameter {n:?}, which the model does not have"),
+                                    format!(
+                                        "group {g} of the state holds parameter {n:?}, which the model does not have"
+                                    ),
                                 )
                             })
                         })

@@ -120,10 +120,7 @@ impl HostBuffer {
         if len != elems {
             return Err(Error::invalid(
                 op,
-                format!(
-                    "{what}: shape {:?} needs {elems} values, {len} stored",
-                    self.shape
-                ),
+                format!("{what}: shape {:?} needs {elems} values, {len} stored", self.shape),
             ));
         }
         Ok(())

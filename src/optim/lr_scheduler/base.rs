@@ -85,10 +85,16 @@ impl Base {
 /// Errors unless `lrs` holds at least one value, all finite.
 pub(crate) fn check_lrs(op: &'static str, what: &str, lrs: &[f64]) -> Result<()> {
     if lrs.is_empty() {
-        return Err(Error::invalid(op, format!("no {what}: expected one per parameter group")));
+        return Err(Error::invalid(
+            op,
+            format!("no {what}: expected one per parameter group"),
+        ));
     }
     if let Some(lr) = lrs.iter().find(|lr| !lr.is_finite()) {
-        return Err(Error::invalid(op, format!("{what} must be finite, got {lr} in {lrs:?}")));
+        return Err(Error::invalid(
+            op,
+            format!("{what} must be finite, got {lr} in {lrs:?}"),
+        ));
     }
     Ok(())
 }

@@ -357,12 +357,18 @@ impl Chainable for OneCycleLr {
     fn get_lr(&self, group: usize, _current: f64, _initial: bool) -> Result<f64> {
         let (p, pct) = self.position()?;
         let l = &self.lrs[group];
-        Ok(self.config.anneal_strategy.anneal(l.at(p.start_lr), l.at(p.end_lr), pct))
+        Ok(self
+            .config
+            .anneal_strategy
+            .anneal(l.at(p.start_lr), l.at(p.end_lr), pct))
     }
     fn after_update(&self, opt: &mut dyn Optimizer) -> Result<()> {
         if self.config.cycle_momentum {
             let (p, pct) = self.position()?;
-            let m = self.config.anneal_strategy.anneal(p.start_momentum, p.end_momentum, pct);
+            let m = self
+                .config
+                .anneal_strategy
+                .anneal(p.start_momentum, p.end_momentum, pct);
             for g in 0..self.lrs.len() {
                 opt.set_group_momentum(g, m)?;
             }
