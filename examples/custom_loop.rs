@@ -42,7 +42,9 @@ impl Backbone {
 
 impl Forward for Backbone {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.fc2.forward(&self.bn1.forward(&self.fc1.forward(x)?)?.relu()?)?.relu()
+        self.fc2
+            .forward(&self.bn1.forward(&self.fc1.forward(x)?)?.relu()?)?
+            .relu()
     }
 }
 
@@ -88,7 +90,10 @@ fn main() -> Result<()> {
     let device = Device::best();
     neurite::manual_seed(0);
     let mnist = Mnist::load_with(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist"), ImageLayout::Flat)?;
-    let (train, test) = (mnist.train_dataset()?.to_device(&device)?, mnist.test_dataset()?.to_device(&device)?);
+    let (train, test) = (
+        mnist.train_dataset()?.to_device(&device)?,
+        mnist.test_dataset()?.to_device(&device)?,
+    );
 
     // ---- 1. the digit classifier, trained by hand ----
     let mut model = DigitNet {
@@ -103,7 +108,10 @@ fn main() -> Result<()> {
             OptimizerConfig::AdamW(c) => c.weight_decay,
             _ => f64::NAN,
         };
-        println!("AdamW group {g}: {} tensors, weight decay {decay}", opt.group_params(g)?.len());
+        println!(
+            "AdamW group {g}: {} tensors, weight decay {decay}",
+            opt.group_params(g)?.len()
+        );
     }
     let (epochs, batch, accumulate) = (3, 32, 2);
     let mut loader = DataLoader::new(train.clone(), batch)?.shuffle(0);
@@ -174,10 +182,17 @@ fn main() -> Result<()> {
     }
     println!(
         "trainable parameters after freezing: {} of {}",
-        parity.trainable_parameters().iter().map(|t| t.elem_count()).sum::<usize>(),
+        parity
+            .trainable_parameters()
+            .iter()
+            .map(|t| t.elem_count())
+            .sum::<usize>(),
         parity.num_parameters()
     );
-    println!("parity test accuracy after one epoch of the new head: {:.4}", accuracy(&mut parity, &ptest)?);
+    println!(
+        "parity test accuracy after one epoch of the new head: {:.4}",
+        accuracy(&mut parity, &ptest)?
+    );
     let _ = std::fs::remove_file(&path);
     Ok(())
 }

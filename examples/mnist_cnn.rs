@@ -61,5 +61,14 @@ fn run(opts: &Options) -> neurite::Result<()> {
         .add(Linear::new(32 * 7 * 7, 10))
         .into_device(&device)?;
     let summary = model.summary(&[1, 1, 28, 28])?;
-    common::train_and_report(NAME, opts, model, &summary, LrSchedule::Constant, &train, &test, started)
+    common::train_and_report(
+        NAME,
+        opts,
+        model,
+        &summary,
+        LrSchedule::Constant,
+        &train,
+        &test,
+        started,
+    )
 }

@@ -59,5 +59,14 @@ fn run(opts: &Options) -> neurite::Result<()> {
         .add(Linear::new(128, 10))
         .into_device(&device)?;
     let summary = model.summary(&[1, 784])?;
-    common::train_and_report(NAME, opts, model, &summary, LrSchedule::Constant, &train, &test, started)
+    common::train_and_report(
+        NAME,
+        opts,
+        model,
+        &summary,
+        LrSchedule::Constant,
+        &train,
+        &test,
+        started,
+    )
 }

@@ -62,7 +62,11 @@ fn main() -> Result<()> {
     neurite::manual_seed(0);
     let x = Tensor::randn((256, 20), DType::F32, &dev)?;
     let y = x.sum_dim(1usize, false)?.gt_scalar(0.0)?.to_dtype(DType::I64)?;
-    let mut model = Mlp::from_module_config(&MlpConfig { inputs: 20, hidden: 64, classes: 2 })?;
+    let mut model = Mlp::from_module_config(&MlpConfig {
+        inputs: 20,
+        hidden: 64,
+        classes: 2,
+    })?;
     model.to_device(&dev)?;
     let mut opt = Adam::new(model.parameters(), AdamConfig::new(1e-2))?;
     let history = Trainer::new(neurite::loss::cross_entropy)
@@ -71,7 +75,10 @@ fn main() -> Result<()> {
         .validation_split(0.2)
         .metric(Metric::Accuracy)
         .fit(&mut model, &mut opt, &Dataset::new(x, y)?)?;
-    println!("final val accuracy {:?}", history.get("val_accuracy").and_then(|v| v.last()));
+    println!(
+        "final val accuracy {:?}",
+        history.get("val_accuracy").and_then(|v| v.last())
+    );
     let path = std::env::temp_dir().join("neurite-quickstart.ckpt");
     model.save(&path)?;
     let again = Mlp::load(&path, &Device::cpu())?; // rebuilt from its configuration, onto any device

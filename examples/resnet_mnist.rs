@@ -60,7 +60,10 @@ impl BasicBlock {
             bn: BatchNorm2d::new(output),
         });
         BasicBlock {
-            conv1: Conv2d::new(input, output, 3).with_stride(stride).with_padding(1).with_bias(false),
+            conv1: Conv2d::new(input, output, 3)
+                .with_stride(stride)
+                .with_padding(1)
+                .with_bias(false),
             bn1: BatchNorm2d::new(output),
             conv2: Conv2d::new(output, output, 3).with_padding(1).with_bias(false),
             bn2: BatchNorm2d::new(output),

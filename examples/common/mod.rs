@@ -320,7 +320,6 @@ pub fn save_and_report(
     timer: &EpochTimer,
     started: Instant,
 ) -> neurite::Result<()> {
-    use neurite::nn::Module;
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| neurite::Error::io(format!("{name}: creating {}", opts.out.display()), e))?;
     let ckpt = opts.out.join(format!("{name}.ckpt"));
@@ -372,7 +371,6 @@ pub fn train_and_report<M: neurite::nn::Forward>(
     test: &Dataset,
     started: Instant,
 ) -> neurite::Result<()> {
-    use neurite::nn::Module;
     use neurite::optim::lr_scheduler::CosineAnnealingLr;
     use neurite::optim::{Adam, AdamConfig};
     use neurite::train::Metric;

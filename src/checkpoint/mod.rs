@@ -53,6 +53,6 @@ pub use model::{
 };
 pub use problem::CheckpointProblem;
 pub use training::{
-    TrainingCheckpoint, TrainingSnapshot, load_training, load_training_as, load_training_from_bytes, load_training_into,
-    load_training_into_from_bytes, save_training, training_to_bytes,
+    TrainingCheckpoint, TrainingSnapshot, load_training, load_training_as, load_training_from_bytes,
+    load_training_into, load_training_into_from_bytes, save_training, training_to_bytes,
 };

@@ -368,7 +368,11 @@ fn describe(cfg: &LayerConfig) -> String {
         LayerConfig::Sequential(seq) => format!(
             "a Sequential of {} layer(s): {}",
             seq.layers.len(),
-            seq.layers.iter().map(|l| format!("{l:?}")).collect::<Vec<_>>().join(", ")
+            seq.layers
+                .iter()
+                .map(|l| format!("{l:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         other => format!("{other:?}"),
     };

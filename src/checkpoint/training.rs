@@ -205,7 +205,9 @@ pub fn load_training_as<H: DeserializeOwned, M: Configurable>(
     let path = path.as_ref();
     let bytes = read_file(path)?;
     let label = path.display().to_string();
-    load_training_labelled(&bytes, &label, |body, label| body.build_configurable::<M>(device, label))
+    load_training_labelled(&bytes, &label, |body, label| {
+        body.build_configurable::<M>(device, label)
+    })
 }
 
 /// [`load_training`] into a model built in code (any module): its weights,
@@ -236,7 +238,9 @@ fn load_training_into_bytes<H: DeserializeOwned, M: Module>(
     let mut slot = Some(model);
     load_training_labelled(bytes, label, |body, label| {
         // Called once; the Option only moves the model into the closure's result.
-        let mut m = slot.take().ok_or_else(|| Error::invalid("load_training_into", "model already taken"))?;
+        let mut m = slot
+            .take()
+            .ok_or_else(|| Error::invalid("load_training_into", "model already taken"))?;
         let checked = body.check(label)?;
         let map = ModelBody::tensor_map(&checked)?;
         m.load_named_tensors(&map)

@@ -52,7 +52,10 @@ impl Batch {
 
     /// Number of samples (the first dimension).
     pub fn size(&self) -> usize {
-        self.tensors.first().and_then(|t| t.dims().first().copied()).unwrap_or(0)
+        self.tensors
+            .first()
+            .and_then(|t| t.dims().first().copied())
+            .unwrap_or(0)
     }
 
     /// Tensor `i`; an error naming the count when there is none.
@@ -60,7 +63,10 @@ impl Batch {
         self.tensors.get(i).ok_or_else(|| {
             Error::invalid(
                 "Batch::get",
-                format!("tensor {i} asked for, but the batch holds {} tensor(s)", self.tensors.len()),
+                format!(
+                    "tensor {i} asked for, but the batch holds {} tensor(s)",
+                    self.tensors.len()
+                ),
             )
         })
     }
@@ -88,7 +94,11 @@ impl Batch {
 
     /// A copy with every tensor on `device`.
     pub fn to_device(&self, device: &Device) -> Result<Batch> {
-        let tensors = self.tensors.iter().map(|t| t.to_device(device)).collect::<Result<_>>()?;
+        let tensors = self
+            .tensors
+            .iter()
+            .map(|t| t.to_device(device))
+            .collect::<Result<_>>()?;
         Ok(Batch { tensors })
     }
 }

@@ -163,7 +163,11 @@ impl Dataset {
     /// A copy on `device`.
     pub fn to_device(&self, device: &Device) -> Result<Dataset> {
         Ok(Dataset {
-            tensors: self.tensors.iter().map(|t| t.to_device(device)).collect::<Result<_>>()?,
+            tensors: self
+                .tensors
+                .iter()
+                .map(|t| t.to_device(device))
+                .collect::<Result<_>>()?,
         })
     }
 

@@ -33,10 +33,10 @@ mod scaler;
 mod split;
 
 pub use self::csv::{CsvData, CsvOptions, LabelColumn, LabelKind, parse_csv, read_csv};
+pub use batch::Batch;
 pub use dataset::Dataset;
 pub use idx::{IdxArray, IdxData, IdxType};
 pub use labels::{class_counts, num_classes, one_hot};
-pub use batch::Batch;
 pub use loader::{BatchStream, Batches, DataLoader, LoaderState};
 pub use mnist::{ImageLayout, Mnist, MnistSplit};
 pub use scaler::{MinMaxScaler, StandardScaler};

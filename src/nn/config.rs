@@ -38,8 +38,8 @@
 //! ```
 
 use super::{
-    AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, GELU, LayerNorm, LeakyReLU, Linear,
-    LogSoftmax, MaxPool2d, Forward, Normalization, ReLU, Sequential, Sigmoid, Softmax, Tanh,
+    AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, Forward, GELU, LayerNorm, LeakyReLU,
+    Linear, LogSoftmax, MaxPool2d, Normalization, ReLU, Sequential, Sigmoid, Softmax, Tanh,
 };
 use crate::{Device, Error, Result};
 use serde::{Deserialize, Serialize};

@@ -102,9 +102,8 @@ fn build_cpu<M: Configurable>(config: &LayerConfig) -> Result<M> {
     let expected = M::config_name();
     match config {
         LayerConfig::Custom { name, params } if *name == expected => {
-            let c: M::Config = serde_json::from_value(params.clone()).map_err(|e| {
-                Error::invalid(OP, format!("the configuration does not fit {expected}: {e}"))
-            })?;
+            let c: M::Config = serde_json::from_value(params.clone())
+                .map_err(|e| Error::invalid(OP, format!("the configuration does not fit {expected}: {e}")))?;
             M::from_module_config(&c)
         }
         LayerConfig::Custom { name, .. } => Err(Error::invalid(

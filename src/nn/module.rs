@@ -328,7 +328,12 @@ pub trait Module: Send + Sync {
     /// totals (PyTorch's `print(model)` with Keras's totals). Works for any
     /// module; [`super::Sequential::summary`] adds output shapes.
     fn summary_tree(&self) -> String {
-        super::summary::tree(self.name(), &self.named_modules(), &self.named_parameters(), &self.named_buffers())
+        super::summary::tree(
+            self.name(),
+            &self.named_modules(),
+            &self.named_parameters(),
+            &self.named_buffers(),
+        )
     }
 
     /// Saves the module to `path`, atomically (see [`crate::checkpoint`]): its

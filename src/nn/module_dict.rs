@@ -105,6 +105,9 @@ impl<M: Module> Module for ModuleDict<M> {
     }
 
     fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
-        self.items.iter_mut().map(|(k, m)| (k.clone(), m as &mut dyn Module)).collect()
+        self.items
+            .iter_mut()
+            .map(|(k, m)| (k.clone(), m as &mut dyn Module))
+            .collect()
     }
 }

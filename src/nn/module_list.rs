@@ -11,7 +11,10 @@ impl<M: Module> Module for Vec<M> {
     }
 
     fn children(&self) -> Vec<(String, &dyn Module)> {
-        self.iter().enumerate().map(|(i, m)| (i.to_string(), m as &dyn Module)).collect()
+        self.iter()
+            .enumerate()
+            .map(|(i, m)| (i.to_string(), m as &dyn Module))
+            .collect()
     }
 
     fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {

@@ -89,10 +89,19 @@ pub(crate) fn tree(
         .map(|(n, m)| {
             let depth = n.matches('.').count();
             let short = n.rsplit('.').next().unwrap_or(n);
-            (format!("{}{short} ({})", "  ".repeat(depth + 1), m.name()), thousands(count_under(n)))
+            (
+                format!("{}{short} ({})", "  ".repeat(depth + 1), m.name()),
+                thousands(count_under(n)),
+            )
         })
         .collect();
-    let w0 = rows.iter().map(|r| r.0.len()).chain([root.len(), 12]).max().unwrap_or(0) + 4;
+    let w0 = rows
+        .iter()
+        .map(|r| r.0.len())
+        .chain([root.len(), 12])
+        .max()
+        .unwrap_or(0)
+        + 4;
     let w1 = rows.iter().map(|r| r.1.len()).chain([7]).max().unwrap_or(0);
     let total: usize = params.iter().map(|(_, t)| t.elem_count()).sum();
     let trainable: usize = params

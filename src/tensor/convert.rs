@@ -48,6 +48,25 @@ impl Tensor {
         Ok(self.to_vec::<T>()?[0])
     }
 
+    /// The value of a one-element tensor of any rank, PyTorch's `item()`: a
+    /// loss, a metric. Errors, naming the shape, for any other element count.
+    ///
+    /// ```
+    /// use neurite::{Device, Tensor};
+    /// let t = Tensor::from_vec(vec![2.5f32], (1, 1), &Device::cpu()).unwrap();
+    /// assert_eq!(t.item::<f64>().unwrap(), 2.5);
+    /// assert!(Tensor::from_vec(vec![1f32, 2.], 2, &Device::cpu()).unwrap().item::<f32>().is_err());
+    /// ```
+    pub fn item<T: WithDType>(&self) -> Result<T> {
+        if self.elem_count() != 1 {
+            return Err(Error::invalid(
+                "item",
+                format!("only a one-element tensor has an item, got shape {}", self.shape()),
+            ));
+        }
+        self.to_scalar()
+    }
+
     /// A copy as an `ndarray` array with this tensor's shape.
     pub fn to_ndarray<T: WithDType>(&self) -> Result<ndarray::ArrayD<T>> {
         ndarray::ArrayD::from_shape_vec(self.dims().to_vec(), self.to_vec()?)

@@ -1,6 +1,7 @@
 //! The tensor type: a shape, a dtype, a device, shared storage and, when it
 //! was produced by a differentiable op, the node that records how.
 
+mod arith;
 mod convert;
 mod create;
 mod random;

@@ -1,8 +1,8 @@
 //! The training loop behind [`Trainer::fit`].
 
 use super::evaluate::{RowNames, batch_row, evaluate_dataset};
-use super::step::{LossStep, StepOutput, TrainStep};
 use super::progress::{Reporter, Sink};
+use super::step::{LossStep, StepOutput, TrainStep};
 use super::trainer::{LastRun, SchedulerStep, Validation};
 use super::{Callback, CallbackContext, History, Logs, Metric, StopInfo, Trainer};
 use crate::checkpoint::{TrainingSnapshot, save_training};

@@ -390,9 +390,10 @@ impl<'a> Trainer<'a> {
     /// sample-weighted over batches. The model's mode is restored afterwards.
     /// Needs the trainer's loss (see [`Trainer::evaluate_step`] otherwise).
     pub fn evaluate<M: Forward + ?Sized>(&self, model: &mut M, data: &Dataset) -> Result<Logs> {
-        let loss = self.loss.as_deref().ok_or_else(|| {
-            Error::invalid("Trainer::evaluate", "this trainer has no loss: use evaluate_step")
-        })?;
+        let loss = self
+            .loss
+            .as_deref()
+            .ok_or_else(|| Error::invalid("Trainer::evaluate", "this trainer has no loss: use evaluate_step"))?;
         self.evaluate_step(model, &mut super::step::LossStep { loss }, data)
     }
 

@@ -145,7 +145,10 @@ fn a_derived_model_round_trips_bit_for_bit_on_every_device() {
         let mut fresh = Net::from_module_config(&CFG).unwrap();
         fresh.load_weights(&path).unwrap();
         fresh.eval();
-        assert_eq!(bits(&fresh.forward(&x.to_device(&Device::cpu()).unwrap()).unwrap()), expected);
+        assert_eq!(
+            bits(&fresh.forward(&x.to_device(&Device::cpu()).unwrap()).unwrap()),
+            expected
+        );
     }
 }
 
@@ -157,7 +160,11 @@ fn names_follow_pytorch_and_the_option_block_is_absent_when_none() {
     assert!(names.contains(&"blocks.0.conv.weight".to_string()));
     assert!(names.iter().all(|n| !n.starts_with("extra.")), "{names:?}");
     let with = Net::from_module_config(&CFG).unwrap();
-    assert!(with.named_tensors().iter().any(|(n, _)| n == "extra.bn.num_batches_tracked"));
+    assert!(
+        with.named_tensors()
+            .iter()
+            .any(|(n, _)| n == "extra.bn.num_batches_tracked")
+    );
 }
 
 #[test]
@@ -185,7 +192,9 @@ fn a_checkpoint_of_another_shape_is_refused_and_a_weights_only_one_cannot_rebuil
     // Rebuilding a Net from a Sequential's checkpoint names the saved module.
     let p3 = dir.join("seq2.ckpt");
     Sequential::new().add(Linear::new(2, 2)).save(&p3).unwrap();
-    let err = Net::load(&p3, &Device::cpu()).unwrap_err();
+    let Err(err) = Net::load(&p3, &Device::cpu()) else {
+        panic!("a Sequential's checkpoint rebuilt a Net")
+    };
     assert!(err.to_string().contains("Sequential"), "{err}");
 }
 
@@ -222,21 +231,34 @@ fn torch_target() -> Target {
             conv: Conv2d::new(4, 4, 3).with_padding(1),
             bn: BatchNorm2d::new(4),
         }],
-        classifier: Sequential::new().add(Linear::new(4, 8)).add(ReLU).add(Linear::new(8, 3)),
+        classifier: Sequential::new()
+            .add(Linear::new(4, 8))
+            .add(ReLU)
+            .add(Linear::new(8, 3)),
     }
 }
 
 fn fixture() -> serde_json::Value {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/nonstrict_torch.json"))
-        .unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/nonstrict_torch.json"
+    ))
+    .unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
 fn strings(v: &serde_json::Value) -> Vec<String> {
-    v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
 }
 
-const SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/nonstrict_torch.safetensors");
+const SOURCE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/nonstrict_torch.safetensors"
+);
 
 #[test]
 fn non_strict_loading_reports_the_keys_pytorch_reports() {
@@ -246,7 +268,10 @@ fn non_strict_loading_reports_the_keys_pytorch_reports() {
     let mut theirs = strings(&fx["target_keys"]);
     ours.sort();
     theirs.sort();
-    assert_eq!(ours, theirs, "the derived model names its tensors as PyTorch's state_dict");
+    assert_eq!(
+        ours, theirs,
+        "the derived model names its tensors as PyTorch's state_dict"
+    );
 
     let before = model.classifier.named_parameters()[0].1.to_vec::<f32>().unwrap();
     let report = model.load_safetensors_non_strict(SOURCE).unwrap();
@@ -269,7 +294,10 @@ fn non_strict_loading_reports_the_keys_pytorch_reports() {
     // Strict loading refuses the same file, listing both kinds of key.
     let err = torch_target().load_safetensors(SOURCE).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("missing \"classifier.0.weight\"") && msg.contains("unexpected \"head.bias\""), "{msg}");
+    assert!(
+        msg.contains("missing \"classifier.0.weight\"") && msg.contains("unexpected \"head.bias\""),
+        "{msg}"
+    );
 }
 
 #[test]

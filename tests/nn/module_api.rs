@@ -3,8 +3,8 @@
 //! name with every mismatch reported, and user-defined modules.
 
 use neurite::nn::{
-    AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, GELU, LayerConfig, LayerNorm, LeakyReLU,
-    Linear, MaxPool2d, Module, ReLU, Sequential, SequentialConfig, Sigmoid, Softmax, Tanh, register_layer,
+    AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, Forward, GELU, LayerConfig, LayerNorm,
+    LeakyReLU, Linear, MaxPool2d, Module, ReLU, Sequential, SequentialConfig, Sigmoid, Softmax, Tanh, register_layer,
 };
 use neurite::{DType, Device, Result, Tensor};
 use std::collections::HashMap;
@@ -284,17 +284,20 @@ impl Affine1 {
     }
 }
 
-impl Module for Affine1 {
+impl Forward for Affine1 {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         x.mul(&self.scale)?.add(&self.shift)
     }
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+}
+
+impl Module for Affine1 {
+    fn own_parameters(&self) -> Vec<(String, Tensor)> {
         vec![
             ("scale".into(), self.scale.clone()),
             ("shift".into(), self.shift.clone()),
         ]
     }
-    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+    fn map_own_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
         self.scale = f(&self.scale)?;
         self.shift = f(&self.shift)?;
         Ok(())
@@ -309,7 +312,8 @@ impl Module for Affine1 {
 
 /// A user module without a configuration.
 struct Opaque;
-impl Module for Opaque {
+impl Module for Opaque {}
+impl Forward for Opaque {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(x.clone())
     }

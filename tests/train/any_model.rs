@@ -53,7 +53,13 @@ impl TwoTower {
 fn data(n: usize, dtype: DType) -> Dataset {
     let dev = Device::cpu();
     let x = Tensor::randn((n, 3), dtype, &dev).unwrap();
-    let y = x.narrow(1, 0, 1).unwrap().gt_scalar(0.0).unwrap().flatten_all().unwrap();
+    let y = x
+        .narrow(1, 0, 1)
+        .unwrap()
+        .gt_scalar(0.0)
+        .unwrap()
+        .flatten_all()
+        .unwrap();
     Dataset::new(x, y.to_dtype(DType::I64).unwrap()).unwrap()
 }
 
@@ -190,7 +196,16 @@ fn a_two_input_model_trains_with_a_step_metrics_and_logged_values() {
         .metric(Metric::Accuracy)
         .quiet();
     let history = trainer.fit_step(&mut model, step, &mut opt, &data).unwrap();
-    for key in ["loss", "accuracy", "ce", "activity", "val_loss", "val_accuracy", "val_ce", "val_activity"] {
+    for key in [
+        "loss",
+        "accuracy",
+        "ce",
+        "activity",
+        "val_loss",
+        "val_accuracy",
+        "val_ce",
+        "val_activity",
+    ] {
         assert_eq!(history.get(key).map(|v| v.len()), Some(12), "{key}");
     }
     let val_acc = *history.get("val_accuracy").unwrap().last().unwrap();
@@ -204,7 +219,9 @@ fn a_two_input_model_trains_with_a_step_metrics_and_logged_values() {
     assert!((l - (ce + 1e-3 * act)).abs() < 1e-5, "{l} {ce} {act}");
     // evaluate_step gives the same validation numbers on the held-out tail.
     let tail: Vec<usize> = (72..96).collect();
-    let logs = trainer.evaluate_step(&mut model, &mut { step }, &data.subset(&tail).unwrap()).unwrap();
+    let logs = trainer
+        .evaluate_step(&mut model, &mut { step }, &data.subset(&tail).unwrap())
+        .unwrap();
     assert!((logs.get("loss").unwrap() - l).abs() < 1e-6);
     // A loss-based fit on a three-tensor dataset explains what to do.
     let mut mlp = Mlp::new(DType::F32);

@@ -8,8 +8,8 @@
 //! layer initialisation and dropout use the global generator, which parallel
 //! tests would otherwise interleave.
 
-mod callbacks;
 mod any_model;
+mod callbacks;
 mod common;
 mod early_stopping;
 mod fit;
