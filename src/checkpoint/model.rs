@@ -305,10 +305,17 @@ fn load_weights_labelled(model: &mut dyn Module, bytes: &[u8], strict: bool, pat
     let map = ModelBody::tensor_map(&checked)?;
     model.load_named_tensors_with(&map, strict).map_err(|e| {
         let note = match (&saved.architecture, model.config()) {
+            (Some(LayerConfig::Sequential(theirs)), Ok(LayerConfig::Sequential(mine))) if mine != *theirs => format!(
+                "\n  (the checkpoint's architecture has {} layer(s): {}; this model has {}: {})",
+                theirs.layers.len(),
+                describe_layers(&theirs.layers),
+                mine.layers.len(),
+                describe_layers(&mine.layers)
+            ),
             (Some(theirs), Ok(mine)) if mine != *theirs => format!(
-                "\n  (the checkpoint's architecture is {}; this model's is {})",
-                describe(theirs),
-                describe(&mine)
+                "\n  (the checkpoint holds a {} whose configuration differs from this model's: {})",
+                saved.module,
+                describe_layers(std::slice::from_ref(theirs))
             ),
             _ => String::new(),
         };
@@ -362,20 +369,9 @@ impl Sequential {
     }
 }
 
-/// A one-line description of an architecture, for error messages.
-fn describe(cfg: &LayerConfig) -> String {
-    let mut s = match cfg {
-        LayerConfig::Sequential(seq) => format!(
-            "a Sequential of {} layer(s): {}",
-            seq.layers.len(),
-            seq.layers
-                .iter()
-                .map(|l| format!("{l:?}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        other => format!("{other:?}"),
-    };
+/// A one-line description of layers, for error messages.
+fn describe_layers(layers: &[LayerConfig]) -> String {
+    let mut s = layers.iter().map(|l| format!("{l:?}")).collect::<Vec<_>>().join(", ");
     if s.len() > 400 {
         let mut cut = 400;
         while !s.is_char_boundary(cut) {

@@ -33,7 +33,7 @@ macro_rules! activation {
 /// `max(x, 0)`, PyTorch's `nn.ReLU`. Any shape.
 ///
 /// ```
-/// use neurite::nn::{Module, ReLU};
+/// use neurite::nn::{Forward, Module, ReLU};
 /// use neurite::{Device, Tensor};
 /// let x = Tensor::from_vec(vec![-1f32, 2.], 2, &Device::cpu()).unwrap();
 /// assert_eq!(ReLU.forward(&x).unwrap().to_vec::<f32>().unwrap(), vec![0., 2.]);

@@ -368,7 +368,7 @@ batch_norm!(
     /// `weight` (gamma) and `bias` (beta), `[C]`, when affine.
     ///
     /// ```
-    /// use neurite::nn::{BatchNorm2d, Module};
+    /// use neurite::nn::{BatchNorm2d, Forward, Module};
     /// use neurite::{DType, Device, Tensor};
     /// # fn main() -> neurite::Result<()> {
     /// let bn = BatchNorm2d::new(3);

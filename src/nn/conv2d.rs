@@ -22,7 +22,7 @@ use crate::{DType, Device, Error, Result, Tensor};
 ///   `H_out = (H + 2 * padding - kh) / stride + 1` (likewise for `W`).
 ///
 /// ```
-/// use neurite::nn::{Conv2d, Module};
+/// use neurite::nn::{Conv2d, Forward, Module};
 /// use neurite::{DType, Device, Tensor};
 /// # fn main() -> neurite::Result<()> {
 /// let conv = Conv2d::new(3, 8, 3).with_stride(2).with_padding(1);

@@ -16,7 +16,7 @@ use crate::{Error, Result, Tensor};
 /// Any input shape; the output has the same shape.
 ///
 /// ```
-/// use neurite::nn::{Dropout, Module};
+/// use neurite::nn::{Dropout, Forward, Module};
 /// use neurite::{DType, Device, Tensor};
 /// # fn main() -> neurite::Result<()> {
 /// let mut drop = Dropout::new(0.5);

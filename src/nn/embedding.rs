@@ -18,7 +18,7 @@ use crate::{DType, Device, Error, Result, Tensor};
 /// `weight` `[num_embeddings, embedding_dim]`.
 ///
 /// ```
-/// use neurite::nn::{Embedding, Module};
+/// use neurite::nn::{Embedding, Forward, Module};
 /// use neurite::{Device, Tensor};
 /// # fn main() -> neurite::Result<()> {
 /// let emb = Embedding::new(10, 4);

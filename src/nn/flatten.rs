@@ -13,7 +13,7 @@ use crate::{Result, Tensor};
 /// - output: `(N, product of *)` with the default dims.
 ///
 /// ```
-/// use neurite::nn::{Flatten, Module};
+/// use neurite::nn::{Flatten, Forward, Module};
 /// use neurite::{DType, Device, Tensor};
 /// let x = Tensor::zeros((2, 3, 4, 5), DType::F32, &Device::cpu()).unwrap();
 /// assert_eq!(Flatten::new().forward(&x).unwrap().dims(), &[2, 60]);

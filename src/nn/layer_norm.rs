@@ -16,7 +16,7 @@ use crate::{DType, Device, Error, Result, Shape, Tensor};
 /// `elementwise_affine` (the default).
 ///
 /// ```
-/// use neurite::nn::{LayerNorm, Module};
+/// use neurite::nn::{Forward, LayerNorm, Module};
 /// use neurite::{Device, Tensor};
 /// # fn main() -> neurite::Result<()> {
 /// let ln = LayerNorm::new(4);

@@ -20,7 +20,7 @@ use crate::{DType, Device, Result, Tensor};
 /// `weight` `[out_features, in_features]`, `bias` `[out_features]`.
 ///
 /// ```
-/// use neurite::nn::{Linear, Module};
+/// use neurite::nn::{Forward, Linear, Module};
 /// use neurite::{DType, Device, Tensor};
 /// # fn main() -> neurite::Result<()> {
 /// let fc = Linear::new(3, 2);

@@ -302,7 +302,7 @@ pub trait Module: Send + Sync {
 
     /// The hyperparameters needed to rebuild this module with no code (not its
     /// weights). Built-in layers always have one; a derived module has one when
-    /// it declares a configuration type (`#[module(config = ...)]`, see
+    /// it declares a configuration type (`#[module(config)]` with
     /// [`super::Configurable`]), and a hand-written one returns
     /// [`LayerConfig::Custom`].
     fn config(&self) -> Result<LayerConfig> {
@@ -310,7 +310,7 @@ pub trait Module: Send + Sync {
             "Module::config",
             format!(
                 "{} has no configuration; give it a serialisable configuration type \
-                 (#[module(config = ...)] with neurite::nn::Configurable) or return \
+                 (#[derive(Module)] with #[module(config)] and neurite::nn::Configurable) or return \
                  LayerConfig::Custom from Module::config and register a constructor \
                  with neurite::nn::register_layer",
                 self.name()

@@ -28,7 +28,7 @@ const MIN_STD: f64 = 1e-7;
 /// - output: same as the input
 ///
 /// ```
-/// use neurite::nn::{Module, Normalization};
+/// use neurite::nn::{Forward, Module, Normalization};
 /// use neurite::{Device, Tensor};
 /// # fn main() -> neurite::Result<()> {
 /// let train = Tensor::from_vec(vec![1f32, 3., 5., 7.], (4, 1), &Device::cpu())?;

@@ -89,7 +89,7 @@ tensor_tensor!(Sub, sub, sub);
 tensor_tensor!(Mul, mul, mul);
 tensor_tensor!(Div, div, div);
 
-/// `x (op) scalar` and `scalar (op) x` for `f64` and `f32` scalars.
+/// `x (op) scalar` and `scalar (op) x` for `f64` scalars.
 macro_rules! tensor_scalar {
     ($scalar:ty) => {
         tensor_scalar!(@one $scalar, Add, add, |t: &Tensor, s: f64| t.add_scalar(s), |s: f64, t: &Tensor| t.add_scalar(s));
@@ -101,32 +101,32 @@ macro_rules! tensor_scalar {
         impl $trait<$scalar> for &Tensor {
             type Output = Result<Tensor>;
             fn $method(self, rhs: $scalar) -> Result<Tensor> {
-                ($right)(self, f64::from(rhs))
+                ($right)(self, rhs)
             }
         }
         impl $trait<$scalar> for Tensor {
             type Output = Result<Tensor>;
             fn $method(self, rhs: $scalar) -> Result<Tensor> {
-                ($right)(&self, f64::from(rhs))
+                ($right)(&self, rhs)
             }
         }
         impl $trait<&Tensor> for $scalar {
             type Output = Result<Tensor>;
             fn $method(self, rhs: &Tensor) -> Result<Tensor> {
-                ($left)(f64::from(self), rhs)
+                ($left)(self, rhs)
             }
         }
         impl $trait<Tensor> for $scalar {
             type Output = Result<Tensor>;
             fn $method(self, rhs: Tensor) -> Result<Tensor> {
-                ($left)(f64::from(self), &rhs)
+                ($left)(self, &rhs)
             }
         }
     };
 }
 
+// Only `f64`: a second float type would leave literals such as `2.0` ambiguous.
 tensor_scalar!(f64);
-tensor_scalar!(f32);
 
 impl Neg for &Tensor {
     type Output = Result<Tensor>;

@@ -4,9 +4,12 @@
 mod arith;
 mod convert;
 mod create;
+mod display;
 mod random;
+mod slice;
 
 pub use random::{RngState, manual_seed, rng_state, set_rng_state};
+pub use slice::{IndexOp, TensorIndexer};
 
 use crate::autograd::Node;
 use crate::backend::Storage;

@@ -2,6 +2,8 @@
 //! dtypes, PyTorch fixtures and gradient accumulation.
 
 mod accumulate;
+mod arith;
+mod display;
 mod dtypes;
 mod errors;
 mod grad_binary;
@@ -12,5 +14,6 @@ mod grad_reduce;
 mod grad_shape;
 mod grad_unary;
 mod gradcheck;
+mod slicing;
 mod torch_fixtures;
 mod values;
