@@ -172,7 +172,15 @@ fn run(opts: &Options) -> Result<()> {
     })?;
     model.to_device(&device)?;
     let summary = model.summary_tree();
-    common::train_and_report(NAME, opts, model, &summary, LrSchedule::Cosine, &train, &test, started)?;
+    common::train_and_report(
+        NAME,
+        opts,
+        model,
+        (&summary, LrSchedule::Cosine),
+        &train,
+        &test,
+        started,
+    )?;
 
     // The checkpoint rebuilds the network with no code beyond its type.
     ResNet::load(opts.out.join(format!("{NAME}.ckpt")), &device).map(|_| ())

@@ -357,7 +357,7 @@ pub enum LrSchedule {
 }
 
 /// The examples' recipe on `model` (already on its device; any one-tensor
-/// model): prints `summary` unless quiet, trains it with Adam (`--lr`) on
+/// model): prints its `summary` unless quiet, trains it with Adam (`--lr`) on
 /// cross-entropy with accuracy for `--epochs` epochs of `--batch-size`,
 /// validating after each epoch (see [`with_validation`]), evaluates it on
 /// `test`, then saves and reports as [`save_and_report`].
@@ -365,8 +365,7 @@ pub fn train_and_report<M: neurite::nn::Forward>(
     name: &str,
     opts: &Options,
     mut model: M,
-    summary: &str,
-    schedule: LrSchedule,
+    (summary, schedule): (&str, LrSchedule),
     train: &Dataset,
     test: &Dataset,
     started: Instant,
