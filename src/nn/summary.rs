@@ -42,14 +42,6 @@ pub(crate) fn format_table(input_shape: &[usize], rows: &[(String, Vec<usize>, u
         .max()
         .unwrap_or(0);
     let width = w0 + w1 + w2;
-    let params = model.named_parameters();
-    let total: usize = params.iter().map(|(_, t)| t.elem_count()).sum();
-    let trainable: usize = params
-        .iter()
-        .filter(|(_, t)| t.is_requires_grad())
-        .map(|(_, t)| t.elem_count())
-        .sum();
-    let buffers: usize = model.named_buffers().iter().map(|(_, t)| t.elem_count()).sum();
 
     let mut s = format!("Input shape: {input_shape:?}\n");
     s += &"_".repeat(width);
@@ -59,7 +51,19 @@ pub(crate) fn format_table(input_shape: &[usize], rows: &[(String, Vec<usize>, u
     for ((r, shape), count) in rows.iter().zip(&shapes).zip(&counts) {
         s += &format!("{:<w0$}{:<w1$}{:>w2$}\n", r.0, shape, count);
     }
-    s += &"=".repeat(width);
+    s + &totals(&model.named_parameters(), &model.named_buffers(), width)
+}
+
+/// The closing lines both tables share: parameter and buffer totals.
+fn totals(params: &[(String, Tensor)], buffers: &[(String, Tensor)], width: usize) -> String {
+    let total: usize = params.iter().map(|(_, t)| t.elem_count()).sum();
+    let trainable: usize = params
+        .iter()
+        .filter(|(_, t)| t.is_requires_grad())
+        .map(|(_, t)| t.elem_count())
+        .sum();
+    let buffers: usize = buffers.iter().map(|(_, t)| t.elem_count()).sum();
+    let mut s = "=".repeat(width);
     s += &format!("\nTotal params: {}\n", thousands(total));
     s += &format!("Trainable params: {}\n", thousands(trainable));
     s += &format!("Non-trainable params: {}\n", thousands(total - trainable));
@@ -104,12 +108,6 @@ pub(crate) fn tree(
         + 4;
     let w1 = rows.iter().map(|r| r.1.len()).chain([7]).max().unwrap_or(0);
     let total: usize = params.iter().map(|(_, t)| t.elem_count()).sum();
-    let trainable: usize = params
-        .iter()
-        .filter(|(_, t)| t.is_requires_grad())
-        .map(|(_, t)| t.elem_count())
-        .sum();
-    let buffer_elems: usize = buffers.iter().map(|(_, t)| t.elem_count()).sum();
     let width = w0 + w1;
     let mut s = "_".repeat(width);
     s += &format!("\n{:<w0$}{:>w1$}\n", "Module (type)", "Param #");
@@ -118,12 +116,5 @@ pub(crate) fn tree(
     for (name, count) in &rows {
         s += &format!("{name:<w0$}{count:>w1$}\n");
     }
-    s += &"=".repeat(width);
-    s += &format!("\nTotal params: {}\n", thousands(total));
-    s += &format!("Trainable params: {}\n", thousands(trainable));
-    s += &format!("Non-trainable params: {}\n", thousands(total - trainable));
-    s += &format!("Buffer elements: {}\n", thousands(buffer_elems));
-    s += &"_".repeat(width);
-    s.push('\n');
-    s
+    s + &totals(params, buffers, width)
 }

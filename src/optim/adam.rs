@@ -67,56 +67,74 @@ pub(crate) trait AdamLike: GroupConfig {
     fn adam(&self) -> AdamConfig;
 }
 
-impl GroupConfig for AdamConfig {
-    const KIND: &'static str = "Adam";
-    const OPTIONS: &'static [&'static str] = &["lr", "weight_decay", "betas", "eps", "amsgrad"];
+/// `GroupConfig` and `AdamLike` for a config with Adam's fields (`lr`,
+/// `betas`, `eps`, `weight_decay`, `amsgrad`): Adam's and AdamW's, which
+/// differ only in their name, their `OptimizerConfig` variant and whether the
+/// decay is decoupled.
+macro_rules! adam_group_config {
+    ($config:ident, $variant:ident, $kind:literal, $decoupled:expr) => {
+        impl GroupConfig for $config {
+            const KIND: &'static str = $kind;
+            const OPTIONS: &'static [&'static str] = &["lr", "weight_decay", "betas", "eps", "amsgrad"];
 
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
-    }
-    fn momentum(&self) -> Option<f64> {
-        Some(self.betas.0)
-    }
-    fn set_momentum(&mut self, beta1: f64) -> Result<()> {
-        unit_interval("Adam.set_momentum", "betas.0", beta1)?;
-        self.betas.0 = beta1;
-        Ok(())
-    }
-    fn validate(&self) -> Result<()> {
-        AdamConfig::validate(self)
-    }
-    fn apply(&self, o: &GroupOptions) -> Self {
-        AdamConfig {
-            lr: o.lr.unwrap_or(self.lr),
-            betas: o.betas.unwrap_or(self.betas),
-            eps: o.eps.unwrap_or(self.eps),
-            weight_decay: o.weight_decay.unwrap_or(self.weight_decay),
-            amsgrad: o.amsgrad.unwrap_or(self.amsgrad),
+            fn lr(&self) -> f64 {
+                self.lr
+            }
+            fn set_lr(&mut self, lr: f64) {
+                self.lr = lr;
+            }
+            fn momentum(&self) -> Option<f64> {
+                Some(self.betas.0)
+            }
+            fn set_momentum(&mut self, beta1: f64) -> Result<()> {
+                unit_interval(concat!($kind, ".set_momentum"), "betas.0", beta1)?;
+                self.betas.0 = beta1;
+                Ok(())
+            }
+            fn validate(&self) -> Result<()> {
+                $config::validate(self)
+            }
+            fn apply(&self, o: &GroupOptions) -> Self {
+                $config {
+                    lr: o.lr.unwrap_or(self.lr),
+                    betas: o.betas.unwrap_or(self.betas),
+                    eps: o.eps.unwrap_or(self.eps),
+                    weight_decay: o.weight_decay.unwrap_or(self.weight_decay),
+                    amsgrad: o.amsgrad.unwrap_or(self.amsgrad),
+                }
+            }
+            fn to_options(&self) -> GroupOptions {
+                adam_options(&self.adam())
+            }
+            fn wrap(&self) -> OptimizerConfig {
+                OptimizerConfig::$variant(self.clone())
+            }
+            fn unwrap(config: &OptimizerConfig) -> Option<Self> {
+                match config {
+                    OptimizerConfig::$variant(c) => Some(c.clone()),
+                    _ => None,
+                }
+            }
         }
-    }
-    fn to_options(&self) -> GroupOptions {
-        adam_options(self)
-    }
-    fn wrap(&self) -> OptimizerConfig {
-        OptimizerConfig::Adam(self.clone())
-    }
-    fn unwrap(config: &OptimizerConfig) -> Option<Self> {
-        match config {
-            OptimizerConfig::Adam(c) => Some(c.clone()),
-            _ => None,
+
+        impl AdamLike for $config {
+            const DECOUPLED: bool = $decoupled;
+            fn adam(&self) -> AdamConfig {
+                AdamConfig {
+                    lr: self.lr,
+                    betas: self.betas,
+                    eps: self.eps,
+                    weight_decay: self.weight_decay,
+                    amsgrad: self.amsgrad,
+                }
+            }
         }
-    }
+    };
 }
 
-impl AdamLike for AdamConfig {
-    const DECOUPLED: bool = false;
-    fn adam(&self) -> AdamConfig {
-        self.clone()
-    }
-}
+pub(crate) use adam_group_config;
+
+adam_group_config!(AdamConfig, Adam, "Adam", false);
 
 /// Every value of an Adam config as group options.
 pub(crate) fn adam_options(c: &AdamConfig) -> GroupOptions {

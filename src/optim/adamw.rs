@@ -1,7 +1,7 @@
 //! AdamW: Adam with decoupled weight decay (PyTorch's `torch.optim.AdamW`).
 
 use super::Optimizer;
-use super::adam::{AdamConfig, AdamCore, AdamLike, adam_options, validate_adam};
+use super::adam::{AdamConfig, AdamCore, AdamLike, adam_group_config, adam_options, validate_adam};
 use super::common::unit_interval;
 use super::groups::{GroupConfig, group_accessors};
 use super::param_group::{GroupOptions, ParamGroup};
@@ -63,56 +63,7 @@ impl AdamWConfig {
     }
 }
 
-impl GroupConfig for AdamWConfig {
-    const KIND: &'static str = "AdamW";
-    const OPTIONS: &'static [&'static str] = &["lr", "weight_decay", "betas", "eps", "amsgrad"];
-
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
-    }
-    fn momentum(&self) -> Option<f64> {
-        Some(self.betas.0)
-    }
-    fn set_momentum(&mut self, beta1: f64) -> Result<()> {
-        unit_interval("AdamW.set_momentum", "betas.0", beta1)?;
-        self.betas.0 = beta1;
-        Ok(())
-    }
-    fn validate(&self) -> Result<()> {
-        AdamWConfig::validate(self)
-    }
-    fn apply(&self, o: &GroupOptions) -> Self {
-        AdamWConfig {
-            lr: o.lr.unwrap_or(self.lr),
-            betas: o.betas.unwrap_or(self.betas),
-            eps: o.eps.unwrap_or(self.eps),
-            weight_decay: o.weight_decay.unwrap_or(self.weight_decay),
-            amsgrad: o.amsgrad.unwrap_or(self.amsgrad),
-        }
-    }
-    fn to_options(&self) -> GroupOptions {
-        adam_options(&self.to_adam())
-    }
-    fn wrap(&self) -> OptimizerConfig {
-        OptimizerConfig::AdamW(self.clone())
-    }
-    fn unwrap(config: &OptimizerConfig) -> Option<Self> {
-        match config {
-            OptimizerConfig::AdamW(c) => Some(c.clone()),
-            _ => None,
-        }
-    }
-}
-
-impl AdamLike for AdamWConfig {
-    const DECOUPLED: bool = true;
-    fn adam(&self) -> AdamConfig {
-        self.to_adam()
-    }
-}
+adam_group_config!(AdamWConfig, AdamW, "AdamW", true);
 
 /// AdamW: Adam whose weight decay shrinks the parameters directly
 /// (`p = p * (1 - lr * weight_decay)` before the Adam update) instead of being

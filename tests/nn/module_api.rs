@@ -365,3 +365,29 @@ fn user_defined_modules_join_sequential_and_its_config() {
     let e = opaque.to_config().unwrap_err().to_string();
     assert!(e.contains("layer 1 (Opaque)") && e.contains("register_layer"), "{e}");
 }
+
+#[test]
+fn summary_tree_lists_every_descendant_with_its_parameters() {
+    let _rng = crate::rng_lock();
+    let inner = Sequential::new().add(Linear::new(4, 3)).add(ReLU);
+    let model = Sequential::new().add(inner).add(Linear::new(3, 2));
+    model.named_parameters()[0].1.set_requires_grad(false);
+    let text = model.summary_tree();
+    let lines: Vec<&str> = text.lines().collect();
+    let row = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l.trim_start().starts_with(name))
+            .copied()
+            .unwrap_or("")
+    };
+    assert!(row("0 (Sequential)").trim_end().ends_with("15"), "{text}");
+    assert!(row("0 (Linear)").trim_end().ends_with("15"), "{text}");
+    assert!(row("1 (ReLU)").trim_end().ends_with('0'), "{text}");
+    assert!(row("1 (Linear)").trim_end().ends_with('8'), "{text}");
+    // Depth shows as indentation: the inner Linear sits under the inner Sequential.
+    assert!(row("0 (Linear)").starts_with("    0 (Linear)"), "{text}");
+    assert!(text.contains("Total params: 23"), "{text}");
+    assert!(text.contains("Trainable params: 11"), "{text}");
+    assert!(text.contains("Non-trainable params: 12"), "{text}");
+}
