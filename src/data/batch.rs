@@ -1,95 +1,119 @@
-//! [`Batch`]: the tensors of one mini-batch, in dataset order.
+//! One mini-batch: every tensor of a [`Dataset`](super::Dataset) at the same
+//! samples, in dataset order.
 
 use crate::{Device, Error, Result, Tensor};
 
-/// The tensors of one mini-batch, in the order of the dataset's tensors
-/// (`(x1, x2, y)` gives three), all with the same number of samples (first
-/// dimension). What a [`crate::train::TrainStep`] receives.
+/// The tensors of one mini-batch, in the order of the dataset they came from,
+/// all with the same first (sample) dimension and on the same device.
+///
+/// By convention the last tensor is the target and the others are inputs
+/// ([`Batch::inputs`], [`Batch::targets`]); a one-tensor batch (unsupervised
+/// data) uses its tensor as both. Tensors are read with [`Batch::get`], which
+/// returns an error rather than panicking on a bad position, so `Batch` has
+/// no `Index` implementation.
 ///
 /// ```
-/// use neurite::data::Batch;
-/// use neurite::{DType, Device, Tensor};
+/// use neurite::{data::Batch, Device, Tensor};
 /// # fn main() -> neurite::Result<()> {
 /// let dev = Device::cpu();
-/// let b = Batch::new(vec![
-///     Tensor::zeros((4, 3), DType::F32, &dev)?,
-///     Tensor::zeros((4, 2, 2), DType::F32, &dev)?,
-///     Tensor::zeros(4, DType::I64, &dev)?,
-/// ])?;
-/// assert_eq!((b.len(), b.size()), (3, 4));
-/// assert_eq!(b.get(1)?.dims(), &[4, 2, 2]);
-/// assert_eq!(b.inputs().len(), 2);
-/// assert!(b.get(3).is_err());
+/// let image = Tensor::from_vec(vec![0f32, 1., 2., 3.], (2, 2), &dev)?;
+/// let meta = Tensor::from_vec(vec![7f64, 8.], (2, 1), &dev)?;
+/// let label = Tensor::from_vec(vec![1i64, 0], 2, &dev)?;
+/// let batch = Batch::new(vec![image, meta, label])?;
+/// assert_eq!((batch.len(), batch.size()), (3, 2));
+/// assert_eq!(batch.inputs().len(), 2);
+/// assert_eq!(batch.targets().to_vec1::<i64>()?, vec![1, 0]);
+/// assert_eq!(batch.get(1)?.dims(), &[2, 1]);
+/// assert!(batch.get(3).is_err());
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
 pub struct Batch {
+    /// Never empty; every tensor has rank >= 1, the same first dimension and device.
     tensors: Vec<Tensor>,
 }
 
+// A batch always holds at least one tensor, so an `is_empty` would always be
+// false; the sample count is `size`.
+#[allow(clippy::len_without_is_empty)]
 impl Batch {
-    /// A batch of `tensors` (at least one), which must share their first
-    /// dimension and device.
+    /// A batch of `tensors`: at least one, each with a first (sample)
+    /// dimension, all with the same number of samples and on the same device.
     pub fn new(tensors: Vec<Tensor>) -> Result<Batch> {
-        check_aligned("Batch::new", &tensors)?;
+        check_aligned("Batch::new", "batch", &tensors)?;
         Ok(Batch { tensors })
     }
 
-    /// Tensors already checked by the dataset they come from.
-    pub(crate) fn from_checked(tensors: Vec<Tensor>) -> Batch {
+    /// Builds a batch from tensors already known to be aligned (gathered from
+    /// one dataset at the same indices).
+    pub(crate) fn from_aligned(tensors: Vec<Tensor>) -> Batch {
+        debug_assert!(check_aligned("Batch", "batch", &tensors).is_ok());
         Batch { tensors }
     }
 
-    /// Number of tensors.
+    /// Number of tensors (at least 1).
     pub fn len(&self) -> usize {
         self.tensors.len()
     }
 
-    /// Always false: a batch holds at least one tensor.
-    pub fn is_empty(&self) -> bool {
-        self.tensors.is_empty()
-    }
-
-    /// Number of samples (the first dimension).
+    /// Number of samples: the first dimension shared by every tensor.
     pub fn size(&self) -> usize {
-        self.tensors
-            .first()
-            .and_then(|t| t.dims().first().copied())
-            .unwrap_or(0)
+        self.tensors[0].dims()[0]
     }
 
-    /// Tensor `i`; an error naming the count when there is none.
+    /// The tensor at position `i`, in dataset order.
     pub fn get(&self, i: usize) -> Result<&Tensor> {
         self.tensors.get(i).ok_or_else(|| {
             Error::invalid(
                 "Batch::get",
                 format!(
-                    "tensor {i} asked for, but the batch holds {} tensor(s)",
-                    self.tensors.len()
+                    "tensor {i} is out of range for a batch of {} tensors (valid positions 0..{})",
+                    self.len(),
+                    self.len()
                 ),
             )
         })
     }
 
-    /// Every tensor, in order.
+    /// All tensors, in dataset order.
     pub fn tensors(&self) -> &[Tensor] {
         &self.tensors
     }
 
-    /// Every tensor but the last (the inputs of a supervised batch).
+    /// The inputs: every tensor but the last, or the only tensor of a
+    /// one-tensor batch (which is its own target).
     pub fn inputs(&self) -> &[Tensor] {
-        &self.tensors[..self.tensors.len().saturating_sub(1)]
+        match self.tensors.len() {
+            1 => &self.tensors,
+            n => &self.tensors[..n - 1],
+        }
     }
 
-    /// The last tensor (the targets of a supervised batch).
+    /// The target: the last tensor.
     pub fn targets(&self) -> &Tensor {
-        // `new` and the datasets guarantee at least one tensor.
         &self.tensors[self.tensors.len() - 1]
+    }
+
+    /// The device every tensor lives on.
+    pub fn device(&self) -> Device {
+        self.tensors[0].device()
     }
 
     /// The tensors, by value.
     pub fn into_tensors(self) -> Vec<Tensor> {
         self.tensors
+    }
+
+    /// The first and the last tensor, as [`DataLoader::iter`](super::DataLoader::iter)
+    /// yields them (the same tensor twice for a one-tensor batch).
+    pub fn into_pair(mut self) -> (Tensor, Tensor) {
+        let last = self.tensors.pop().expect("a batch holds at least one tensor");
+        let first = if self.tensors.is_empty() {
+            last.clone()
+        } else {
+            self.tensors.swap_remove(0)
+        };
+        (first, last)
     }
 
     /// A copy with every tensor on `device`.
@@ -98,7 +122,7 @@ impl Batch {
             .tensors
             .iter()
             .map(|t| t.to_device(device))
-            .collect::<Result<_>>()?;
+            .collect::<Result<Vec<_>>>()?;
         Ok(Batch { tensors })
     }
 }
@@ -106,38 +130,69 @@ impl Batch {
 impl TryFrom<(Tensor, Tensor)> for Batch {
     type Error = Error;
 
-    fn try_from((x, y): (Tensor, Tensor)) -> Result<Batch> {
-        Batch::new(vec![x, y])
+    /// A two-tensor batch `(inputs, targets)`, checked as [`Batch::new`] does.
+    ///
+    /// ```
+    /// use neurite::{data::Batch, DType, Device, Tensor};
+    /// # fn main() -> neurite::Result<()> {
+    /// let x = Tensor::zeros((4, 3), DType::F32, &Device::cpu())?;
+    /// let y = Tensor::zeros(4, DType::I64, &Device::cpu())?;
+    /// let batch = Batch::try_from((x, y))?;
+    /// assert_eq!((batch.len(), batch.size()), (2, 4));
+    /// # Ok(()) }
+    /// ```
+    fn try_from((inputs, targets): (Tensor, Tensor)) -> Result<Batch> {
+        let tensors = vec![inputs, targets];
+        check_aligned("Batch::try_from", "batch", &tensors)?;
+        Ok(Batch { tensors })
     }
 }
 
-/// Checks that `tensors` is not empty and that every tensor has a first
-/// dimension equal to the first tensor's, on the first tensor's device.
-pub(crate) fn check_aligned(op: &'static str, tensors: &[Tensor]) -> Result<()> {
-    let first = tensors
-        .first()
-        .ok_or_else(|| Error::invalid(op, "needs at least one tensor, got none"))?;
+/// Checks what a dataset and a batch both need: at least one tensor, each with
+/// a first (sample) dimension, all of the same length along it and on one
+/// device. `what` ("dataset", "batch") names the collection in messages.
+pub(crate) fn check_aligned(op: &'static str, what: &str, tensors: &[Tensor]) -> Result<()> {
+    let Some(first) = tensors.first() else {
+        return Err(Error::invalid(
+            op,
+            format!("a {what} needs at least one tensor, got none"),
+        ));
+    };
     for (i, t) in tensors.iter().enumerate() {
         if t.rank() == 0 {
             return Err(Error::invalid(
                 op,
-                format!("tensor {i} has shape {} and no first (sample) dimension", t.shape()),
+                format!(
+                    "tensor {i} of the {what} has shape {} (a scalar); every tensor needs a first (sample) dimension",
+                    t.shape()
+                ),
             ));
         }
-        if t.dims()[0] != first.dims()[0] {
+    }
+    let n = first.dims()[0];
+    for (i, t) in tensors.iter().enumerate().skip(1) {
+        if t.dims()[0] != n {
             return Err(Error::ShapeMismatch {
                 op,
                 lhs: first.shape().clone(),
                 rhs: t.shape().clone(),
-                expected: format!("the same number of samples (first dimension) in tensor 0 and tensor {i}"),
+                expected: format!(
+                    "tensor {i} of the {what} has {} samples (first dimension) but tensor 0 has {n}; \
+                     every tensor needs the same number of samples",
+                    t.dims()[0]
+                ),
             });
         }
         if t.device() != first.device() {
-            return Err(Error::DeviceMismatch {
+            return Err(Error::invalid(
                 op,
-                lhs: first.device(),
-                rhs: t.device(),
-            });
+                format!(
+                    "tensor {i} of the {what} is on {} but tensor 0 is on {}; every tensor must be on the same \
+                     device (move it with `to_device`)",
+                    t.device(),
+                    first.device()
+                ),
+            ));
         }
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! Mini-batches of a [`Dataset`]: seeded per-epoch shuffling, `drop_last`, a
-//! target device, and the next batch prepared on a background thread.
+//! target device, and the next batch prepared on a background thread. Every
+//! tensor of the dataset is batched with the same permutation.
 
 use super::{Batch, Dataset};
 use crate::{Device, Error, Result, Tensor};
@@ -10,7 +11,11 @@ use serde::{Deserialize, Serialize};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-/// Iterates over a dataset in mini-batches, one epoch per [`DataLoader::iter`].
+/// Iterates over a dataset in mini-batches, one epoch per [`DataLoader::iter`]
+/// (yielding `(features, targets)`: the dataset's first and last tensor) or
+/// [`DataLoader::iter_batches`] (yielding a [`Batch`] of every tensor). Both
+/// take the same samples in the same order: every tensor's rows are gathered
+/// with one shared permutation.
 ///
 /// Shuffling draws a new permutation each epoch from the loader's own ChaCha8
 /// generator (not the global one, so that model initialisation and dropout do
@@ -54,7 +59,7 @@ pub struct DataLoader {
 /// Serializable, for checkpoints.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoaderState {
-    /// Epochs started so far ([`DataLoader::iter`] calls).
+    /// Epochs started so far ([`DataLoader::iter`] and [`DataLoader::iter_batches`] calls).
     pub epoch: u64,
     rng: ChaCha8Rng,
 }
@@ -157,30 +162,42 @@ impl DataLoader {
     }
 
     /// Starts the next epoch: draws its order (when shuffling) and returns its
-    /// batches as `(features, targets)`: the dataset's first and last tensors.
+    /// batches as `(features, targets)`, the dataset's first and last tensor
+    /// (any tensors between them are not gathered).
     pub fn iter(&mut self) -> Batches {
-        Batches(self.iter_batches())
+        let ends = self.dataset.first_and_last();
+        Batches {
+            inner: self.start_epoch(ends),
+        }
     }
 
-    /// Starts the next epoch and returns its batches with every tensor of the
-    /// dataset ([`Batch`]), all gathered with the same permutation.
+    /// Starts the next epoch like [`DataLoader::iter`] (same order, same
+    /// shuffling state), returning batches of every tensor of the dataset.
     ///
     /// ```
     /// use neurite::{data::{DataLoader, Dataset}, Device, Tensor};
     /// # fn main() -> neurite::Result<()> {
     /// let dev = Device::cpu();
-    /// let a = Tensor::from_vec((0..6).map(|i| i as f32).collect(), (6, 1), &dev)?;
-    /// let b = Tensor::from_vec((0..6).map(|i| 10 * i as i64).collect(), 6, &dev)?;
-    /// let mut loader = DataLoader::new(Dataset::from_tensors(vec![a, b])?, 4)?.shuffle(3);
+    /// let a = Tensor::from_vec((0..6).map(|v| v as f32).collect(), (6, 1), &dev)?;
+    /// let b = Tensor::from_vec((0..6).map(|v| 10.0 * v as f64).collect(), 6, &dev)?;
+    /// let y = Tensor::from_vec((0..6).collect(), 6, &dev)?;
+    /// let mut loader = DataLoader::new(Dataset::from_tensors(vec![a, b, y])?, 4)?.shuffle(3);
     /// for batch in loader.iter_batches() {
     ///     let batch = batch?;
-    ///     let (rows, tens) = (batch.get(0)?.to_vec::<f32>()?, batch.get(1)?.to_vec::<i64>()?);
-    ///     // Row i of each tensor is the same sample.
-    ///     assert!(rows.iter().zip(&tens).all(|(r, t)| 10 * (*r as i64) == *t));
+    ///     let ids = batch.targets().to_vec1::<i64>()?;
+    ///     let b = batch.get(1)?.to_vec1::<f64>()?;
+    ///     assert!(ids.iter().zip(&b).all(|(&i, &v)| v == 10.0 * i as f64));
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn iter_batches(&mut self) -> BatchStream {
+    pub fn iter_batches(&mut self) -> BatchIter {
+        let dataset = self.dataset.clone();
+        self.start_epoch(dataset)
+    }
+
+    /// Draws the epoch's order (when shuffling) and starts delivering batches
+    /// of `dataset`, which is the loader's dataset or a view of some of its tensors.
+    fn start_epoch(&mut self, dataset: Dataset) -> BatchIter {
         let order = self.shuffle.then(|| {
             let mut o: Vec<usize> = (0..self.dataset.len()).collect();
             o.shuffle(&mut self.rng);
@@ -188,13 +205,13 @@ impl DataLoader {
         });
         self.epoch += 1;
         let plan = Plan {
-            dataset: self.dataset.clone(),
+            dataset,
             order,
             batch_size: self.batch_size,
             num_batches: self.len(),
             device: self.device,
         };
-        BatchStream::start(plan, self.prefetch)
+        BatchIter::start(plan, self.prefetch)
     }
 }
 
@@ -239,47 +256,42 @@ enum Source {
     },
 }
 
-/// One epoch of [`Batch`]es from [`DataLoader::iter_batches`].
+/// One epoch of `(features, targets)` batches from [`DataLoader::iter`].
 ///
 /// An error (from gathering or moving a batch) is yielded once and ends the epoch.
-pub struct BatchStream {
-    source: Source,
-    next: usize,
-    total: usize,
+pub struct Batches {
+    inner: BatchIter,
 }
-
-/// One epoch of `(features, targets)` batches from [`DataLoader::iter`]: a
-/// [`BatchStream`] keeping the first and last tensor of each batch.
-pub struct Batches(BatchStream);
 
 impl Iterator for Batches {
     type Item = Result<(Tensor, Tensor)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let batch = self.0.next()?;
-        Some(batch.and_then(|b| {
-            let mut t = b.into_tensors();
-            // One tensor is both features and targets (an unsupervised dataset).
-            let y = t
-                .pop()
-                .ok_or_else(|| Error::invalid("DataLoader::iter", "a batch without tensors"))?;
-            let x = if t.is_empty() { y.clone() } else { t.swap_remove(0) };
-            Ok((x, y))
-        }))
+        self.inner.next().map(|b| b.map(Batch::into_pair))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.0.size_hint()
+        self.inner.size_hint()
     }
 }
 
 impl ExactSizeIterator for Batches {}
 
-impl BatchStream {
-    fn start(plan: Plan, prefetch: bool) -> BatchStream {
+/// One epoch of [`Batch`]es (every tensor of the dataset) from
+/// [`DataLoader::iter_batches`].
+///
+/// An error (from gathering or moving a batch) is yielded once and ends the epoch.
+pub struct BatchIter {
+    source: Source,
+    next: usize,
+    total: usize,
+}
+
+impl BatchIter {
+    fn start(plan: Plan, prefetch: bool) -> BatchIter {
         let total = plan.num_batches;
         if !prefetch || total == 0 {
-            return BatchStream {
+            return BatchIter {
                 source: Source::Inline(Box::new(plan)),
                 next: 0,
                 total,
@@ -305,7 +317,7 @@ impl BatchStream {
                 }
             }
         };
-        BatchStream { source, next: 0, total }
+        BatchIter { source, next: 0, total }
     }
 }
 
@@ -320,7 +332,7 @@ fn produce(plan: Plan, tx: SyncSender<Result<Batch>>) {
     }
 }
 
-impl Iterator for BatchStream {
+impl Iterator for BatchIter {
     type Item = Result<Batch>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -347,9 +359,9 @@ impl Iterator for BatchStream {
     }
 }
 
-impl ExactSizeIterator for BatchStream {}
+impl ExactSizeIterator for BatchIter {}
 
-impl Drop for BatchStream {
+impl Drop for BatchIter {
     fn drop(&mut self) {
         if let Source::Thread { rx, handle } = &mut self.source {
             // Closing the channel first unblocks a producer waiting to send.
