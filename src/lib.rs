@@ -38,7 +38,9 @@ pub use device::Device;
 pub use dtype::{DType, WithDType};
 pub use error::{Error, Result};
 pub use shape::{Dim, Shape};
-pub use tensor::{RngState, Tensor, TensorId, manual_seed, rng_state, set_rng_state};
+pub use tensor::{
+    IndexItem, PrintOptions, RngState, Tensor, TensorId, TensorIndex, manual_seed, rng_state, set_rng_state,
+};
 
 /// The names most programs need.
 pub mod prelude {

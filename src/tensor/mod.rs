@@ -1,11 +1,16 @@
 //! The tensor type: a shape, a dtype, a device, shared storage and, when it
 //! was produced by a differentiable op, the node that records how.
 
+mod arith;
 mod convert;
 mod create;
+mod display;
 mod random;
+mod slice;
 
+pub use display::PrintOptions;
 pub use random::{RngState, manual_seed, rng_state, set_rng_state};
+pub use slice::{IndexItem, TensorIndex};
 
 use crate::autograd::Node;
 use crate::backend::Storage;
@@ -29,6 +34,15 @@ impl TensorId {
 /// Cloning is cheap (an `Arc`). Every op returns a new tensor; storage is
 /// always contiguous and row-major. Ops that can fail on user input return
 /// [`Result`].
+///
+/// The arithmetic operators (`+ - * /`, unary `-`) work on `Tensor`, `&Tensor`,
+/// `f64`/`f32` scalars and `Result<Tensor>` operands, and they too return
+/// `Result<Tensor>`, because a broadcast can fail: write `(&a * &b + &c)?`.
+/// A `Result` cannot meet a scalar or another `Result` (Rust's orphan rule),
+/// so such chains take an inner `?`: `((&a + &b)? * 2.0)?`. `Display` prints
+/// exactly what PyTorch's `print(t)` does ([`Tensor::format_with`] takes
+/// options); [`Tensor::i`] slices with ranges; [`Tensor::item`] reads a
+/// one-element tensor.
 ///
 /// ```
 /// use neurite::{Device, Tensor};
@@ -270,17 +284,5 @@ impl Tensor {
                 hint: " (cast with `to_dtype(DType::F32)` first)",
             })
         }
-    }
-}
-
-impl std::fmt::Debug for Tensor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tensor[{}, {}, {}]", self.shape(), self.dtype(), self.device())?;
-        if self.elem_count() <= 16
-            && let Ok(v) = self.to_vec::<f64>()
-        {
-            write!(f, " {v:?}")?;
-        }
-        Ok(())
     }
 }

@@ -1,6 +1,8 @@
 //! Core tensor tests: values, gradients against finite differences, errors,
 //! dtypes and PyTorch fixtures.
 
+mod arith;
+mod display;
 mod dtypes;
 mod errors;
 mod grad_binary;
@@ -11,5 +13,6 @@ mod grad_reduce;
 mod grad_shape;
 mod grad_unary;
 mod gradcheck;
+mod slicing;
 mod torch_fixtures;
 mod values;
