@@ -20,7 +20,7 @@
 //! let b = Tensor::from_vec(vec![10f32, 20., 30.], 3, &dev)?;
 //! let c = (&a * &b + &a)?; // Result<Tensor> + &Tensor
 //! assert_eq!(c.to_vec::<f32>()?, vec![11., 42., 93.]);
-//! let d = (2.0 * (&a - &b)? / 4.0)?;
+//! let d = ((&a - &b)? * 0.5)?; // `?` before the scalar: see below
 //! assert_eq!(d.to_vec::<f32>()?, vec![-4.5, -9., -13.5]);
 //! let e = (-&a)?;
 //! assert_eq!(e.to_vec::<f32>()?, vec![-1., -2., -3.]);
@@ -34,7 +34,9 @@
 //! type of this crate, so `Result<Tensor> * 2.0`, `-(Result<Tensor>)` and
 //! `Result<Tensor> + Result<Tensor>` cannot exist: apply `?` to the inner
 //! result first, as in `((&a + &b)? * 2.0)?`. An `f32` on the left is left out
-//! on purpose (see `scalar_ops!` below): write `f64::from(lr) * &x` or `&x * lr`.
+//! on purpose: a second left-hand impl would make the literal in every
+//! `2.0 * &x` ambiguous, and its result unusable without a type annotation;
+//! write `&x * lr` or `f64::from(lr) * &x`.
 //!
 //! Each operator calls the named method ([`Tensor::add`], [`Tensor::mul_scalar`],
 //! ...), so autograd records exactly the same graph as the method form. A scalar

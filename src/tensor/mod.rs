@@ -36,8 +36,9 @@ impl TensorId {
 /// [`Result`].
 ///
 /// The arithmetic operators (`+ - * /`, unary `-`) work on `Tensor`, `&Tensor`,
-/// `f64`/`f32` scalars and `Result<Tensor>` operands, and they too return
-/// `Result<Tensor>`, because a broadcast can fail: write `(&a * &b + &c)?`.
+/// scalars (any element type on the right, `f64` on the left) and
+/// `Result<Tensor>` operands, and they too return `Result<Tensor>`, because a
+/// broadcast can fail: write `(&a * &b + &c)?`.
 /// A `Result` cannot meet a scalar or another `Result` (Rust's orphan rule),
 /// so such chains take an inner `?`: `((&a + &b)? * 2.0)?`. `Display` prints
 /// exactly what PyTorch's `print(t)` does ([`Tensor::format_with`] takes

@@ -138,3 +138,43 @@ fn op_results_print_no_requires_grad_suffix() {
     let y = w.mul_scalar(2.0).unwrap();
     assert_eq!(format!("{y}"), "tensor([2., 4.])");
 }
+
+/// On a GPU every case prints as PyTorch prints the same tensor on `cuda:0`
+/// (summaries gather their edges on the device). Skips without a GPU, unless
+/// `NEURITE_REQUIRE_GPU=1`.
+#[cfg(feature = "cuda")]
+#[test]
+fn cuda_tensors_print_like_pytorch_with_the_device() {
+    let dev = match Device::cuda(0) {
+        Ok(d) => d,
+        Err(e) => {
+            assert_ne!(
+                std::env::var("NEURITE_REQUIRE_GPU").as_deref(),
+                Ok("1"),
+                "NEURITE_REQUIRE_GPU=1 but the GPU is unavailable: {e}"
+            );
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "display CUDA test skipped: {e}");
+            return;
+        }
+    };
+    let fx = load();
+    let mut failures = Vec::new();
+    for case in fx["cases"].as_array().unwrap() {
+        let cpu = rebuild(case);
+        let t = cpu.to_device(&dev).unwrap().detach();
+        let t = if cpu.is_requires_grad() { t.requires_grad() } else { t };
+        let expected = case["str_cuda"].as_str().unwrap();
+        let got = t.format_with(&options(case)).unwrap();
+        if got != expected {
+            let name = case["name"].as_str().unwrap();
+            failures.push(format!("case {name}:\n--- pytorch\n{expected}\n--- neurite\n{got}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
