@@ -24,7 +24,7 @@
 
 mod common;
 
-use common::{Options, Program};
+use common::{LrSchedule, Options, Program};
 use neurite::data::{ImageLayout, Mnist};
 use neurite::nn::{BatchNorm2d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential};
 use std::process::ExitCode;
@@ -47,7 +47,7 @@ fn run(opts: &Options) -> neurite::Result<()> {
     let train = mnist.train_dataset()?;
     let test = mnist.test_dataset()?;
 
-    let model = Sequential::new()
+    let mut model = Sequential::new()
         .add(Conv2d::new(1, 16, 3).with_padding(1))
         .add(BatchNorm2d::new(16))
         .add(ReLU)
@@ -60,5 +60,14 @@ fn run(opts: &Options) -> neurite::Result<()> {
         .add(Flatten::new())
         .add(Linear::new(32 * 7 * 7, 10))
         .into_device(&device)?;
-    common::train_and_report(NAME, opts, model, &[1, 1, 28, 28], &train, &test, started)
+    let summary = model.summary(&[1, 1, 28, 28])?;
+    common::train_and_report(
+        NAME,
+        opts,
+        model,
+        (&summary, LrSchedule::Constant),
+        &train,
+        &test,
+        started,
+    )
 }

@@ -23,7 +23,7 @@
 
 mod common;
 
-use common::{Options, Program};
+use common::{LrSchedule, Options, Program};
 use neurite::data::{ImageLayout, Mnist};
 use neurite::nn::{Dropout, Linear, Normalization, ReLU, Sequential};
 use std::process::ExitCode;
@@ -49,7 +49,7 @@ fn run(opts: &Options) -> neurite::Result<()> {
 
     // Statistics from the digits that train, never from those that validate or test.
     let pixels = train.features().narrow(0, 0, n_train)?;
-    let model = Sequential::new()
+    let mut model = Sequential::new()
         .add(Normalization::adapt(&pixels, None)?)
         .add(Linear::new(784, 256))
         .add(ReLU)
@@ -58,5 +58,14 @@ fn run(opts: &Options) -> neurite::Result<()> {
         .add(ReLU)
         .add(Linear::new(128, 10))
         .into_device(&device)?;
-    common::train_and_report(NAME, opts, model, &[1, 784], &train, &test, started)
+    let summary = model.summary(&[1, 784])?;
+    common::train_and_report(
+        NAME,
+        opts,
+        model,
+        (&summary, LrSchedule::Constant),
+        &train,
+        &test,
+        started,
+    )
 }

@@ -85,6 +85,29 @@ pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Gradients of a backward pass, keyed by tensor.
+///
+/// [`Tensor::backward`] returns a fresh store, the counterpart of PyTorch's
+/// `optimizer.zero_grad(); loss.backward()`. To accumulate gradients over
+/// several backward passes, as PyTorch does when `loss.backward()` runs twice
+/// without `zero_grad()` in between, pass one store to
+/// [`Tensor::backward_into`] for each (or merge stores with
+/// [`GradStore::accumulate`]), and [`GradStore::clear`] it after the step.
+///
+/// ```
+/// use neurite::{DType, Device, GradStore, Tensor};
+/// # fn main() -> neurite::Result<()> {
+/// let w = Tensor::from_vec(vec![1f64, 2.0], 2, &Device::cpu())?.requires_grad();
+/// let mut grads = GradStore::new();
+/// for k in 1..=3 {
+///     // d/dw (k * sum(w)) = k: the store sums 1 + 2 + 3.
+///     w.sum_all()?.mul_scalar(k as f64)?.backward_into(&mut grads)?;
+/// }
+/// grads.scale(0.5)?;
+/// assert_eq!(grads.get(&w).unwrap().to_vec::<f64>()?, vec![3.0, 3.0]);
+/// grads.clear();
+/// assert!(grads.is_empty());
+/// # Ok(()) }
+/// ```
 #[derive(Default)]
 pub struct GradStore {
     grads: HashMap<TensorId, Tensor>,
@@ -129,6 +152,54 @@ impl GradStore {
     /// All `(id, gradient)` pairs.
     pub fn iter(&self) -> impl Iterator<Item = (&TensorId, &Tensor)> {
         self.grads.iter()
+    }
+
+    /// Adds the gradients of `other` to this store's: a tensor in both gets
+    /// the sum, one in `other` only gets `other`'s gradient. Errors, leaving
+    /// this store unchanged, when two gradients of one tensor differ in shape,
+    /// dtype or device.
+    pub fn accumulate(&mut self, other: GradStore) -> Result<()> {
+        for (id, g) in &other.grads {
+            if let Some(prev) = self.grads.get(id) {
+                prev.same_layout(g, "GradStore::accumulate")?;
+            }
+        }
+        let _guard = NoGradGuard::new();
+        let mut sums = Vec::with_capacity(other.grads.len());
+        for (id, g) in other.grads {
+            let sum = match self.grads.get(&id) {
+                Some(prev) => prev.add(&g)?,
+                None => g,
+            };
+            sums.push((id, sum));
+        }
+        self.grads.extend(sums);
+        Ok(())
+    }
+
+    /// Multiplies every gradient by `factor` (to average accumulated
+    /// gradients, for instance). Errors, leaving the store unchanged, unless
+    /// `factor` is finite.
+    pub fn scale(&mut self, factor: f64) -> Result<()> {
+        if !factor.is_finite() {
+            return Err(Error::invalid(
+                "GradStore::scale",
+                format!("the factor must be finite, got {factor}"),
+            ));
+        }
+        let _guard = NoGradGuard::new();
+        let scaled = self
+            .grads
+            .iter()
+            .map(|(id, g)| Ok((*id, g.mul_scalar(factor)?)))
+            .collect::<Result<Vec<_>>>()?;
+        self.grads.extend(scaled);
+        Ok(())
+    }
+
+    /// Removes every gradient (PyTorch's `optimizer.zero_grad()`).
+    pub fn clear(&mut self) {
+        self.grads.clear();
     }
 }
 
@@ -175,6 +246,19 @@ impl Tensor {
         }
         let seed = self.ones_like()?;
         self.backward_with(seed)
+    }
+
+    /// Back-propagates from this scalar and adds the gradients to those
+    /// already in `grads` (PyTorch's `loss.backward()` without a `zero_grad()`
+    /// since the last step). Errors as [`Tensor::backward`] does, or as
+    /// [`GradStore::accumulate`] does; `grads` is unchanged on error.
+    ///
+    /// Accumulating `k` micro-batches whose mean losses are each scaled by
+    /// `1/k` (by `n_i / N` for unequal sizes) gives the gradient of the mean
+    /// loss over the whole batch.
+    pub fn backward_into(&self, grads: &mut GradStore) -> Result<()> {
+        let fresh = self.backward()?;
+        grads.accumulate(fresh)
     }
 
     /// Back-propagates with an explicit gradient for this tensor (same shape).

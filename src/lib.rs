@@ -17,6 +17,10 @@
 //! # Ok(()) }
 //! ```
 
+// Lets the `::neurite::...` paths that `#[derive(Module)]` generates resolve
+// inside this crate too (its unit tests and doc tests).
+extern crate self as neurite;
+
 pub mod autograd;
 pub mod backend;
 pub mod checkpoint;
@@ -45,7 +49,7 @@ pub use tensor::{
 /// The names most programs need.
 pub mod prelude {
     pub use crate::loss::Loss;
-    pub use crate::nn::{Module, Sequential};
+    pub use crate::nn::{Forward, Module, Sequential};
     pub use crate::optim::{LrScheduler, Optimizer};
     pub use crate::{DType, Device, Result, Shape, Tensor};
 }

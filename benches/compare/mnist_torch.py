@@ -1,6 +1,7 @@
 """The MNIST examples' two recipes in PyTorch, and a side-by-side driver.
 
-Trains exactly what `examples/mnist_mlp.rs` and `examples/mnist_cnn.rs` train,
+Trains exactly what `examples/mnist_mlp.rs`, `examples/mnist_cnn.rs` and
+`examples/resnet_mnist.rs` train,
 on the same IDX files, with the same split and hyperparameters:
 
 - data: `train-*` / `t10k-*` IDX files (gzip or raw) read with gzip + numpy,
@@ -24,7 +25,7 @@ on the same IDX files, with the same split and hyperparameters:
   printed as the mean over epochs and the median (as neurite's examples do).
 
 Usage:
-  python benches/compare/mnist_torch.py mlp|cnn [--epochs 10] [--batch-size 64]
+  python benches/compare/mnist_torch.py mlp|cnn|resnet [--epochs 10] [--batch-size 64]
       [--lr 1e-3] [--seed 0] [--threads 2] [--val-fraction 0] [--data data/mnist]
   python benches/compare/mnist_torch.py compare [--models mlp,cnn] [--quiet-load 0.5]
       [--cooldown 30] [--repeats 2] [...]
@@ -83,7 +84,54 @@ def load_split(data_dir, prefix):
     return x, y
 
 
+class BasicBlock(nn.Module):
+    """examples/resnet_mnist.rs's block: conv-BN-ReLU-conv-BN + (downsampled) input, ReLU."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        h = torch.relu(self.bn1(self.conv1(x)))
+        h = self.bn2(self.conv2(h))
+        skip = x if self.downsample is None else self.downsample(x)
+        return torch.relu(h + skip)
+
+
+class ResNet(nn.Module):
+    """examples/resnet_mnist.rs's network: stem 16, stages 32 and 64 (2 blocks each), GAP, Dropout(0.2), fc."""
+
+    def __init__(self, widths=(16, 32, 64), blocks_per_stage=2, classes=10, dropout=0.2):
+        super().__init__()
+        self.stem = nn.Conv2d(1, widths[0], 3, padding=1, bias=False)
+        self.stem_bn = nn.BatchNorm2d(widths[0])
+        blocks = []
+        for cin, cout in zip(widths, widths[1:]):
+            blocks.append(BasicBlock(cin, cout, 2))
+            blocks += [BasicBlock(cout, cout, 1) for _ in range(blocks_per_stage - 1)]
+        self.blocks = nn.ModuleList(blocks)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(widths[-1], classes)
+
+    def forward(self, x):
+        h = torch.relu(self.stem_bn(self.stem(x)))
+        for b in self.blocks:
+            h = b(h)
+        return self.fc(self.dropout(h.mean(dim=(2, 3))))
+
+
+EXAMPLES = {"mlp": "mnist_mlp", "cnn": "mnist_cnn", "resnet": "resnet_mnist"}
+
+
 def build(model):
+    if model == "resnet":
+        return ResNet()
     if model == "mlp":
         return nn.Sequential(
             nn.Flatten(),
@@ -126,6 +174,8 @@ def train(args):
         x_val, y_val = x_test, y_test
     net = build(args.model)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    # The ResNet recipe anneals the learning rate to 0 over the run (per epoch), as its example does.
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs) if args.model == "resnet" else None
     gen = torch.Generator().manual_seed(args.seed)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.model}: "
           f"{len(x_train)} training, {len(x_val)} validation"
@@ -153,6 +203,8 @@ def train(args):
         if len(x_val):
             val_loss, val_acc = evaluate(net, x_val, y_val, args.batch_size)
             val = f" - val_loss: {val_loss:.4f} - val_accuracy: {val_acc:.4f}"
+        if sched is not None:
+            sched.step()
         dt = time.perf_counter() - t0
         epoch_times.append(dt)
         print(f"Epoch {epoch + 1}/{args.epochs} - {dt:.2f}s - loss: {loss_sum / len(x_train):.4f} - "
@@ -208,7 +260,7 @@ def compare(args):
     env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
     models = [m for m in args.models.split(",") if m]
     # Build first so that compilation is not timed (and does not overlap a run).
-    run(["cargo", "build", "--release"] + sum([["--example", f"mnist_{m}"] for m in models], []))
+    run(["cargo", "build", "--release"] + sum([["--example", EXAMPLES[m]] for m in models], []))
     runs, loads = {}, []
 
     def timed(label, cmd, cmd_env=None):
@@ -224,7 +276,7 @@ def compare(args):
     for r in range(args.repeats):
         for m in models:
             exe = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release",
-                               "examples", f"mnist_{m}")
+                               "examples", EXAMPLES[m])
             sides = [("neurite", [exe, "--device", "cpu", "--quiet"] + common, env),
                      ("PyTorch", [sys.executable, os.path.abspath(__file__), m, "--threads", str(args.threads)]
                       + common, None)]
@@ -258,7 +310,7 @@ def compare(args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("what", choices=["mlp", "cnn", "compare"])
+    p.add_argument("what", choices=["mlp", "cnn", "resnet", "compare"])
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -267,7 +319,7 @@ def main():
     p.add_argument("--val-fraction", type=float, default=0.0,
                    help="the last fraction of the training files validates; 0: the test digits do, reported only")
     p.add_argument("--data", default=os.path.join(ROOT, "data", "mnist"))
-    p.add_argument("--models", default="mlp,cnn", help="for compare: comma-separated mlp,cnn")
+    p.add_argument("--models", default="mlp,cnn", help="for compare: comma-separated mlp,cnn,resnet")
     p.add_argument("--quiet-load", type=float, default=0.5,
                    help="for compare: wait before each run until the 1-minute load average is below this")
     p.add_argument("--max-wait", type=float, default=1800, help="for compare: longest wait for a quiet machine (s)")

@@ -314,13 +314,12 @@ impl Callback for EpochTimer {
 pub fn save_and_report(
     name: &str,
     opts: &Options,
-    model: &mut neurite::nn::Sequential,
+    model: &mut impl neurite::nn::Module,
     history: &neurite::train::History,
     test_logs: &Logs,
     timer: &EpochTimer,
     started: Instant,
 ) -> neurite::Result<()> {
-    use neurite::nn::Module;
     std::fs::create_dir_all(&opts.out)
         .map_err(|e| neurite::Error::io(format!("{name}: creating {}", opts.out.display()), e))?;
     let ckpt = opts.out.join(format!("{name}.ckpt"));
@@ -347,25 +346,35 @@ pub fn training_count(opts: &Options, train_len: usize) -> usize {
     (train_len as f64 * (1.0 - opts.val_fraction)).floor() as usize
 }
 
-/// The examples' recipe on `model` (already on its device): prints its summary
-/// for one input of `input_dims`, trains it with Adam (`--lr`) on
+/// How the learning rate moves during the examples' recipe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LrSchedule {
+    /// Adam's `--lr` throughout.
+    Constant,
+    /// Cosine annealing from `--lr` to 0 over the run, stepped per epoch
+    /// (PyTorch's `CosineAnnealingLR(opt, T_max=epochs)`).
+    Cosine,
+}
+
+/// The examples' recipe on `model` (already on its device; any one-tensor
+/// model): prints its `summary` unless quiet, trains it with Adam (`--lr`) on
 /// cross-entropy with accuracy for `--epochs` epochs of `--batch-size`,
 /// validating after each epoch (see [`with_validation`]), evaluates it on
 /// `test`, then saves and reports as [`save_and_report`].
-pub fn train_and_report(
+pub fn train_and_report<M: neurite::nn::Forward>(
     name: &str,
     opts: &Options,
-    mut model: neurite::nn::Sequential,
-    input_dims: &[usize],
+    mut model: M,
+    (summary, schedule): (&str, LrSchedule),
     train: &Dataset,
     test: &Dataset,
     started: Instant,
 ) -> neurite::Result<()> {
-    use neurite::nn::Module;
+    use neurite::optim::lr_scheduler::CosineAnnealingLr;
     use neurite::optim::{Adam, AdamConfig};
     use neurite::train::Metric;
     if !opts.quiet {
-        println!("{}", model.summary(input_dims)?);
+        println!("{summary}");
     }
     let mut adam = Adam::new(model.parameters(), AdamConfig::new(opts.lr))?;
     let mut timer = EpochTimer::default();
@@ -375,6 +384,9 @@ pub fn train_and_report(
         .seed(opts.seed)
         .metric(Metric::Accuracy)
         .callback(&mut timer);
+    if schedule == LrSchedule::Cosine {
+        trainer = trainer.scheduler(CosineAnnealingLr::new(&mut adam, opts.epochs, 0.0)?);
+    }
     trainer = with_validation(trainer, opts, train, test);
     if opts.quiet {
         trainer = trainer.quiet();

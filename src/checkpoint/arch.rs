@@ -45,6 +45,12 @@ pub(crate) fn tensor_elems(cfg: &SequentialConfig) -> Result<Elems, String> {
     Ok(total)
 }
 
+/// The elements of a model whose root configuration is `cfg` (any layer,
+/// a `Sequential`, or a custom module, which counts as zero).
+pub(crate) fn root_elems(cfg: &LayerConfig) -> Result<Elems, String> {
+    layer_elems(cfg)
+}
+
 /// The largest kernel, stride or padding a stored convolution or pooling layer
 /// may have. Far beyond any real network, and small enough that the window
 /// arithmetic of validation and of the forward pass cannot overflow.

@@ -20,7 +20,10 @@ use super::CheckpointProblem;
 /// The first eight bytes of every checkpoint.
 pub const MAGIC: [u8; 8] = *b"NEURITE\0";
 /// The newest format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// Version 2 (neurite 0.1, wave 2) stores any module: its name and an optional
+/// configuration. Version 1 bodies (always a `Sequential`) are still read.
+pub const FORMAT_VERSION: u32 = 2;
 /// Bytes before the body.
 pub const HEADER_LEN: usize = 48;
 /// Bytes after the body (the CRC32).

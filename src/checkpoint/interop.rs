@@ -6,7 +6,6 @@
 
 use super::atomic;
 use super::record::{checked_elem_count, tensor_from_le_bytes, tensor_le_bytes};
-use crate::nn::{Module, Sequential};
 use crate::{DType, Error, Result, Tensor};
 use safetensors::tensor::{Dtype as StDtype, SafeTensors, View};
 use std::borrow::Cow;
@@ -117,22 +116,4 @@ pub fn parse_safetensors(bytes: &[u8], label: &str) -> Result<HashMap<String, Te
         out.insert(name.to_string(), t);
     }
     Ok(out)
-}
-
-/// Weights as safetensors.
-impl Sequential {
-    /// Writes every parameter and buffer to a safetensors file with PyTorch's
-    /// names, loadable with `model.load_state_dict(safetensors.torch.load_file(path))`.
-    pub fn save_safetensors(&self, path: impl AsRef<Path>) -> Result<()> {
-        write_safetensors(path, &self.named_tensors())
-    }
-
-    /// Loads weights from a safetensors file (one written by PyTorch's
-    /// `safetensors.torch.save_file(model.state_dict(), path)`, for example).
-    /// Names, shapes and dtypes must all match; every difference is listed in
-    /// one error, and nothing changes unless there are none.
-    pub fn load_safetensors(&mut self, path: impl AsRef<Path>) -> Result<()> {
-        let map = read_safetensors(path)?;
-        self.load_named_tensors(&map)
-    }
 }

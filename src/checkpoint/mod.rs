@@ -47,8 +47,12 @@ mod training;
 pub use atomic::{write_atomic, write_atomic_via};
 pub use format::{CheckpointKind, FORMAT_VERSION, Header};
 pub use interop::{parse_safetensors, read_safetensors, safetensors_bytes, write_safetensors};
-pub use model::{SaveOptions, read_header};
+pub use model::{
+    SaveOptions, load_model, load_model_from_bytes, load_weights, load_weights_from_bytes, model_to_bytes, read_header,
+    save_model,
+};
 pub use problem::CheckpointProblem;
 pub use training::{
-    TrainingCheckpoint, TrainingSnapshot, load_training, load_training_from_bytes, save_training, training_to_bytes,
+    TrainingCheckpoint, TrainingSnapshot, load_training, load_training_as, load_training_from_bytes,
+    load_training_into, load_training_into_from_bytes, save_training, training_to_bytes,
 };

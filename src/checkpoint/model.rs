@@ -4,7 +4,7 @@
 use super::format::{self, CheckpointKind, Header};
 use super::record::{CheckedRecord, TensorRecord};
 use super::{CheckpointProblem, arch, atomic, codec};
-use crate::nn::{Module, Sequential, SequentialConfig};
+use crate::nn::{Configurable, LayerConfig, LoadReport, Module, Sequential, SequentialConfig, build_from_config};
 use crate::{DType, Device, Error, Result, Tensor};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -67,29 +67,62 @@ impl SaveOptions {
     }
 }
 
-/// The model part of every checkpoint body.
+/// The model part of every checkpoint body (format version 2).
 #[derive(Serialize, Deserialize)]
 pub(crate) struct ModelBody {
-    pub architecture: SequentialConfig,
+    /// The saved module's name ([`Module::name`]), for messages.
+    pub module: String,
+    /// Its configuration, when it has one ([`Module::config`]): what rebuilds
+    /// it with no code. `None` for a weights-only checkpoint.
+    pub architecture: Option<LayerConfig>,
     pub training: bool,
     pub tensors: Vec<TensorRecord>,
 }
 
+/// The model part of a format-1 body: always a `Sequential`.
+#[derive(Deserialize)]
+struct ModelBodyV1 {
+    architecture: SequentialConfig,
+    training: bool,
+    tensors: Vec<TensorRecord>,
+}
+
+impl From<ModelBodyV1> for ModelBody {
+    fn from(v1: ModelBodyV1) -> ModelBody {
+        ModelBody {
+            module: "Sequential".into(),
+            architecture: Some(LayerConfig::Sequential(v1.architecture)),
+            training: v1.training,
+            tensors: v1.tensors,
+        }
+    }
+}
+
 impl ModelBody {
-    /// Captures a model: its configuration, mode and every named tensor.
-    pub fn from_model(model: &Sequential, options: &SaveOptions) -> Result<ModelBody> {
+    /// Captures a model: its configuration (if it has one), mode and every named tensor.
+    pub fn from_model(model: &dyn Module, options: &SaveOptions) -> Result<ModelBody> {
         options.validate()?;
-        let architecture = model.to_config()?;
         let tensors = model
             .named_tensors()
             .iter()
             .map(|(n, t)| TensorRecord::from_tensor(n, t, options.store_f32_as))
             .collect::<Result<Vec<_>>>()?;
         Ok(ModelBody {
-            architecture,
+            module: model.name(),
+            architecture: model.config().ok(),
             training: model.is_training(),
             tensors,
         })
+    }
+
+    /// Decodes a model part from the start of `body`, as written by format
+    /// `version`; returns it and the bytes used.
+    pub fn decode_prefix(version: u32, body: &[u8]) -> std::result::Result<(ModelBody, usize), String> {
+        if version == 1 {
+            codec::decode_prefix::<ModelBodyV1>(body).map(|(m, n)| (m.into(), n))
+        } else {
+            codec::decode_prefix::<ModelBody>(body)
+        }
     }
 
     /// Validates the decoded content: every record, unique names, and an
@@ -106,7 +139,10 @@ impl ModelBody {
             checked.push(c);
         }
         let stored: u128 = checked.iter().map(|c| c.elem_count() as u128).sum();
-        let needed = arch::tensor_elems(&self.architecture).map_err(|e| invalid(format!("architecture: {e}")))?;
+        let needed = match &self.architecture {
+            Some(a) => arch::root_elems(a).map_err(|e| invalid(format!("architecture: {e}")))?,
+            None => arch::Elems::default(),
+        };
         if needed.kept > stored {
             return Err(invalid(format!(
                 "the architecture needs at least {} tensor elements but the checkpoint stores {stored}",
@@ -130,28 +166,49 @@ impl ModelBody {
             .collect()
     }
 
-    /// Rebuilds the model on `device` with its weights and mode, leaving the
-    /// global random generator as it was (initialisation draws from it).
-    pub fn build(&self, device: &Device, path: &str) -> Result<Sequential> {
+    /// The stored configuration, or the error for a weights-only checkpoint.
+    fn architecture(&self, path: &str, wanted: &str) -> Result<&LayerConfig> {
+        self.architecture.as_ref().ok_or_else(|| {
+            CheckpointProblem::InvalidContent.at(
+                path,
+                format!(
+                    "the checkpoint holds the weights of a {} without its configuration, so no {wanted} \
+                     can be rebuilt from it: build the model in code and call load_weights",
+                    self.module
+                ),
+            )
+        })
+    }
+
+    /// Rebuilds a [`Sequential`] on `device` with its weights and mode.
+    pub fn build_sequential(&self, device: &Device, path: &str) -> Result<Sequential> {
+        let invalid = |msg: String| CheckpointProblem::InvalidContent.at(path, msg);
+        match self.architecture(path, "Sequential")? {
+            LayerConfig::Sequential(cfg) => self.build(device, path, || Sequential::from_config(cfg, &Device::Cpu)),
+            _ => Err(invalid(format!(
+                "the checkpoint holds a {}, not a Sequential: load it with {}::load",
+                self.module, self.module
+            ))),
+        }
+    }
+
+    /// Rebuilds a [`Configurable`] module on `device` with its weights and mode.
+    pub fn build_configurable<M: Configurable>(&self, device: &Device, path: &str) -> Result<M> {
+        let cfg = self.architecture(path, &M::config_name())?;
+        self.build(device, path, || build_from_config::<M>(cfg, &Device::Cpu))
+    }
+
+    /// Builds a model with `make` on the CPU, loads the weights and mode, and
+    /// moves it to `device`, leaving the global random generator as it was
+    /// (initialisation draws from it).
+    fn build<M: Module>(&self, device: &Device, path: &str, make: impl FnOnce() -> Result<M>) -> Result<M> {
+        let invalid = |msg: String| CheckpointProblem::InvalidContent.at(path, msg);
         let checked = self.check(path)?;
         let map = Self::tensor_map(&checked)?;
         let saved_rng = crate::rng_state();
-        let built = self.build_on_cpu(&checked, &map, path);
+        let built = make();
         crate::set_rng_state(&saved_rng);
-        let mut model = built?;
-        model.to_device(device)?;
-        Ok(model)
-    }
-
-    fn build_on_cpu(
-        &self,
-        checked: &[CheckedRecord<'_>],
-        map: &HashMap<String, Tensor>,
-        path: &str,
-    ) -> Result<Sequential> {
-        let invalid = |msg: String| CheckpointProblem::InvalidContent.at(path, msg);
-        let mut model = Sequential::from_config(&self.architecture, &Device::Cpu)
-            .map_err(|e| invalid(format!("the architecture cannot be rebuilt: {e}")))?;
+        let mut model = built.map_err(|e| invalid(format!("the architecture cannot be rebuilt: {e}")))?;
         // Layers are built in f32; a model saved in another float dtype is cast first.
         let floats: HashSet<DType> = checked.iter().map(|c| c.dtype).filter(|d| d.is_float()).collect();
         if floats.len() == 1 {
@@ -161,9 +218,10 @@ impl ModelBody {
             }
         }
         model
-            .load_named_tensors(map)
+            .load_named_tensors(&map)
             .map_err(|e| invalid(format!("the stored tensors do not fit the stored architecture: {e}")))?;
         model.set_training(self.training);
+        model.to_device(device)?;
         Ok(model)
     }
 }
@@ -184,13 +242,16 @@ pub(crate) fn open_frame<'a>(bytes: &'a [u8], path: &str) -> Result<(Header, &'a
 /// Decodes the model part of a body of either kind.
 pub(crate) fn decode_model(header: &Header, body: &[u8], path: &str) -> Result<ModelBody> {
     let undecodable = |e: String| CheckpointProblem::Undecodable.at(path, e);
-    match header.kind {
-        CheckpointKind::Model => codec::decode_exact::<ModelBody>(body).map_err(undecodable),
-        // A training body starts with the model; the rest is not needed here.
-        CheckpointKind::Training => codec::decode_prefix::<ModelBody>(body)
-            .map(|(m, _)| m)
-            .map_err(undecodable),
+    let (model, used) = ModelBody::decode_prefix(header.format_version, body).map_err(undecodable)?;
+    // A training body goes on after the model; a model body must end with it.
+    if header.kind == CheckpointKind::Model && used != body.len() {
+        return Err(undecodable(format!(
+            "{} unexpected trailing byte(s) after the encoded value ({used} of {} used)",
+            body.len() - used,
+            body.len()
+        )));
     }
+    Ok(model)
 }
 
 /// Reads only the header of the checkpoint at `path`, after checking the
@@ -201,46 +262,86 @@ pub fn read_header(path: impl AsRef<Path>) -> Result<Header> {
     Ok(open_frame(&bytes, &path.display().to_string())?.0)
 }
 
+/// Saves `model` (any module) to `path`, atomically: its configuration when
+/// it has one (so `Sequential::load` or `M::load` for a [`Configurable`] `M`
+/// rebuild it with no code), mode, parameters and buffers. A module without a
+/// configuration is saved weights-only, for [`load_weights`]. The method form
+/// is [`Module::save`].
+pub fn save_model(model: &dyn Module, path: impl AsRef<Path>, options: &SaveOptions) -> Result<()> {
+    let bytes = model_to_bytes(model, options)?;
+    atomic::write_atomic(path.as_ref(), &bytes)
+}
+
+/// The bytes [`save_model`] writes.
+pub fn model_to_bytes(model: &dyn Module, options: &SaveOptions) -> Result<Vec<u8>> {
+    let body = ModelBody::from_model(model, options)?;
+    let encoded = codec::encode(&body).map_err(|e| Error::Checkpoint(format!("encoding the model: {e}")))?;
+    Ok(format::encode_frame(CheckpointKind::Model, &encoded))
+}
+
+/// Loads the weights of the checkpoint (model or training) at `path` into
+/// `model`, by name. With `strict`, every parameter and buffer name of the
+/// model must be in the checkpoint with the same shape and dtype and the
+/// checkpoint must hold no other; all differences are listed in one
+/// [`CheckpointProblem::ArchitectureMismatch`] error. Without it, the matching
+/// names are loaded and the rest returned as PyTorch's `missing_keys` /
+/// `unexpected_keys`; shape or dtype differences are errors in both modes.
+/// Nothing changes on an error. The model keeps its device and mode.
+pub fn load_weights(model: &mut dyn Module, path: impl AsRef<Path>, strict: bool) -> Result<LoadReport> {
+    let path = path.as_ref();
+    let bytes = read_file(path)?;
+    load_weights_labelled(model, &bytes, strict, &path.display().to_string())
+}
+
+/// [`load_weights`] from the bytes of a checkpoint file.
+pub fn load_weights_from_bytes(model: &mut dyn Module, bytes: &[u8], strict: bool) -> Result<LoadReport> {
+    load_weights_labelled(model, bytes, strict, BYTES_LABEL)
+}
+
+fn load_weights_labelled(model: &mut dyn Module, bytes: &[u8], strict: bool, path: &str) -> Result<LoadReport> {
+    let (header, body) = open_frame(bytes, path)?;
+    let saved = decode_model(&header, body, path)?;
+    let checked = saved.check(path)?;
+    let map = ModelBody::tensor_map(&checked)?;
+    model.load_named_tensors_with(&map, strict).map_err(|e| {
+        let note = match (&saved.architecture, model.config()) {
+            (Some(LayerConfig::Sequential(theirs)), Ok(LayerConfig::Sequential(mine))) if mine != *theirs => format!(
+                "\n  (the checkpoint's architecture has {} layer(s): {}; this model has {}: {})",
+                theirs.layers.len(),
+                describe_layers(&theirs.layers),
+                mine.layers.len(),
+                describe_layers(&mine.layers)
+            ),
+            (Some(theirs), Ok(mine)) if mine != *theirs => format!(
+                "\n  (the checkpoint holds a {} whose configuration differs from this model's: {})",
+                saved.module,
+                describe_layers(std::slice::from_ref(theirs))
+            ),
+            _ => String::new(),
+        };
+        CheckpointProblem::ArchitectureMismatch.at(path, format!("{e}{note}"))
+    })
+}
+
+/// Rebuilds a saved [`Configurable`] module on `device` with no code:
+/// configuration, weights, buffers and mode (the method form is
+/// [`Configurable::load`]). Checked as [`Sequential::load`] is.
+pub fn load_model<M: Configurable>(path: impl AsRef<Path>, device: &Device) -> Result<M> {
+    let path = path.as_ref();
+    let bytes = read_file(path)?;
+    let label = path.display().to_string();
+    let (header, body) = open_frame(&bytes, &label)?;
+    decode_model(&header, body, &label)?.build_configurable(device, &label)
+}
+
+/// [`load_model`] from the bytes of a checkpoint file.
+pub fn load_model_from_bytes<M: Configurable>(bytes: &[u8], device: &Device) -> Result<M> {
+    let (header, body) = open_frame(bytes, BYTES_LABEL)?;
+    decode_model(&header, body, BYTES_LABEL)?.build_configurable(device, BYTES_LABEL)
+}
+
 /// Model checkpoints.
 impl Sequential {
-    /// Saves the architecture, mode, parameters and buffers to `path`, atomically
-    /// (see [`crate::checkpoint`]): a crash never leaves a damaged file there.
-    ///
-    /// Fails when a layer has no configuration (a custom module without
-    /// [`Module::config`]) or the file cannot be written.
-    ///
-    /// ```
-    /// use neurite::nn::{Linear, Module, ReLU, Sequential};
-    /// use neurite::{DType, Device, Tensor};
-    /// # fn main() -> neurite::Result<()> {
-    /// let dir = std::env::temp_dir().join(format!("neurite-doc-{}", std::process::id()));
-    /// std::fs::create_dir_all(&dir).unwrap();
-    /// let path = dir.join("model.ckpt");
-    /// let model = Sequential::new().add(Linear::new(3, 4)).add(ReLU).add(Linear::new(4, 1));
-    /// model.save(&path)?;
-    /// let loaded = Sequential::load(&path, &Device::cpu())?;
-    /// let x = Tensor::ones((2, 3), DType::F32, &Device::cpu())?;
-    /// assert_eq!(loaded.forward(&x)?.to_vec::<f32>()?, model.forward(&x)?.to_vec::<f32>()?);
-    /// # std::fs::remove_dir_all(&dir).unwrap();
-    /// # Ok(()) }
-    /// ```
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        self.save_with(path, &SaveOptions::default())
-    }
-
-    /// [`Sequential::save`] with options (for example `F32` weights stored as `F16`).
-    pub fn save_with(&self, path: impl AsRef<Path>, options: &SaveOptions) -> Result<()> {
-        let bytes = self.to_checkpoint_bytes(options)?;
-        atomic::write_atomic(path.as_ref(), &bytes)
-    }
-
-    /// The bytes [`Sequential::save_with`] writes.
-    pub fn to_checkpoint_bytes(&self, options: &SaveOptions) -> Result<Vec<u8>> {
-        let body = ModelBody::from_model(self, options)?;
-        let encoded = codec::encode(&body).map_err(|e| Error::Checkpoint(format!("encoding the model: {e}")))?;
-        Ok(format::encode_frame(CheckpointKind::Model, &encoded))
-    }
-
     /// Rebuilds a saved model on `device` with no code for built-in layers
     /// (custom layers need their constructor registered with
     /// [`crate::nn::register_layer`]): architecture, weights, buffers and
@@ -264,56 +365,13 @@ impl Sequential {
 
     fn load_bytes_labelled(bytes: &[u8], device: &Device, path: &str) -> Result<Sequential> {
         let (header, body) = open_frame(bytes, path)?;
-        decode_model(&header, body, path)?.build(device, path)
-    }
-
-    /// Loads the weights of the checkpoint at `path` into this model.
-    ///
-    /// Every parameter and buffer name of the model must be in the checkpoint
-    /// with the same shape and dtype, and the checkpoint must hold no other;
-    /// all differences are listed in one [`CheckpointProblem::ArchitectureMismatch`]
-    /// error, and nothing is changed unless there are none. The model keeps
-    /// its device and mode.
-    pub fn load_weights(&mut self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        let bytes = read_file(path)?;
-        self.load_weights_from_bytes_labelled(&bytes, &path.display().to_string())
-    }
-
-    /// [`Sequential::load_weights`] from the bytes of a checkpoint file.
-    pub fn load_weights_from_bytes(&mut self, bytes: &[u8]) -> Result<()> {
-        self.load_weights_from_bytes_labelled(bytes, BYTES_LABEL)
-    }
-
-    fn load_weights_from_bytes_labelled(&mut self, bytes: &[u8], path: &str) -> Result<()> {
-        let (header, body) = open_frame(bytes, path)?;
-        let model = decode_model(&header, body, path)?;
-        let checked = model.check(path)?;
-        let map = ModelBody::tensor_map(&checked)?;
-        self.load_named_tensors(&map).map_err(|e| {
-            let note = match self.to_config() {
-                Ok(mine) if mine != model.architecture => format!(
-                    "\n  (the checkpoint's architecture has {} layer(s): {}; this model has {}: {})",
-                    model.architecture.layers.len(),
-                    describe(&model.architecture),
-                    mine.layers.len(),
-                    describe(&mine)
-                ),
-                _ => String::new(),
-            };
-            CheckpointProblem::ArchitectureMismatch.at(path, format!("{e}{note}"))
-        })
+        decode_model(&header, body, path)?.build_sequential(device, path)
     }
 }
 
-/// A one-line description of an architecture, for error messages.
-fn describe(cfg: &SequentialConfig) -> String {
-    let mut s = cfg
-        .layers
-        .iter()
-        .map(|l| format!("{l:?}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+/// A one-line description of layers, for error messages.
+fn describe_layers(layers: &[LayerConfig]) -> String {
+    let mut s = layers.iter().map(|l| format!("{l:?}")).collect::<Vec<_>>().join(", ");
     if s.len() > 400 {
         let mut cut = 400;
         while !s.is_char_boundary(cut) {

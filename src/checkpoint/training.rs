@@ -5,9 +5,9 @@ use super::model::{BYTES_LABEL, ModelBody, SaveOptions, open_frame, read_file};
 use super::record::RawBytes;
 use super::{CheckpointProblem, atomic, codec};
 use crate::data::{DataLoader, LoaderState};
-use crate::nn::{Module, Sequential};
+use crate::nn::{Configurable, Module, Sequential};
 use crate::optim::lr_scheduler::LrScheduler;
-use crate::optim::{Adam, AdamW, HostData, Optimizer, OptimizerConfig, OptimizerState, RmsProp, SchedulerState, Sgd};
+use crate::optim::{HostData, Optimizer, OptimizerState, SchedulerState};
 use crate::{Device, Error, Result, RngState};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -39,7 +39,7 @@ use std::path::Path;
 /// # Ok(()) }
 /// ```
 pub struct TrainingSnapshot<'a, H> {
-    model: &'a Sequential,
+    model: &'a dyn Module,
     optimizer: &'a dyn Optimizer,
     history: &'a H,
     scheduler: Option<&'a dyn LrScheduler>,
@@ -51,8 +51,8 @@ pub struct TrainingSnapshot<'a, H> {
 }
 
 impl<'a, H> TrainingSnapshot<'a, H> {
-    /// A snapshot of a model, its optimizer and the history so far, at epoch 0, step 0.
-    pub fn new(model: &'a Sequential, optimizer: &'a dyn Optimizer, history: &'a H) -> Self {
+    /// A snapshot of a model (any module), its optimizer and the history so far, at epoch 0, step 0.
+    pub fn new(model: &'a dyn Module, optimizer: &'a dyn Optimizer, history: &'a H) -> Self {
         TrainingSnapshot {
             model,
             optimizer,
@@ -115,9 +115,11 @@ impl<'a, H> TrainingSnapshot<'a, H> {
 /// [`TrainingCheckpoint::build_scheduler`], restore the data loader with
 /// [`TrainingCheckpoint::restore_loader`] and, last, the global generator with
 /// [`TrainingCheckpoint::restore_rng`]; then continue from epoch `epoch`.
-pub struct TrainingCheckpoint<H> {
-    /// The model, with the weights, buffers and mode it was saved with.
-    pub model: Sequential,
+pub struct TrainingCheckpoint<H, M = Sequential> {
+    /// The model, with the weights, buffers and mode it was saved with: a
+    /// rebuilt `Sequential` ([`load_training`]), a rebuilt [`Configurable`]
+    /// module ([`load_training_as`]) or the model given to [`load_training_into`].
+    pub model: M,
     /// The optimizer's hyperparameters, step counts and buffers.
     pub optimizer_state: OptimizerState,
     /// The scheduler's configuration and progress, if one was saved.
@@ -184,31 +186,89 @@ pub fn training_to_bytes<H: Serialize>(snapshot: &TrainingSnapshot<'_, H>) -> Re
 pub fn load_training<H: DeserializeOwned>(path: impl AsRef<Path>, device: &Device) -> Result<TrainingCheckpoint<H>> {
     let path = path.as_ref();
     let bytes = read_file(path)?;
-    load_training_labelled(&bytes, device, &path.display().to_string())
+    load_training_labelled(&bytes, &path.display().to_string(), |m, label| {
+        m.build_sequential(device, label)
+    })
 }
 
 /// [`load_training`] from the bytes of a checkpoint file.
 pub fn load_training_from_bytes<H: DeserializeOwned>(bytes: &[u8], device: &Device) -> Result<TrainingCheckpoint<H>> {
-    load_training_labelled(bytes, device, BYTES_LABEL)
+    load_training_labelled(bytes, BYTES_LABEL, |m, label| m.build_sequential(device, label))
 }
 
-fn load_training_labelled<H: DeserializeOwned>(
-    bytes: &[u8],
+/// [`load_training`] for a [`Configurable`] module (a derived model with
+/// `#[module(config)]`): rebuilds it with no code.
+pub fn load_training_as<H: DeserializeOwned, M: Configurable>(
+    path: impl AsRef<Path>,
     device: &Device,
+) -> Result<TrainingCheckpoint<H, M>> {
+    let path = path.as_ref();
+    let bytes = read_file(path)?;
+    let label = path.display().to_string();
+    load_training_labelled(&bytes, &label, |body, label| {
+        body.build_configurable::<M>(device, label)
+    })
+}
+
+/// [`load_training`] into a model built in code (any module): its weights,
+/// buffers and mode are loaded by name (strictly, as [`super::load_weights`]),
+/// and the checkpoint returned owns it. The model keeps its device.
+pub fn load_training_into<H: DeserializeOwned, M: Module>(
+    path: impl AsRef<Path>,
+    model: M,
+) -> Result<TrainingCheckpoint<H, M>> {
+    let path = path.as_ref();
+    let bytes = read_file(path)?;
+    load_training_into_bytes(&bytes, model, &path.display().to_string())
+}
+
+/// [`load_training_into`] from the bytes of a checkpoint file.
+pub fn load_training_into_from_bytes<H: DeserializeOwned, M: Module>(
+    bytes: &[u8],
+    model: M,
+) -> Result<TrainingCheckpoint<H, M>> {
+    load_training_into_bytes(bytes, model, BYTES_LABEL)
+}
+
+fn load_training_into_bytes<H: DeserializeOwned, M: Module>(
+    bytes: &[u8],
+    model: M,
+    label: &str,
+) -> Result<TrainingCheckpoint<H, M>> {
+    let mut slot = Some(model);
+    load_training_labelled(bytes, label, |body, label| {
+        // Called once; the Option only moves the model into the closure's result.
+        let mut m = slot
+            .take()
+            .ok_or_else(|| Error::invalid("load_training_into", "model already taken"))?;
+        let checked = body.check(label)?;
+        let map = ModelBody::tensor_map(&checked)?;
+        m.load_named_tensors(&map)
+            .map_err(|e| CheckpointProblem::ArchitectureMismatch.at(label, e.to_string()))?;
+        m.set_training(body.training);
+        Ok(m)
+    })
+}
+
+fn load_training_labelled<H: DeserializeOwned, M>(
+    bytes: &[u8],
     path: &str,
-) -> Result<TrainingCheckpoint<H>> {
+    build: impl FnOnce(&ModelBody, &str) -> Result<M>,
+) -> Result<TrainingCheckpoint<H, M>> {
     let (header, body) = open_frame(bytes, path)?;
     if header.kind != CheckpointKind::Training {
         return Err(CheckpointProblem::WrongKind.at(
             path,
             format!(
-                "this is a {} checkpoint, which holds no training state (load it with Sequential::load)",
+                "this is a {} checkpoint, which holds no training state (load it with Sequential::load \
+                 or load_weights)",
                 header.kind.as_str()
             ),
         ));
     }
     let undecodable = |e: String| CheckpointProblem::Undecodable.at(path, e);
-    let (model, extra): (ModelBody, TrainingExtra) = codec::decode_exact(body).map_err(undecodable)?;
+    let (model, used) = ModelBody::decode_prefix(header.format_version, body).map_err(undecodable)?;
+    let extra: TrainingExtra = codec::decode_exact(&body[used..]).map_err(undecodable)?;
     let invalid = |e: String| CheckpointProblem::InvalidContent.at(path, e);
     check_optimizer_state(&extra.optimizer).map_err(invalid)?;
     if let Some(s) = &extra.scheduler {
@@ -222,7 +282,7 @@ fn load_training_labelled<H: DeserializeOwned>(
             std::any::type_name::<H>()
         ))
     })?;
-    let model = model.build(device, path)?;
+    let model = build(&model, path)?;
     Ok(TrainingCheckpoint {
         model,
         optimizer_state: extra.optimizer,
@@ -269,33 +329,18 @@ fn check_optimizer_state(state: &OptimizerState) -> std::result::Result<(), Stri
             }
         }
     }
-    Ok(())
+    // The group structure and hyperparameters.
+    state.validate().map_err(|e| e.to_string())
 }
 
-impl<H> TrainingCheckpoint<H> {
-    /// Rebuilds the optimizer over `self.model.parameters()` with its saved
-    /// hyperparameters, step counts and buffers. Fails for a custom optimizer
+impl<H, M: Module> TrainingCheckpoint<H, M> {
+    /// Rebuilds the optimizer over the model's parameters with its saved
+    /// parameter groups, hyperparameters, step counts and buffers (see
+    /// [`OptimizerState::build_optimizer`]). Fails for a custom optimizer
     /// kind (load [`TrainingCheckpoint::optimizer_state`] into your own) or when
     /// the state does not fit the model's parameters.
     pub fn build_optimizer(&self) -> Result<Box<dyn Optimizer>> {
-        let params = self.model.parameters();
-        let mut opt: Box<dyn Optimizer> = match &self.optimizer_state.config {
-            OptimizerConfig::Sgd(c) => Box::new(Sgd::new(params, c.clone())?),
-            OptimizerConfig::Adam(c) => Box::new(Adam::new(params, c.clone())?),
-            OptimizerConfig::AdamW(c) => Box::new(AdamW::new(params, c.clone())?),
-            OptimizerConfig::RmsProp(c) => Box::new(RmsProp::new(params, c.clone())?),
-            OptimizerConfig::Custom { name, .. } => {
-                return Err(Error::invalid(
-                    "TrainingCheckpoint::build_optimizer",
-                    format!(
-                        "{name:?} is a custom optimizer: build it over model.parameters() and call \
-                         load_state(&checkpoint.optimizer_state)"
-                    ),
-                ));
-            }
-        };
-        opt.load_state(&self.optimizer_state)?;
-        Ok(opt)
+        self.optimizer_state.build_optimizer(self.model.named_parameters())
     }
 
     /// Rebuilds the scheduler in its saved state, if one was saved. The

@@ -1,7 +1,8 @@
 //! Mini-batches of a [`Dataset`]: seeded per-epoch shuffling, `drop_last`, a
-//! target device, and the next batch prepared on a background thread.
+//! target device, and the next batch prepared on a background thread. Every
+//! tensor of the dataset is batched with the same permutation.
 
-use super::Dataset;
+use super::{Batch, Dataset};
 use crate::{Device, Error, Result, Tensor};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -10,7 +11,11 @@ use serde::{Deserialize, Serialize};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-/// Iterates over a dataset in mini-batches, one epoch per [`DataLoader::iter`].
+/// Iterates over a dataset in mini-batches, one epoch per [`DataLoader::iter`]
+/// (yielding `(features, targets)`: the dataset's first and last tensor) or
+/// [`DataLoader::iter_batches`] (yielding a [`Batch`] of every tensor). Both
+/// take the same samples in the same order: every tensor's rows are gathered
+/// with one shared permutation.
 ///
 /// Shuffling draws a new permutation each epoch from the loader's own ChaCha8
 /// generator (not the global one, so that model initialisation and dropout do
@@ -54,7 +59,7 @@ pub struct DataLoader {
 /// Serializable, for checkpoints.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoaderState {
-    /// Epochs started so far ([`DataLoader::iter`] calls).
+    /// Epochs started so far ([`DataLoader::iter`] and [`DataLoader::iter_batches`] calls).
     pub epoch: u64,
     rng: ChaCha8Rng,
 }
@@ -156,8 +161,43 @@ impl DataLoader {
         self.rng = state.rng.clone();
     }
 
-    /// Starts the next epoch: draws its order (when shuffling) and returns its batches.
+    /// Starts the next epoch: draws its order (when shuffling) and returns its
+    /// batches as `(features, targets)`, the dataset's first and last tensor
+    /// (any tensors between them are not gathered).
     pub fn iter(&mut self) -> Batches {
+        let ends = self.dataset.first_and_last();
+        Batches {
+            inner: self.start_epoch(ends),
+        }
+    }
+
+    /// Starts the next epoch like [`DataLoader::iter`] (same order, same
+    /// shuffling state), returning batches of every tensor of the dataset.
+    ///
+    /// ```
+    /// use neurite::{data::{DataLoader, Dataset}, Device, Tensor};
+    /// # fn main() -> neurite::Result<()> {
+    /// let dev = Device::cpu();
+    /// let a = Tensor::from_vec((0..6).map(|v| v as f32).collect(), (6, 1), &dev)?;
+    /// let b = Tensor::from_vec((0..6).map(|v| 10.0 * v as f64).collect(), 6, &dev)?;
+    /// let y = Tensor::from_vec((0..6).collect(), 6, &dev)?;
+    /// let mut loader = DataLoader::new(Dataset::from_tensors(vec![a, b, y])?, 4)?.shuffle(3);
+    /// for batch in loader.iter_batches() {
+    ///     let batch = batch?;
+    ///     let ids = batch.targets().to_vec1::<i64>()?;
+    ///     let b = batch.get(1)?.to_vec1::<f64>()?;
+    ///     assert!(ids.iter().zip(&b).all(|(&i, &v)| v == 10.0 * i as f64));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn iter_batches(&mut self) -> BatchIter {
+        let dataset = self.dataset.clone();
+        self.start_epoch(dataset)
+    }
+
+    /// Draws the epoch's order (when shuffling) and starts delivering batches
+    /// of `dataset`, which is the loader's dataset or a view of some of its tensors.
+    fn start_epoch(&mut self, dataset: Dataset) -> BatchIter {
         let order = self.shuffle.then(|| {
             let mut o: Vec<usize> = (0..self.dataset.len()).collect();
             o.shuffle(&mut self.rng);
@@ -165,13 +205,13 @@ impl DataLoader {
         });
         self.epoch += 1;
         let plan = Plan {
-            dataset: self.dataset.clone(),
+            dataset,
             order,
             batch_size: self.batch_size,
             num_batches: self.len(),
             device: self.device,
         };
-        Batches::start(plan, self.prefetch)
+        BatchIter::start(plan, self.prefetch)
     }
 }
 
@@ -195,14 +235,14 @@ struct Plan {
 }
 
 impl Plan {
-    fn batch(&self, b: usize) -> Result<(Tensor, Tensor)> {
+    fn batch(&self, b: usize) -> Result<Batch> {
         let start = b * self.batch_size;
         let len = self.batch_size.min(self.dataset.len() - start);
-        let (x, y) = match &self.order {
-            Some(o) => self.dataset.get(&o[start..start + len])?,
-            None => self.dataset.range(start, len)?,
+        let batch = match &self.order {
+            Some(o) => self.dataset.batch(&o[start..start + len])?,
+            None => self.dataset.batch_range(start, len)?,
         };
-        Ok((x.to_device(&self.device)?, y.to_device(&self.device)?))
+        batch.to_device(&self.device)
     }
 }
 
@@ -211,25 +251,47 @@ enum Source {
     Inline(Box<Plan>),
     /// Built ahead by a producer thread; the channel holds at most one.
     Thread {
-        rx: Option<Receiver<Result<(Tensor, Tensor)>>>,
+        rx: Option<Receiver<Result<Batch>>>,
         handle: Option<JoinHandle<()>>,
     },
 }
 
-/// One epoch of `(x, y)` batches from [`DataLoader::iter`].
+/// One epoch of `(features, targets)` batches from [`DataLoader::iter`].
 ///
 /// An error (from gathering or moving a batch) is yielded once and ends the epoch.
 pub struct Batches {
+    inner: BatchIter,
+}
+
+impl Iterator for Batches {
+    type Item = Result<(Tensor, Tensor)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner.next().map(|b| b.map(Batch::into_pair))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Batches {}
+
+/// One epoch of [`Batch`]es (every tensor of the dataset) from
+/// [`DataLoader::iter_batches`].
+///
+/// An error (from gathering or moving a batch) is yielded once and ends the epoch.
+pub struct BatchIter {
     source: Source,
     next: usize,
     total: usize,
 }
 
-impl Batches {
-    fn start(plan: Plan, prefetch: bool) -> Batches {
+impl BatchIter {
+    fn start(plan: Plan, prefetch: bool) -> BatchIter {
         let total = plan.num_batches;
         if !prefetch || total == 0 {
-            return Batches {
+            return BatchIter {
                 source: Source::Inline(Box::new(plan)),
                 next: 0,
                 total,
@@ -255,11 +317,11 @@ impl Batches {
                 }
             }
         };
-        Batches { source, next: 0, total }
+        BatchIter { source, next: 0, total }
     }
 }
 
-fn produce(plan: Plan, tx: SyncSender<Result<(Tensor, Tensor)>>) {
+fn produce(plan: Plan, tx: SyncSender<Result<Batch>>) {
     for b in 0..plan.num_batches {
         let item = plan.batch(b);
         let failed = item.is_err();
@@ -270,8 +332,8 @@ fn produce(plan: Plan, tx: SyncSender<Result<(Tensor, Tensor)>>) {
     }
 }
 
-impl Iterator for Batches {
-    type Item = Result<(Tensor, Tensor)>;
+impl Iterator for BatchIter {
+    type Item = Result<Batch>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.next >= self.total {
@@ -297,9 +359,9 @@ impl Iterator for Batches {
     }
 }
 
-impl ExactSizeIterator for Batches {}
+impl ExactSizeIterator for BatchIter {}
 
-impl Drop for Batches {
+impl Drop for BatchIter {
     fn drop(&mut self) {
         if let Source::Thread { rx, handle } = &mut self.source {
             // Closing the channel first unblocks a producer waiting to send.

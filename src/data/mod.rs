@@ -21,7 +21,12 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! A dataset may hold more than two tensors (`Dataset::from_tensors(vec![x1,
+//! x2, y])`); [`DataLoader::iter_batches`] then yields [`Batch`]es of all of
+//! them, shuffled together, while `iter` keeps yielding the first and the last.
 
+mod batch;
 mod csv;
 mod dataset;
 mod idx;
@@ -32,10 +37,11 @@ mod scaler;
 mod split;
 
 pub use self::csv::{CsvData, CsvOptions, LabelColumn, LabelKind, parse_csv, read_csv};
+pub use batch::Batch;
 pub use dataset::Dataset;
 pub use idx::{IdxArray, IdxData, IdxType};
 pub use labels::{class_counts, num_classes, one_hot};
-pub use loader::{Batches, DataLoader, LoaderState};
+pub use loader::{BatchIter, Batches, DataLoader, LoaderState};
 pub use mnist::{ImageLayout, Mnist, MnistSplit};
 pub use scaler::{MinMaxScaler, StandardScaler};
 pub use split::{random_split, random_split_lengths, train_val_test_split};

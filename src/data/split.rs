@@ -1,5 +1,6 @@
 //! Seeded random splits of a dataset: by fractions or lengths, and the usual
-//! train/validation/test split, optionally stratified by class.
+//! train/validation/test split, optionally stratified by class. Every part
+//! keeps all of the dataset's tensors, cut at the same samples.
 
 use super::Dataset;
 use crate::{DType, Error, Result, Tensor};
@@ -81,7 +82,7 @@ pub fn random_split(dataset: &Dataset, fractions: &[f64], seed: u64) -> Result<V
 /// (for example `(0.6, 0.2, 0.2)`), shuffled with `seed`.
 ///
 /// With `stratify` (class labels, `I64` `(N,)`, usually the dataset's own
-/// targets) every class is split in the same proportions, to within one
+/// targets, but any tensor of one label per sample will do) every class is split in the same proportions, to within one
 /// sample per class and split, and the three sizes are the same as without
 /// stratification. Each part is shuffled, not grouped by class.
 pub fn train_val_test_split(

@@ -6,23 +6,25 @@
 //! # Shapes
 //! Any input shape; the output has the same shape.
 
-use super::{LayerConfig, Module};
+use super::{Forward, LayerConfig, Module};
 use crate::{Result, Tensor};
 
 /// Implements `Module` for a parameterless activation.
 macro_rules! activation {
     ($ty:ident, $cfg:expr, |$s:ident, $x:ident| $body:expr) => {
         impl Module for $ty {
-            fn forward(&self, $x: &Tensor) -> Result<Tensor> {
-                let $s = self;
-                let _ = $s;
-                $body
-            }
-
             fn config(&self) -> Result<LayerConfig> {
                 let $s = self;
                 let _ = $s;
                 Ok($cfg)
+            }
+        }
+
+        impl Forward for $ty {
+            fn forward(&self, $x: &Tensor) -> Result<Tensor> {
+                let $s = self;
+                let _ = $s;
+                $body
             }
         }
     };
@@ -31,7 +33,7 @@ macro_rules! activation {
 /// `max(x, 0)`, PyTorch's `nn.ReLU`. Any shape.
 ///
 /// ```
-/// use neurite::nn::{Module, ReLU};
+/// use neurite::nn::{Forward, Module, ReLU};
 /// use neurite::{Device, Tensor};
 /// let x = Tensor::from_vec(vec![-1f32, 2.], 2, &Device::cpu()).unwrap();
 /// assert_eq!(ReLU.forward(&x).unwrap().to_vec::<f32>().unwrap(), vec![0., 2.]);

@@ -17,7 +17,7 @@ pool_layer! {
     ///   `H_out = (H + 2 * padding - kernel) / stride + 1` (likewise for `W`).
     ///
     /// ```
-    /// use neurite::nn::{AvgPool2d, Module};
+    /// use neurite::nn::{AvgPool2d, Forward, Module};
     /// use neurite::{DType, Device, Tensor};
     /// # fn main() -> neurite::Result<()> {
     /// let x = Tensor::arange(0., 16., 1., DType::F32, &Device::cpu())?.reshape((1, 1, 4, 4))?;

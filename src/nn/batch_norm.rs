@@ -2,7 +2,7 @@
 //! and differ only in the input ranks they accept.
 
 use super::module::assign_by_name;
-use super::{LayerConfig, Module};
+use super::{Forward, LayerConfig, Module};
 use crate::{DType, Device, Error, Result, Tensor};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -289,10 +289,6 @@ macro_rules! batch_norm {
         }
 
         impl Module for $ty {
-            fn forward(&self, x: &Tensor) -> Result<Tensor> {
-                self.core.forward(x, &$ranks, stringify!($ty))
-            }
-
             fn set_training(&mut self, training: bool) {
                 self.core.training = training;
             }
@@ -301,15 +297,15 @@ macro_rules! batch_norm {
                 self.core.training
             }
 
-            fn named_parameters(&self) -> Vec<(String, Tensor)> {
+            fn own_parameters(&self) -> Vec<(String, Tensor)> {
                 self.core.named_parameters()
             }
 
-            fn named_buffers(&self) -> Vec<(String, Tensor)> {
+            fn own_buffers(&self) -> Vec<(String, Tensor)> {
                 self.core.named_buffers()
             }
 
-            fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+            fn map_own_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
                 self.core.map_tensors(f)
             }
 
@@ -324,6 +320,12 @@ macro_rules! batch_norm {
                     momentum: self.core.momentum,
                     affine: self.core.weight.is_some(),
                 })
+            }
+        }
+
+        impl Forward for $ty {
+            fn forward(&self, x: &Tensor) -> Result<Tensor> {
+                self.core.forward(x, &$ranks, stringify!($ty))
             }
         }
     };
@@ -366,7 +368,7 @@ batch_norm!(
     /// `weight` (gamma) and `bias` (beta), `[C]`, when affine.
     ///
     /// ```
-    /// use neurite::nn::{BatchNorm2d, Module};
+    /// use neurite::nn::{BatchNorm2d, Forward, Module};
     /// use neurite::{DType, Device, Tensor};
     /// # fn main() -> neurite::Result<()> {
     /// let bn = BatchNorm2d::new(3);

@@ -11,13 +11,15 @@
 //! module needs. Before rebuilding, register a constructor under that name:
 //!
 //! ```
-//! use neurite::nn::{register_layer, LayerConfig, Module, Sequential, Linear};
+//! use neurite::nn::{register_layer, Forward, LayerConfig, Module, Sequential, Linear};
 //! use neurite::{Device, Result, Tensor};
 //!
 //! /// `x * factor`.
 //! struct Scale(f64);
-//! impl Module for Scale {
+//! impl Forward for Scale {
 //!     fn forward(&self, x: &Tensor) -> Result<Tensor> { x.mul_scalar(self.0) }
+//! }
+//! impl Module for Scale {
 //!     fn config(&self) -> Result<LayerConfig> {
 //!         Ok(LayerConfig::Custom { name: "Scale".into(), params: serde_json::json!({ "factor": self.0 }) })
 //!     }
@@ -36,8 +38,8 @@
 //! ```
 
 use super::{
-    AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, GELU, LayerNorm, LeakyReLU, Linear,
-    LogSoftmax, MaxPool2d, Module, Normalization, ReLU, Sequential, Sigmoid, Softmax, Tanh,
+    AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, Forward, GELU, LayerNorm, LeakyReLU,
+    Linear, LogSoftmax, MaxPool2d, Normalization, ReLU, Sequential, Sigmoid, Softmax, Tanh,
 };
 use crate::{Device, Error, Result};
 use serde::{Deserialize, Serialize};
@@ -147,13 +149,13 @@ impl LayerConfig {
     /// Builds the layer (freshly initialised, in training mode) on `device`.
     /// Hyperparameters are validated here, so a bad configuration fails now
     /// rather than at the first forward pass.
-    pub fn build(&self, device: &Device) -> Result<Box<dyn Module>> {
+    pub fn build(&self, device: &Device) -> Result<Box<dyn Forward>> {
         let mut m = self.build_cpu()?;
         m.to_device(device)?;
         Ok(m)
     }
 
-    fn build_cpu(&self) -> Result<Box<dyn Module>> {
+    fn build_cpu(&self) -> Result<Box<dyn Forward>> {
         Ok(match self {
             LayerConfig::Linear {
                 in_features,
@@ -241,7 +243,7 @@ impl LayerConfig {
 }
 
 /// Builds a custom module from its JSON parameters (on the CPU; the caller moves it).
-pub type LayerConstructor = Arc<dyn Fn(&serde_json::Value) -> Result<Box<dyn Module>> + Send + Sync>;
+pub type LayerConstructor = Arc<dyn Fn(&serde_json::Value) -> Result<Box<dyn Forward>> + Send + Sync>;
 
 fn registry() -> &'static RwLock<HashMap<String, LayerConstructor>> {
     static REGISTRY: OnceLock<RwLock<HashMap<String, LayerConstructor>>> = OnceLock::new();
@@ -255,7 +257,7 @@ fn registry() -> &'static RwLock<HashMap<String, LayerConstructor>> {
 /// constructor; returns `true` when one was replaced.
 pub fn register_layer(
     name: &str,
-    constructor: impl Fn(&serde_json::Value) -> Result<Box<dyn Module>> + Send + Sync + 'static,
+    constructor: impl Fn(&serde_json::Value) -> Result<Box<dyn Forward>> + Send + Sync + 'static,
 ) -> bool {
     registry()
         .write()

@@ -2,7 +2,7 @@
 
 use super::init::{Init, default_bias};
 use super::size2::IntoSize2;
-use super::{LayerConfig, Module};
+use super::{Forward, LayerConfig, Module};
 use crate::{DType, Device, Error, Result, Tensor};
 
 /// 2-D convolution (cross-correlation) with stride, zero padding and an
@@ -22,7 +22,7 @@ use crate::{DType, Device, Error, Result, Tensor};
 ///   `H_out = (H + 2 * padding - kh) / stride + 1` (likewise for `W`).
 ///
 /// ```
-/// use neurite::nn::{Conv2d, Module};
+/// use neurite::nn::{Conv2d, Forward, Module};
 /// use neurite::{DType, Device, Tensor};
 /// # fn main() -> neurite::Result<()> {
 /// let conv = Conv2d::new(3, 8, 3).with_stride(2).with_padding(1);
@@ -54,6 +54,39 @@ impl Conv2d {
             stride: [1, 1],
             padding: [0, 0],
         }
+    }
+
+    /// A convolution holding `weight` `[out_channels, in_channels, kh, kw]` and
+    /// an optional `bias` `[out_channels]` (same dtype and device), with
+    /// `stride` and `padding`; the tensors become trainable and share storage
+    /// with the given ones. Errors name the wrong shape, dtype or size.
+    ///
+    /// ```
+    /// use neurite::nn::Conv2d;
+    /// use neurite::{DType, Device, Tensor};
+    /// # fn main() -> neurite::Result<()> {
+    /// let w = Tensor::ones((4, 1, 3, 3), DType::F32, &Device::cpu())?;
+    /// let conv = Conv2d::from_tensors(w, None, 1, 1)?;
+    /// assert_eq!((conv.in_channels(), conv.out_channels(), conv.kernel_size()), (1, 4, [3, 3]));
+    /// # Ok(()) }
+    /// ```
+    pub fn from_tensors(
+        weight: Tensor,
+        bias: Option<Tensor>,
+        stride: impl IntoSize2,
+        padding: impl IntoSize2,
+    ) -> Result<Conv2d> {
+        const OP: &str = "Conv2d::from_tensors";
+        let weight = super::given::parameter(OP, "weight", &weight, 4)?;
+        let bias = super::given::bias(OP, bias.as_ref(), &weight, weight.dims()[0])?;
+        let c = Conv2d {
+            weight,
+            bias,
+            stride: stride.into_size2(),
+            padding: padding.into_size2(),
+        };
+        c.validate()?;
+        Ok(c)
     }
 
     /// Like [`Conv2d::new`] with every hyperparameter, validated now.
@@ -149,24 +182,11 @@ impl Conv2d {
 }
 
 impl Module for Conv2d {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.validate()?;
-        let stride = (self.stride[0], self.stride[1]);
-        let padding = (self.padding[0], self.padding[1]);
-        if x.rank() == 3 {
-            let y = x
-                .unsqueeze(0)?
-                .conv2d(&self.weight, self.bias.as_ref(), stride, padding)?;
-            return y.squeeze(0usize);
-        }
-        x.conv2d(&self.weight, self.bias.as_ref(), stride, padding)
-    }
-
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+    fn own_parameters(&self) -> Vec<(String, Tensor)> {
         super::module::weight_and_bias(&self.weight, self.bias.as_ref())
     }
 
-    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+    fn map_own_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
         super::module::map_weight_and_bias(&mut self.weight, &mut self.bias, f)
     }
 
@@ -179,5 +199,20 @@ impl Module for Conv2d {
             padding: self.padding,
             bias: self.bias.is_some(),
         })
+    }
+}
+
+impl Forward for Conv2d {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.validate()?;
+        let stride = (self.stride[0], self.stride[1]);
+        let padding = (self.padding[0], self.padding[1]);
+        if x.rank() == 3 {
+            let y = x
+                .unsqueeze(0)?
+                .conv2d(&self.weight, self.bias.as_ref(), stride, padding)?;
+            return y.squeeze(0usize);
+        }
+        x.conv2d(&self.weight, self.bias.as_ref(), stride, padding)
     }
 }

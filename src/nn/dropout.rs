@@ -1,6 +1,6 @@
 //! Dropout layer.
 
-use super::{LayerConfig, Module};
+use super::{Forward, LayerConfig, Module};
 use crate::{Error, Result, Tensor};
 
 /// Zeroes each element with probability `p` and scales the survivors by
@@ -16,7 +16,7 @@ use crate::{Error, Result, Tensor};
 /// Any input shape; the output has the same shape.
 ///
 /// ```
-/// use neurite::nn::{Dropout, Module};
+/// use neurite::nn::{Dropout, Forward, Module};
 /// use neurite::{DType, Device, Tensor};
 /// # fn main() -> neurite::Result<()> {
 /// let mut drop = Dropout::new(0.5);
@@ -64,6 +64,20 @@ impl Dropout {
 }
 
 impl Module for Dropout {
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+
+    fn is_training(&self) -> bool {
+        self.training
+    }
+
+    fn config(&self) -> Result<LayerConfig> {
+        Ok(LayerConfig::Dropout { p: self.p })
+    }
+}
+
+impl Forward for Dropout {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.validate()?;
         if !self.training || self.p == 0.0 {
@@ -78,17 +92,5 @@ impl Module for Dropout {
             .ge_scalar(self.p)?
             .affine(1.0 / (1.0 - self.p), 0.0)?;
         x.mul(&mask)
-    }
-
-    fn set_training(&mut self, training: bool) {
-        self.training = training;
-    }
-
-    fn is_training(&self) -> bool {
-        self.training
-    }
-
-    fn config(&self) -> Result<LayerConfig> {
-        Ok(LayerConfig::Dropout { p: self.p })
     }
 }

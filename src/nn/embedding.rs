@@ -1,7 +1,7 @@
 //! Embedding lookup table.
 
 use super::init::Init;
-use super::{LayerConfig, Module};
+use super::{Forward, LayerConfig, Module};
 use crate::{DType, Device, Error, Result, Tensor};
 
 /// A table of `num_embeddings` vectors of size `embedding_dim`, looked up by
@@ -18,7 +18,7 @@ use crate::{DType, Device, Error, Result, Tensor};
 /// `weight` `[num_embeddings, embedding_dim]`.
 ///
 /// ```
-/// use neurite::nn::{Embedding, Module};
+/// use neurite::nn::{Embedding, Forward, Module};
 /// use neurite::{Device, Tensor};
 /// # fn main() -> neurite::Result<()> {
 /// let emb = Embedding::new(10, 4);
@@ -43,6 +43,26 @@ impl Embedding {
         }
     }
 
+    /// A table holding `weight` `[num_embeddings, embedding_dim]` (PyTorch's
+    /// `Embedding.from_pretrained` with `freeze=False`; call
+    /// [`Module::freeze`] to keep it fixed). The table shares storage with `weight`.
+    ///
+    /// ```
+    /// use neurite::nn::{Embedding, Forward};
+    /// use neurite::{Device, Tensor};
+    /// # fn main() -> neurite::Result<()> {
+    /// let dev = Device::cpu();
+    /// let table = Tensor::from_vec(vec![0f32, 0., 1., 1., 2., 2.], (3, 2), &dev)?;
+    /// let emb = Embedding::from_pretrained(table)?;
+    /// let ids = Tensor::from_vec(vec![2i64, 0], 2, &dev)?;
+    /// assert_eq!(emb.forward(&ids)?.to_vec::<f32>()?, vec![2., 2., 0., 0.]);
+    /// # Ok(()) }
+    /// ```
+    pub fn from_pretrained(weight: Tensor) -> Result<Embedding> {
+        let weight = super::given::parameter("Embedding::from_pretrained", "weight", &weight, 2)?;
+        Ok(Embedding { weight })
+    }
+
     /// Number of rows.
     pub fn num_embeddings(&self) -> usize {
         self.weight.dims()[0]
@@ -60,6 +80,28 @@ impl Embedding {
 }
 
 impl Module for Embedding {
+    fn own_parameters(&self) -> Vec<(String, Tensor)> {
+        vec![("weight".to_string(), self.weight.clone())]
+    }
+
+    fn map_own_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+        self.weight = f(&self.weight)?;
+        Ok(())
+    }
+
+    fn config(&self) -> Result<LayerConfig> {
+        Ok(LayerConfig::Embedding {
+            num_embeddings: self.num_embeddings(),
+            embedding_dim: self.embedding_dim(),
+        })
+    }
+
+    fn input_dtype(&self) -> Option<DType> {
+        Some(DType::I64)
+    }
+}
+
+impl Forward for Embedding {
     fn forward(&self, ids: &Tensor) -> Result<Tensor> {
         if ids.dtype() != DType::I64 {
             return Err(Error::invalid(
@@ -74,25 +116,5 @@ impl Module for Embedding {
         let mut dims = ids.dims().to_vec();
         dims.push(self.embedding_dim());
         self.weight.index_select(0usize, &ids.flatten_all()?)?.reshape(dims)
-    }
-
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        vec![("weight".to_string(), self.weight.clone())]
-    }
-
-    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
-        self.weight = f(&self.weight)?;
-        Ok(())
-    }
-
-    fn config(&self) -> Result<LayerConfig> {
-        Ok(LayerConfig::Embedding {
-            num_embeddings: self.num_embeddings(),
-            embedding_dim: self.embedding_dim(),
-        })
-    }
-
-    fn input_dtype(&self) -> Option<DType> {
-        Some(DType::I64)
     }
 }

@@ -1,6 +1,6 @@
 //! Flatten layer.
 
-use super::{LayerConfig, Module};
+use super::{Forward, LayerConfig, Module};
 use crate::{Result, Tensor};
 
 /// Merges dims `start_dim..=end_dim` into one, PyTorch's `nn.Flatten`
@@ -13,7 +13,7 @@ use crate::{Result, Tensor};
 /// - output: `(N, product of *)` with the default dims.
 ///
 /// ```
-/// use neurite::nn::{Flatten, Module};
+/// use neurite::nn::{Flatten, Forward, Module};
 /// use neurite::{DType, Device, Tensor};
 /// let x = Tensor::zeros((2, 3, 4, 5), DType::F32, &Device::cpu()).unwrap();
 /// assert_eq!(Flatten::new().forward(&x).unwrap().dims(), &[2, 60]);
@@ -48,14 +48,16 @@ impl Default for Flatten {
 }
 
 impl Module for Flatten {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.flatten(self.start_dim, self.end_dim)
-    }
-
     fn config(&self) -> Result<LayerConfig> {
         Ok(LayerConfig::Flatten {
             start_dim: self.start_dim,
             end_dim: self.end_dim,
         })
+    }
+}
+
+impl Forward for Flatten {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.flatten(self.start_dim, self.end_dim)
     }
 }

@@ -1,6 +1,6 @@
 //! Layer normalisation.
 
-use super::{LayerConfig, Module};
+use super::{Forward, LayerConfig, Module};
 use crate::{DType, Device, Error, Result, Shape, Tensor};
 
 /// Normalises over the trailing `normalized_shape` dims of each sample (mean 0,
@@ -16,7 +16,7 @@ use crate::{DType, Device, Error, Result, Shape, Tensor};
 /// `elementwise_affine` (the default).
 ///
 /// ```
-/// use neurite::nn::{LayerNorm, Module};
+/// use neurite::nn::{Forward, LayerNorm, Module};
 /// use neurite::{Device, Tensor};
 /// # fn main() -> neurite::Result<()> {
 /// let ln = LayerNorm::new(4);
@@ -119,6 +119,32 @@ impl LayerNorm {
 }
 
 impl Module for LayerNorm {
+    fn own_parameters(&self) -> Vec<(String, Tensor)> {
+        match (&self.weight, &self.bias) {
+            (Some(w), Some(b)) => vec![("weight".to_string(), w.clone()), ("bias".to_string(), b.clone())],
+            _ => Vec::new(),
+        }
+    }
+
+    fn map_own_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+        if let (Some(w), Some(b)) = (&self.weight, &self.bias) {
+            let (w, b) = (f(w)?, f(b)?);
+            self.weight = Some(w);
+            self.bias = Some(b);
+        }
+        Ok(())
+    }
+
+    fn config(&self) -> Result<LayerConfig> {
+        Ok(LayerConfig::LayerNorm {
+            normalized_shape: self.normalized_shape.dims().to_vec(),
+            eps: self.eps,
+            elementwise_affine: self.weight.is_some(),
+        })
+    }
+}
+
+impl Forward for LayerNorm {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.validate()?;
         let k = self.normalized_shape.rank();
@@ -140,29 +166,5 @@ impl Module for LayerNorm {
             (Some(w), Some(b)) => y.mul(w)?.add(b),
             _ => Ok(y),
         }
-    }
-
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        match (&self.weight, &self.bias) {
-            (Some(w), Some(b)) => vec![("weight".to_string(), w.clone()), ("bias".to_string(), b.clone())],
-            _ => Vec::new(),
-        }
-    }
-
-    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
-        if let (Some(w), Some(b)) = (&self.weight, &self.bias) {
-            let (w, b) = (f(w)?, f(b)?);
-            self.weight = Some(w);
-            self.bias = Some(b);
-        }
-        Ok(())
-    }
-
-    fn config(&self) -> Result<LayerConfig> {
-        Ok(LayerConfig::LayerNorm {
-            normalized_shape: self.normalized_shape.dims().to_vec(),
-            eps: self.eps,
-            elementwise_affine: self.weight.is_some(),
-        })
     }
 }

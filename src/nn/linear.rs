@@ -1,7 +1,7 @@
 //! Fully connected layer.
 
 use super::init::{Init, default_bias};
-use super::{LayerConfig, Module};
+use super::{Forward, LayerConfig, Module};
 use crate::{DType, Device, Result, Tensor};
 
 /// `y = x @ W^T + b`, PyTorch's `nn.Linear`.
@@ -20,7 +20,7 @@ use crate::{DType, Device, Result, Tensor};
 /// `weight` `[out_features, in_features]`, `bias` `[out_features]`.
 ///
 /// ```
-/// use neurite::nn::{Linear, Module};
+/// use neurite::nn::{Forward, Linear, Module};
 /// use neurite::{DType, Device, Tensor};
 /// # fn main() -> neurite::Result<()> {
 /// let fc = Linear::new(3, 2);
@@ -66,6 +66,31 @@ impl Linear {
         self
     }
 
+    /// A layer holding `weight` `[out_features, in_features]` and an optional
+    /// `bias` `[out_features]` (same dtype and device), for weights computed
+    /// elsewhere. Both become trainable and share storage with the given
+    /// tensors, as `nn.Parameter` does. Errors name the wrong shape or dtype.
+    ///
+    /// ```
+    /// use neurite::nn::{Forward, Linear};
+    /// use neurite::{Device, Tensor};
+    /// # fn main() -> neurite::Result<()> {
+    /// let dev = Device::cpu();
+    /// let w = Tensor::from_vec(vec![1f32, 2., 3., 4., 5., 6.], (2, 3), &dev)?;
+    /// let b = Tensor::from_vec(vec![0.5f32, -0.5], 2, &dev)?;
+    /// let fc = Linear::from_tensors(w, Some(b))?;
+    /// let y = fc.forward(&Tensor::ones((1, 3), neurite::DType::F32, &dev)?)?;
+    /// assert_eq!(y.to_vec::<f32>()?, vec![6.5, 14.5]);
+    /// assert!(Linear::from_tensors(Tensor::ones(3, neurite::DType::F32, &dev)?, None).is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn from_tensors(weight: Tensor, bias: Option<Tensor>) -> Result<Linear> {
+        const OP: &str = "Linear::from_tensors";
+        let weight = super::given::parameter(OP, "weight", &weight, 2)?;
+        let bias = super::given::bias(OP, bias.as_ref(), &weight, weight.dims()[0])?;
+        Ok(Linear { weight, bias })
+    }
+
     /// Input features.
     pub fn in_features(&self) -> usize {
         self.weight.dims()[1]
@@ -88,15 +113,11 @@ impl Linear {
 }
 
 impl Module for Linear {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        super::functional::linear(x, &self.weight, self.bias.as_ref())
-    }
-
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+    fn own_parameters(&self) -> Vec<(String, Tensor)> {
         super::module::weight_and_bias(&self.weight, self.bias.as_ref())
     }
 
-    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+    fn map_own_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
         super::module::map_weight_and_bias(&mut self.weight, &mut self.bias, f)
     }
 
@@ -106,5 +127,11 @@ impl Module for Linear {
             out_features: self.out_features(),
             bias: self.bias.is_some(),
         })
+    }
+}
+
+impl Forward for Linear {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        super::functional::linear(x, &self.weight, self.bias.as_ref())
     }
 }

@@ -18,7 +18,7 @@ pool_layer! {
     ///   `H_out = (H + 2 * padding - kernel) / stride + 1` (likewise for `W`).
     ///
     /// ```
-    /// use neurite::nn::{MaxPool2d, Module};
+    /// use neurite::nn::{Forward, MaxPool2d, Module};
     /// use neurite::{DType, Device, Tensor};
     /// # fn main() -> neurite::Result<()> {
     /// let x = Tensor::arange(0., 16., 1., DType::F32, &Device::cpu())?.reshape((1, 1, 4, 4))?;

@@ -44,17 +44,23 @@
 mod activation;
 mod avg_pool2d;
 mod batch_norm;
+mod boxed;
 pub mod config;
+mod configurable;
 mod conv2d;
 mod dropout;
 mod embedding;
+mod field;
 mod flatten;
 pub mod functional;
+mod given;
 pub mod init;
 mod layer_norm;
 mod linear;
 mod max_pool2d;
 mod module;
+mod module_dict;
+mod module_list;
 mod normalization;
 mod pool;
 mod sequential;
@@ -66,14 +72,58 @@ pub use activation::{GELU, LeakyReLU, ReLU, Sigmoid, Tanh};
 pub use avg_pool2d::AvgPool2d;
 pub use batch_norm::{BatchNorm1d, BatchNorm2d};
 pub use config::{LayerConfig, LayerConstructor, SequentialConfig, is_layer_registered, register_layer};
+pub use configurable::{Configurable, build_from_config, layer_config_of, register_configurable};
 pub use conv2d::Conv2d;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
+pub use field::ModuleField;
 pub use flatten::Flatten;
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use max_pool2d::MaxPool2d;
-pub use module::{Module, assign_by_name};
+pub use module::{Forward, LoadReport, Module, assign_by_name};
+pub use module_dict::ModuleDict;
+pub use module_list::ModuleList;
+/// `#[derive(Module)]`: implements [`Module`] from a struct's fields (submodules,
+/// tensors, and `Vec`/`Option`/`Box` of them), under PyTorch's dotted names.
+/// Options: `#[module(skip)]`, `#[module(buffer)]`, `#[module(param)]`,
+/// `#[module(rename = "name")]` on fields, `#[module(config)]` on the struct.
+/// The call is written by hand, as a [`Forward`] impl or any method.
+///
+/// ```
+/// use neurite::nn::{BatchNorm1d, Dropout, Forward, Linear, Module};
+/// use neurite::{DType, Device, Result, Tensor};
+///
+/// #[derive(Module)]
+/// struct Mlp {
+///     fc1: Linear,
+///     bn: BatchNorm1d,
+///     drop: Dropout,
+///     fc2: Option<Linear>,
+///     #[module(skip)]
+///     hidden: usize,
+/// }
+///
+/// impl Forward for Mlp {
+///     fn forward(&self, x: &Tensor) -> Result<Tensor> {
+///         let h = self.drop.forward(&self.bn.forward(&self.fc1.forward(x)?)?.relu()?)?;
+///         match &self.fc2 {
+///             Some(fc2) => fc2.forward(&h),
+///             None => Ok(h),
+///         }
+///     }
+/// }
+///
+/// # fn main() -> Result<()> {
+/// let mut m = Mlp { fc1: Linear::new(3, 8), bn: BatchNorm1d::new(8), drop: Dropout::new(0.1), fc2: None, hidden: 8 };
+/// let names: Vec<String> = m.named_tensors().into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names[..4], ["fc1.weight", "fc1.bias", "bn.weight", "bn.bias"]);
+/// assert_eq!(names[4], "bn.running_mean");
+/// m.eval();
+/// assert_eq!(m.forward(&Tensor::ones((2, 3), DType::F32, &Device::cpu())?)?.dims(), &[2, m.hidden]);
+/// # Ok(()) }
+/// ```
+pub use neurite_derive::Module;
 pub use normalization::Normalization;
 pub use sequential::Sequential;
 pub use size2::IntoSize2;

@@ -1,53 +1,58 @@
-//! The [`Module`] trait every layer and container implements.
+//! The [`Module`] trait (a model's structure) and [`Forward`] (its one-tensor call).
 
 use super::LayerConfig;
 use crate::{DType, Device, Error, Result, Tensor};
 use std::collections::{HashMap, HashSet};
 
-/// A building block of a network: a forward function plus the parameters
-/// (trainable tensors) and buffers (state such as batch-norm running
-/// statistics) it owns.
+/// The structure of a model or layer: the parameters (trainable tensors),
+/// buffers (state such as batch-norm running statistics) and submodules it
+/// owns, and its train/eval mode. Nothing here depends on how the module is
+/// called: the one-tensor call is [`Forward`], and a model with several inputs
+/// or outputs keeps its own `forward` method with any signature (see
+/// [`crate::train::TrainStep`] to train it with `fit`).
 ///
-/// The trait is object safe (`Box<dyn Module>` is how [`super::Sequential`]
-/// holds its layers) and requires `Send + Sync`, so models can be shared with
-/// worker threads.
+/// Usually derived: `#[derive(Module)]` on a struct registers every field that
+/// is a module, a tensor, or a `Vec`/`Option`/`Box` of them, under PyTorch's
+/// dotted names (`blocks.0.conv1.weight`), so that naming, device and dtype
+/// moves, train/eval mode, freezing, checkpoints and summaries recurse with no
+/// user code. The trait is object safe (`Box<dyn Module>`, `&mut dyn Module`)
+/// and requires `Send + Sync`, so models can be shared with worker threads.
+///
+/// # Writing an implementation by hand
+/// Implement the structural primitives, and the recursive methods follow:
+/// - [`Module::children`] / [`Module::children_mut`]: the direct submodules
+///   with their names (field names; `"0"`, `"1"` in lists);
+/// - [`Module::own_parameters`] / [`Module::own_buffers`]: this module's own
+///   tensors (not its children's), and [`Module::map_own_tensors`] to replace them;
+/// - [`Module::set_training`] / [`Module::is_training`] only when the module
+///   itself behaves differently in training (Dropout, BatchNorm): the default
+///   `set_training` reaches every child, and `is_training` asks the children.
 ///
 /// # Mode
 /// The train/eval mode is explicit: [`Module::train`] and [`Module::eval`]
-/// switch it, and it never depends on whether gradients are being recorded.
-/// Layers start in training mode, as in PyTorch. Only mode-dependent layers
-/// (Dropout, BatchNorm) and containers store a mode; stateless layers keep the
-/// default methods, which ignore [`Module::set_training`] and report `false`
-/// from [`Module::is_training`].
-///
-/// # Writing your own module
-/// Implement [`Module::forward`]. If the module owns tensors, also implement
-/// [`Module::named_parameters`] (and [`Module::named_buffers`]) and
-/// [`Module::map_tensors`], which device and dtype moves are built on. To let a
-/// [`super::Sequential`] holding it be rebuilt from its configuration, return a
-/// [`LayerConfig::Custom`] from [`Module::config`] and register a constructor
-/// under the same name with [`super::register_layer`].
+/// switch it for the module and every descendant; it never depends on whether
+/// gradients are being recorded. Layers start in training mode, as in PyTorch.
 ///
 /// ```
-/// use neurite::nn::Module;
+/// use neurite::nn::{Forward, Module};
 /// use neurite::{Result, Tensor};
 ///
 /// /// `x * scale`, with a trainable scalar.
 /// struct Scale { scale: Tensor }
 ///
 /// impl Module for Scale {
-///     fn forward(&self, x: &Tensor) -> Result<Tensor> { x.mul(&self.scale) }
-///     fn named_parameters(&self) -> Vec<(String, Tensor)> { vec![("scale".into(), self.scale.clone())] }
-///     fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+///     fn own_parameters(&self) -> Vec<(String, Tensor)> { vec![("scale".into(), self.scale.clone())] }
+///     fn map_own_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
 ///         self.scale = f(&self.scale)?;
 ///         Ok(())
 ///     }
 /// }
+///
+/// impl Forward for Scale {
+///     fn forward(&self, x: &Tensor) -> Result<Tensor> { x.mul(&self.scale) }
+/// }
 /// ```
 pub trait Module: Send + Sync {
-    /// Applies the module to `x`.
-    fn forward(&self, x: &Tensor) -> Result<Tensor>;
-
     /// The name shown by summaries and error messages (the type name by default).
     fn name(&self) -> String {
         let full = std::any::type_name::<Self>();
@@ -55,12 +60,46 @@ pub trait Module: Send + Sync {
         base.rsplit("::").next().unwrap_or(base).to_string()
     }
 
-    /// Sets training (`true`) or evaluation (`false`) mode, recursively for containers.
-    fn set_training(&mut self, _training: bool) {}
+    /// The direct submodules, named as PyTorch names them (field names, or
+    /// `"0"`, `"1"`, ... in a list), in a stable order.
+    fn children(&self) -> Vec<(String, &dyn Module)> {
+        Vec::new()
+    }
 
-    /// The current mode; `false` for layers whose behaviour has no mode.
+    /// [`Module::children`], mutably (same names, same order).
+    fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
+        Vec::new()
+    }
+
+    /// This module's own trainable tensors, not its children's (`"weight"`, `"bias"`).
+    fn own_parameters(&self) -> Vec<(String, Tensor)> {
+        Vec::new()
+    }
+
+    /// This module's own non-trainable state, not its children's (`"running_mean"`).
+    fn own_buffers(&self) -> Vec<(String, Tensor)> {
+        Vec::new()
+    }
+
+    /// Replaces each of this module's own parameters and buffers `t` by `f(t)`
+    /// (same role, same name); children are reached by [`Module::map_tensors`].
+    fn map_own_tensors(&mut self, _f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Sets training (`true`) or evaluation (`false`) mode for this module and
+    /// every descendant. Modules whose own behaviour depends on the mode
+    /// override it (and must then also set their children's).
+    fn set_training(&mut self, training: bool) {
+        for (_, c) in self.children_mut() {
+            c.set_training(training);
+        }
+    }
+
+    /// The current mode: a mode-dependent layer's own flag; for a container,
+    /// whether any child is in training mode (`false` when no descendant has a mode).
     fn is_training(&self) -> bool {
-        false
+        self.children().iter().any(|(_, c)| c.is_training())
     }
 
     /// Switches to training mode (Dropout active, BatchNorm uses and updates batch statistics).
@@ -73,18 +112,28 @@ pub trait Module: Send + Sync {
         self.set_training(false);
     }
 
-    /// Trainable tensors with PyTorch-style names (`"weight"`, `"0.bias"` inside a Sequential).
-    /// The tensors share storage with the module, so in-place updates are seen by it.
+    /// Every trainable tensor with its dotted PyTorch name (`"weight"`,
+    /// `"blocks.0.conv1.bias"`). The tensors share storage with the module, so
+    /// in-place updates are seen by it.
     fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        Vec::new()
+        let mut all = self.own_parameters();
+        for (n, c) in self.children() {
+            all.extend(prefix(&n, c.named_parameters()));
+        }
+        all
     }
 
-    /// Non-trainable state with PyTorch-style names (`"running_mean"`, `"2.running_var"`).
+    /// Every buffer with its dotted name (`"running_mean"`, `"2.running_var"`).
     fn named_buffers(&self) -> Vec<(String, Tensor)> {
-        Vec::new()
+        let mut all = self.own_buffers();
+        for (n, c) in self.children() {
+            all.extend(prefix(&n, c.named_buffers()));
+        }
+        all
     }
 
-    /// Parameters followed by buffers: everything a checkpoint must hold.
+    /// Parameters followed by buffers: everything a checkpoint must hold
+    /// (PyTorch's `state_dict` keys).
     fn named_tensors(&self) -> Vec<(String, Tensor)> {
         let mut all = self.named_parameters();
         all.extend(self.named_buffers());
@@ -96,28 +145,79 @@ pub trait Module: Send + Sync {
         self.named_parameters().into_iter().map(|(_, t)| t).collect()
     }
 
+    /// The parameters that currently take gradients (not frozen).
+    fn trainable_parameters(&self) -> Vec<Tensor> {
+        self.parameters().into_iter().filter(|t| t.is_requires_grad()).collect()
+    }
+
     /// Total number of parameter elements.
     fn num_parameters(&self) -> usize {
         self.named_parameters().iter().map(|(_, t)| t.elem_count()).sum()
     }
 
-    /// Replaces every parameter and buffer tensor `t` by `f(t)` (same role,
-    /// same name). [`Module::to_device`] and [`Module::to_dtype`] are built on it;
-    /// modules that own tensors must implement it.
-    fn map_tensors(&mut self, _f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+    /// Every descendant with its dotted name (`"blocks"`, `"blocks.0"`,
+    /// `"blocks.0.conv1"`), parents before children; the module itself is not
+    /// included (PyTorch's `named_modules()` without the `""` entry).
+    fn named_modules(&self) -> Vec<(String, &dyn Module)> {
+        let mut out = Vec::new();
+        for (n, c) in self.children() {
+            let below = c.named_modules();
+            out.push((n.clone(), c));
+            out.extend(below.into_iter().map(|(m, d)| (format!("{n}.{m}"), d)));
+        }
+        out
+    }
+
+    /// The device of the first parameter or buffer (`None` without tensors).
+    fn device(&self) -> Option<Device> {
+        self.named_tensors().first().map(|(_, t)| t.device())
+    }
+
+    /// Stops (`false`) or resumes (`true`) gradients for every parameter, as
+    /// PyTorch's `requires_grad_`. A frozen parameter receives no gradient, so
+    /// an optimizer built over it leaves it unchanged.
+    fn requires_grad_(&self, on: bool) {
+        for (_, t) in self.named_parameters() {
+            t.set_requires_grad(on);
+        }
+    }
+
+    /// Freezes every parameter (`requires_grad_(false)`), for transfer learning.
+    fn freeze(&self) {
+        self.requires_grad_(false);
+    }
+
+    /// Unfreezes every parameter.
+    fn unfreeze(&self) {
+        self.requires_grad_(true);
+    }
+
+    /// Replaces every parameter and buffer tensor `t`, of this module and its
+    /// descendants, by `f(t)` (same role, same name).
+    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+        self.map_own_tensors(f)?;
+        for (_, c) in self.children_mut() {
+            c.map_tensors(f)?;
+        }
         Ok(())
     }
 
     /// Moves parameters and buffers to `device`. Parameters stay trainable
-    /// leaves, but they are new tensors: build optimizers after moving the model.
+    /// leaves (frozen ones stay frozen), but they are new tensors: build
+    /// optimizers after moving the model.
     fn to_device(&mut self, device: &Device) -> Result<()> {
-        self.map_tensors(&mut |t| {
+        self.map_own_tensors(&mut |t| {
             if t.device() == *device {
                 Ok(t.clone())
             } else {
                 convert(t, |t| t.to_device(device))
             }
-        })
+        })?;
+        // Each child's own method, so that overrides in custom modules are honoured.
+        for (_, c) in self.children_mut() {
+            c.to_device(device)?;
+        }
+        Ok(())
     }
 
     /// Casts floating-point parameters and buffers to `dtype` (a float dtype);
@@ -129,24 +229,50 @@ pub trait Module: Send + Sync {
                 format!("parameters need a floating-point dtype, got {dtype}"),
             ));
         }
-        self.map_tensors(&mut |t| {
+        self.map_own_tensors(&mut |t| {
             if t.dtype().is_float() && t.dtype() != dtype {
                 convert(t, |t| t.to_dtype(dtype))
             } else {
                 Ok(t.clone())
             }
-        })
+        })?;
+        for (_, c) in self.children_mut() {
+            c.to_dtype(dtype)?;
+        }
+        Ok(())
     }
 
-    /// Overwrites the parameter or buffer called `name` with `value` (same
-    /// shape and dtype, any device). [`Module::load_named_tensors`] calls it
-    /// after checking every name; override it only for state that is not a
-    /// shared tensor.
+    /// Overwrites the parameter or buffer called `name` (dotted, relative to
+    /// this module) with `value` (same shape and dtype, any device): an own
+    /// tensor, or routed to the child whose name prefixes it.
+    /// [`Module::load_named_tensors`] calls it after checking every name;
+    /// override it only for state that is not a shared tensor.
     fn assign_named(&mut self, name: &str, value: &Tensor) -> Result<()> {
-        assign_by_name(&self.named_tensors(), name, value, &self.name())
+        let mut own = self.own_parameters();
+        own.extend(self.own_buffers());
+        if own.iter().any(|(n, _)| n == name) {
+            return assign_by_name(&own, name, value, &self.name());
+        }
+        let owner = self.name();
+        // The longest child name wins, so that a child "a.b" is preferred to "a".
+        let mut target: Option<(usize, &mut dyn Module)> = None;
+        for (n, c) in self.children_mut() {
+            let fits = name.len() > n.len() && name.starts_with(n.as_str()) && name.as_bytes()[n.len()] == b'.';
+            if fits && target.as_ref().is_none_or(|(len, _)| n.len() > *len) {
+                target = Some((n.len(), c));
+            }
+        }
+        match target {
+            Some((len, c)) => c.assign_named(&name[len + 1..], value),
+            None => Err(Error::invalid(
+                "assign_named",
+                format!("{owner} has no tensor named {name:?}"),
+            )),
+        }
     }
 
-    /// Loads parameters and buffers by name, as from a checkpoint.
+    /// Loads parameters and buffers by name, as from a checkpoint (PyTorch's
+    /// `load_state_dict(strict=True)`).
     ///
     /// Every name of [`Module::named_tensors`] must be in `map` with the same
     /// shape and dtype, and `map` must hold no other name. All problems
@@ -154,24 +280,39 @@ pub trait Module: Send + Sync {
     /// one error, and nothing is written unless there are none. Values may live
     /// on any device; they are copied to the module's.
     fn load_named_tensors(&mut self, map: &HashMap<String, Tensor>) -> Result<()> {
+        self.load_named_tensors_with(map, true).map(|_| ())
+    }
+
+    /// [`Module::load_named_tensors`] with PyTorch's `strict` switch. With
+    /// `strict = false`, the tensors whose names match are loaded and the others
+    /// are reported in the returned [`LoadReport`] (`missing_keys`: in the model,
+    /// not in `map`; `unexpected_keys`: in `map`, not in the model), as
+    /// `load_state_dict(strict=False)` does. A matching name with another shape
+    /// or dtype is an error in both modes, and nothing is written then.
+    fn load_named_tensors_with(&mut self, map: &HashMap<String, Tensor>, strict: bool) -> Result<LoadReport> {
         let expected = self.named_tensors();
-        check_named_tensors(&expected, map)?;
+        let report = check_named_tensors(&expected, map, strict)?;
         for (name, _) in &expected {
-            // Checked just above: every expected name is in the map.
-            self.assign_named(name, &map[name])?;
+            if let Some(v) = map.get(name) {
+                self.assign_named(name, v)?;
+            }
         }
-        Ok(())
+        Ok(report)
     }
 
     /// The hyperparameters needed to rebuild this module with no code (not its
-    /// weights). Built-in layers always have one; custom modules return
-    /// [`LayerConfig::Custom`] once they support it.
+    /// weights). Built-in layers always have one; a derived module has one when
+    /// it declares a configuration type (`#[module(config)]` with
+    /// [`super::Configurable`]), and a hand-written one returns
+    /// [`LayerConfig::Custom`].
     fn config(&self) -> Result<LayerConfig> {
         Err(Error::invalid(
             "Module::config",
             format!(
-                "{} has no configuration; implement Module::config returning LayerConfig::Custom \
-                 and register a constructor with neurite::nn::register_layer",
+                "{} has no configuration; give it a serialisable configuration type \
+                 (#[derive(Module)] with #[module(config)] and neurite::nn::Configurable) or return \
+                 LayerConfig::Custom from Module::config and register a constructor \
+                 with neurite::nn::register_layer",
                 self.name()
             ),
         ))
@@ -182,6 +323,157 @@ pub trait Module: Send + Sync {
     fn input_dtype(&self) -> Option<DType> {
         None
     }
+
+    /// A tree of the module's descendants with their parameter counts, and the
+    /// totals (PyTorch's `print(model)` with Keras's totals). Works for any
+    /// module; [`super::Sequential::summary`] adds output shapes.
+    fn summary_tree(&self) -> String {
+        super::summary::tree(
+            self.name(),
+            &self.named_modules(),
+            &self.named_parameters(),
+            &self.named_buffers(),
+        )
+    }
+
+    /// Saves the module to `path`, atomically (see [`crate::checkpoint`]): its
+    /// configuration when it has one, mode, parameters and buffers. A module
+    /// without a configuration is saved weights-only (reload it with
+    /// [`Module::load_weights`]). `Sequential::load` and, for a
+    /// [`super::Configurable`] module, `M::load` rebuild it with no code.
+    ///
+    /// ```
+    /// use neurite::nn::{Forward, Linear, Module, ReLU, Sequential};
+    /// use neurite::{DType, Device, Tensor};
+    /// # fn main() -> neurite::Result<()> {
+    /// let dir = std::env::temp_dir().join(format!("neurite-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("model.ckpt");
+    /// let model = Sequential::new().add(Linear::new(3, 4)).add(ReLU).add(Linear::new(4, 1));
+    /// model.save(&path)?;
+    /// let loaded = Sequential::load(&path, &Device::cpu())?;
+    /// let x = Tensor::ones((2, 3), DType::F32, &Device::cpu())?;
+    /// assert_eq!(loaded.forward(&x)?.to_vec::<f32>()?, model.forward(&x)?.to_vec::<f32>()?);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// # Ok(()) }
+    /// ```
+    fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        crate::checkpoint::save_model(self, path, &crate::checkpoint::SaveOptions::default())
+    }
+
+    /// [`Module::save`] with options (for example `F32` weights stored as `F16`).
+    fn save_with(&self, path: impl AsRef<std::path::Path>, options: &crate::checkpoint::SaveOptions) -> Result<()>
+    where
+        Self: Sized,
+    {
+        crate::checkpoint::save_model(self, path, options)
+    }
+
+    /// The bytes [`Module::save_with`] writes.
+    fn to_checkpoint_bytes(&self, options: &crate::checkpoint::SaveOptions) -> Result<Vec<u8>>
+    where
+        Self: Sized,
+    {
+        crate::checkpoint::model_to_bytes(self, options)
+    }
+
+    /// Loads the weights of the checkpoint at `path` by name, strictly: every
+    /// name, shape and dtype must match, all differences are listed in one
+    /// error, and nothing changes unless there are none. The module keeps its
+    /// device and mode.
+    fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        crate::checkpoint::load_weights(self, path, true).map(|_| ())
+    }
+
+    /// Loads what matches from the checkpoint at `path` and reports the rest
+    /// (PyTorch's `load_state_dict(strict=False)`): for transfer learning, a
+    /// backbone's weights into a model with a new head. Shape or dtype
+    /// mismatches are still errors.
+    fn load_weights_non_strict(&mut self, path: impl AsRef<std::path::Path>) -> Result<LoadReport>
+    where
+        Self: Sized,
+    {
+        crate::checkpoint::load_weights(self, path, false)
+    }
+
+    /// [`Module::load_weights`] from the bytes of a checkpoint file.
+    fn load_weights_from_bytes(&mut self, bytes: &[u8]) -> Result<()>
+    where
+        Self: Sized,
+    {
+        crate::checkpoint::load_weights_from_bytes(self, bytes, true).map(|_| ())
+    }
+
+    /// Writes every parameter and buffer to a safetensors file with PyTorch's
+    /// names, loadable with `model.load_state_dict(safetensors.torch.load_file(path))`.
+    fn save_safetensors(&self, path: impl AsRef<std::path::Path>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        crate::checkpoint::write_safetensors(path, &self.named_tensors())
+    }
+
+    /// Loads weights from a safetensors file (one written by PyTorch's
+    /// `safetensors.torch.save_file(model.state_dict(), path)`, for example),
+    /// strictly: every difference is listed in one error, and nothing changes
+    /// unless there are none.
+    fn load_safetensors(&mut self, path: impl AsRef<std::path::Path>) -> Result<()>
+    where
+        Self: Sized,
+    {
+        let map = crate::checkpoint::read_safetensors(path)?;
+        self.load_named_tensors(&map)
+    }
+
+    /// [`Module::load_safetensors`] without `strict`: loads what matches and
+    /// returns the missing and unexpected keys.
+    fn load_safetensors_non_strict(&mut self, path: impl AsRef<std::path::Path>) -> Result<LoadReport>
+    where
+        Self: Sized,
+    {
+        let map = crate::checkpoint::read_safetensors(path)?;
+        self.load_named_tensors_with(&map, false)
+    }
+}
+
+/// A module called with one tensor and returning one: every built-in layer,
+/// [`super::Sequential`], and user models whose forward has that signature.
+/// [`super::Sequential`] chains `Forward` layers, and `Trainer::fit` with a
+/// loss trains a `Forward` model. A model with several inputs or outputs does
+/// not implement it: it keeps an ordinary method
+/// (`fn forward(&self, a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)>`)
+/// and is trained through a [`crate::train::TrainStep`].
+pub trait Forward: Module {
+    /// Applies the module to `x`.
+    fn forward(&self, x: &Tensor) -> Result<Tensor>;
+}
+
+/// What a non-strict [`Module::load_named_tensors_with`] did not load, with
+/// PyTorch's names (`_IncompatibleKeys`). Both lists are sorted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Tensors of the model that the source did not hold (they keep their values).
+    pub missing_keys: Vec<String>,
+    /// Tensors of the source that the model does not have (ignored).
+    pub unexpected_keys: Vec<String>,
+}
+
+impl LoadReport {
+    /// True when every tensor matched.
+    pub fn is_complete(&self) -> bool {
+        self.missing_keys.is_empty() && self.unexpected_keys.is_empty()
+    }
+}
+
+/// `name.tensor` for each tensor of a child called `name`.
+fn prefix(name: &str, tensors: Vec<(String, Tensor)>) -> impl Iterator<Item = (String, Tensor)> + '_ {
+    tensors.into_iter().map(move |(n, t)| (format!("{name}.{n}"), t))
 }
 
 /// `weight` and, when present, `bias`, named as PyTorch names them: the
@@ -194,7 +486,7 @@ pub(crate) fn weight_and_bias(weight: &Tensor, bias: Option<&Tensor>) -> Vec<(St
     p
 }
 
-/// [`Module::map_tensors`] over a weight and an optional bias.
+/// [`Module::map_own_tensors`] over a weight and an optional bias.
 pub(crate) fn map_weight_and_bias(
     weight: &mut Tensor,
     bias: &mut Option<Tensor>,
@@ -229,7 +521,8 @@ pub(crate) fn assign(target: &Tensor, value: &Tensor) -> Result<()> {
     })
 }
 
-/// Finds `name` among `tensors` and copies `value` into it (the default [`Module::assign_named`]).
+/// Finds `name` among `tensors` and copies `value` into it (the default [`Module::assign_named`]
+/// for a module's own tensors).
 pub fn assign_by_name(tensors: &[(String, Tensor)], name: &str, value: &Tensor, owner: &str) -> Result<()> {
     let target = tensors
         .iter()
@@ -251,16 +544,28 @@ pub fn assign_by_name(tensors: &[(String, Tensor)], name: &str, value: &Tensor, 
     assign(target, value)
 }
 
-/// Compares the tensors a module expects with those offered, and lists every difference.
-pub(crate) fn check_named_tensors(expected: &[(String, Tensor)], map: &HashMap<String, Tensor>) -> Result<()> {
+/// Compares the tensors a module expects with those offered. Shape and dtype
+/// differences are always errors; missing and unexpected names are errors
+/// when `strict`, and are returned otherwise. Every problem is listed in one error.
+pub(crate) fn check_named_tensors(
+    expected: &[(String, Tensor)],
+    map: &HashMap<String, Tensor>,
+    strict: bool,
+) -> Result<LoadReport> {
     let mut problems = Vec::new();
+    let mut report = LoadReport::default();
     for (name, t) in expected {
         match map.get(name) {
-            None => problems.push(format!(
-                "missing {name:?} (expected shape {}, dtype {})",
-                t.shape(),
-                t.dtype()
-            )),
+            None => {
+                if strict {
+                    problems.push(format!(
+                        "missing {name:?} (expected shape {}, dtype {})",
+                        t.shape(),
+                        t.dtype()
+                    ));
+                }
+                report.missing_keys.push(name.clone());
+            }
             Some(v) => {
                 if v.shape() != t.shape() {
                     problems.push(format!("{name:?}: shape {} given, expected {}", v.shape(), t.shape()));
@@ -274,9 +579,13 @@ pub(crate) fn check_named_tensors(expected: &[(String, Tensor)], map: &HashMap<S
     let known: HashSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
     let mut unexpected: Vec<&String> = map.keys().filter(|k| !known.contains(k.as_str())).collect();
     unexpected.sort();
-    problems.extend(unexpected.into_iter().map(|k| format!("unexpected {k:?}")));
+    if strict {
+        problems.extend(unexpected.iter().map(|k| format!("unexpected {k:?}")));
+    }
+    report.unexpected_keys = unexpected.into_iter().cloned().collect();
+    report.missing_keys.sort();
     if problems.is_empty() {
-        return Ok(());
+        return Ok(report);
     }
     Err(Error::invalid(
         "load_named_tensors",

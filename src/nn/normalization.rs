@@ -1,6 +1,6 @@
 //! Input standardisation with statistics that travel with the model.
 
-use super::{LayerConfig, Module};
+use super::{Forward, LayerConfig, Module};
 use crate::data::StandardScaler;
 use crate::{DType, Device, Error, Result, Tensor};
 
@@ -28,7 +28,7 @@ const MIN_STD: f64 = 1e-7;
 /// - output: same as the input
 ///
 /// ```
-/// use neurite::nn::{Module, Normalization};
+/// use neurite::nn::{Forward, Module, Normalization};
 /// use neurite::{Device, Tensor};
 /// # fn main() -> neurite::Result<()> {
 /// let train = Tensor::from_vec(vec![1f32, 3., 5., 7.], (4, 1), &Device::cpu())?;
@@ -192,6 +192,28 @@ fn feature_dim(axis: i64, rank: usize, op: &'static str) -> Result<usize> {
 }
 
 impl Module for Normalization {
+    fn own_buffers(&self) -> Vec<(String, Tensor)> {
+        vec![
+            ("mean".to_string(), self.mean.clone()),
+            ("variance".to_string(), self.variance.clone()),
+        ]
+    }
+
+    fn map_own_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+        self.mean = f(&self.mean)?;
+        self.variance = f(&self.variance)?;
+        Ok(())
+    }
+
+    fn config(&self) -> Result<LayerConfig> {
+        Ok(LayerConfig::Normalization {
+            axis: self.axis,
+            num_features: self.num_features(),
+        })
+    }
+}
+
+impl Forward for Normalization {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let op = "Normalization";
         self.validate()?;
@@ -214,25 +236,5 @@ impl Module for Normalization {
         let std = self.variance.sqrt()?.clamp(MIN_STD, f64::INFINITY)?;
         x.sub(&self.mean.reshape(bshape.as_slice())?)?
             .div(&std.reshape(bshape.as_slice())?)
-    }
-
-    fn named_buffers(&self) -> Vec<(String, Tensor)> {
-        vec![
-            ("mean".to_string(), self.mean.clone()),
-            ("variance".to_string(), self.variance.clone()),
-        ]
-    }
-
-    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
-        self.mean = f(&self.mean)?;
-        self.variance = f(&self.variance)?;
-        Ok(())
-    }
-
-    fn config(&self) -> Result<LayerConfig> {
-        Ok(LayerConfig::Normalization {
-            axis: self.axis,
-            num_features: self.num_features(),
-        })
     }
 }

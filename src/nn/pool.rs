@@ -125,16 +125,18 @@ macro_rules! pool_layer {
         }
 
         impl $crate::nn::Module for $name {
-            fn forward(&self, x: &$crate::Tensor) -> $crate::Result<$crate::Tensor> {
-                self.window.apply(x, stringify!($name), |x, k, s, p| x.$method(k, s, p))
-            }
-
             fn config(&self) -> $crate::Result<$crate::nn::LayerConfig> {
                 Ok($crate::nn::LayerConfig::$name {
                     kernel_size: self.window.kernel,
                     stride: self.window.stride,
                     padding: self.window.padding,
                 })
+            }
+        }
+
+        impl $crate::nn::Forward for $name {
+            fn forward(&self, x: &$crate::Tensor) -> $crate::Result<$crate::Tensor> {
+                self.window.apply(x, stringify!($name), |x, k, s, p| x.$method(k, s, p))
             }
         }
     };

@@ -1,6 +1,6 @@
 //! The `Sequential` container.
 
-use super::{LayerConfig, Module, SequentialConfig};
+use super::{Forward, LayerConfig, Module, SequentialConfig};
 use crate::{Device, Error, Result, Tensor};
 
 /// Layers applied one after another, PyTorch's `nn.Sequential`.
@@ -19,7 +19,7 @@ use crate::{Device, Error, Result, Tensor};
 /// The input shape of the first layer to the output shape of the last.
 ///
 /// ```
-/// use neurite::nn::{Linear, Module, ReLU, Sequential};
+/// use neurite::nn::{Forward, Linear, Module, ReLU, Sequential};
 /// use neurite::{DType, Device, Tensor};
 /// # fn main() -> neurite::Result<()> {
 /// let model = Sequential::new()
@@ -35,7 +35,7 @@ use crate::{Device, Error, Result, Tensor};
 /// # Ok(()) }
 /// ```
 pub struct Sequential {
-    layers: Vec<Box<dyn Module>>,
+    layers: Vec<Box<dyn Forward>>,
     training: bool,
 }
 
@@ -68,18 +68,18 @@ impl Sequential {
     // `add` is the name Keras and PyTorch users expect for building a model;
     // `Sequential` is not a number and never implements `std::ops::Add`.
     #[allow(clippy::should_implement_trait)]
-    pub fn add<M: Module + 'static>(self, layer: M) -> Sequential {
+    pub fn add<M: Forward + 'static>(self, layer: M) -> Sequential {
         self.add_module(Box::new(layer))
     }
 
     /// Appends a boxed layer (builder style), for modules chosen at run time.
-    pub fn add_module(mut self, layer: Box<dyn Module>) -> Sequential {
+    pub fn add_module(mut self, layer: Box<dyn Forward>) -> Sequential {
         self.push(layer);
         self
     }
 
     /// Appends a boxed layer in place.
-    pub fn push(&mut self, mut layer: Box<dyn Module>) {
+    pub fn push(&mut self, mut layer: Box<dyn Forward>) {
         layer.set_training(self.training);
         self.layers.push(layer);
     }
@@ -101,23 +101,18 @@ impl Sequential {
     }
 
     /// The layers, in order.
-    pub fn layers(&self) -> &[Box<dyn Module>] {
+    pub fn layers(&self) -> &[Box<dyn Forward>] {
         &self.layers
     }
 
     /// Layer `i`.
-    pub fn layer(&self, i: usize) -> Option<&dyn Module> {
+    pub fn layer(&self, i: usize) -> Option<&dyn Forward> {
         self.layers.get(i).map(|l| &**l)
     }
 
     /// Layer `i`, mutably.
-    pub fn layer_mut(&mut self, i: usize) -> Option<&mut (dyn Module + 'static)> {
+    pub fn layer_mut(&mut self, i: usize) -> Option<&mut (dyn Forward + 'static)> {
         self.layers.get_mut(i).map(|l| &mut **l)
-    }
-
-    /// The device of the first parameter or buffer (`None` for a model without tensors).
-    pub fn device(&self) -> Option<Device> {
-        self.named_tensors().first().map(|(_, t)| t.device())
     }
 
     /// The configuration of every layer, to rebuild the model with
@@ -185,24 +180,24 @@ impl Sequential {
     }
 }
 
-/// Prefixes each name with the layer index, PyTorch style.
-fn prefixed(layers: &[Box<dyn Module>], get: impl Fn(&dyn Module) -> Vec<(String, Tensor)>) -> Vec<(String, Tensor)> {
-    layers
-        .iter()
-        .enumerate()
-        .flat_map(|(i, l)| get(&**l).into_iter().map(move |(n, t)| (format!("{i}.{n}"), t)))
-        .collect()
-}
-
 impl Module for Sequential {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mut h = x.clone();
-        for l in &self.layers {
-            h = l.forward(&h)?;
-        }
-        Ok(h)
+    fn children(&self) -> Vec<(String, &dyn Module)> {
+        self.layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i.to_string(), &**l as &dyn Module))
+            .collect()
     }
 
+    fn children_mut(&mut self) -> Vec<(String, &mut dyn Module)> {
+        self.layers
+            .iter_mut()
+            .enumerate()
+            .map(|(i, l)| (i.to_string(), &mut **l as &mut dyn Module))
+            .collect()
+    }
+
+    /// Keeps its own flag too: a layer added later joins in the container's mode.
     fn set_training(&mut self, training: bool) {
         self.training = training;
         for l in &mut self.layers {
@@ -214,55 +209,21 @@ impl Module for Sequential {
         self.training
     }
 
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
-        prefixed(&self.layers, |l| l.named_parameters())
-    }
-
-    fn named_buffers(&self) -> Vec<(String, Tensor)> {
-        prefixed(&self.layers, |l| l.named_buffers())
-    }
-
-    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
-        for l in &mut self.layers {
-            l.map_tensors(f)?;
-        }
-        Ok(())
-    }
-
-    fn to_device(&mut self, device: &Device) -> Result<()> {
-        // Each layer's own method, so that overrides in custom modules are honoured.
-        for l in &mut self.layers {
-            l.to_device(device)?;
-        }
-        Ok(())
-    }
-
-    fn to_dtype(&mut self, dtype: crate::DType) -> Result<()> {
-        for l in &mut self.layers {
-            l.to_dtype(dtype)?;
-        }
-        Ok(())
-    }
-
-    fn assign_named(&mut self, name: &str, value: &Tensor) -> Result<()> {
-        let routed = name
-            .split_once('.')
-            .and_then(|(i, rest)| Some((i.parse::<usize>().ok()?, rest)))
-            .filter(|(i, _)| *i < self.layers.len());
-        match routed {
-            Some((i, rest)) => self.layers[i].assign_named(rest, value),
-            None => Err(Error::invalid(
-                "assign_named",
-                format!("Sequential has no tensor named {name:?}"),
-            )),
-        }
-    }
-
     fn config(&self) -> Result<LayerConfig> {
         Ok(LayerConfig::Sequential(self.to_config()?))
     }
 
     fn input_dtype(&self) -> Option<crate::DType> {
         self.layers.first().and_then(|l| l.input_dtype())
+    }
+}
+
+impl Forward for Sequential {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut h = x.clone();
+        for l in &self.layers {
+            h = l.forward(&h)?;
+        }
+        Ok(h)
     }
 }

@@ -1,6 +1,6 @@
 //! Softmax and log-softmax layers.
 
-use super::{LayerConfig, Module};
+use super::{Forward, LayerConfig, Module};
 use crate::{Result, Tensor};
 
 /// `exp(x) / sum(exp(x))` along `dim`, PyTorch's `nn.Softmax(dim)`.
@@ -23,12 +23,14 @@ impl Softmax {
 }
 
 impl Module for Softmax {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.softmax(self.dim)
-    }
-
     fn config(&self) -> Result<LayerConfig> {
         Ok(LayerConfig::Softmax { dim: self.dim })
+    }
+}
+
+impl Forward for Softmax {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.softmax(self.dim)
     }
 }
 
@@ -51,11 +53,13 @@ impl LogSoftmax {
 }
 
 impl Module for LogSoftmax {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.log_softmax(self.dim)
-    }
-
     fn config(&self) -> Result<LayerConfig> {
         Ok(LayerConfig::LogSoftmax { dim: self.dim })
+    }
+}
+
+impl Forward for LogSoftmax {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        x.log_softmax(self.dim)
     }
 }

@@ -2,7 +2,9 @@
 //! shared with [`super::AdamW`], which only changes how weight decay applies.
 
 use super::Optimizer;
-use super::common::{addcdiv, addcmul, axpy, gather_grads, lerp, non_negative, unit_interval, validate_params};
+use super::common::{addcdiv, addcmul, axpy, gather_grads, lerp, non_negative, unit_interval};
+use super::groups::{GroupConfig, Groups, group_accessors};
+use super::param_group::{GroupOptions, ParamGroup};
 use super::state::{HostBuffer, OptimizerConfig, OptimizerState, ParamState};
 use crate::{GradStore, NoGradGuard, Result, Tensor};
 use serde::{Deserialize, Serialize};
@@ -58,6 +60,94 @@ pub(crate) fn validate_adam(op: &'static str, c: &AdamConfig) -> Result<()> {
     non_negative(op, "weight_decay", c.weight_decay)
 }
 
+/// The hyperparameters Adam and AdamW share, each config read as Adam's.
+pub(crate) trait AdamLike: GroupConfig {
+    /// AdamW's decoupled weight decay instead of Adam's L2 term.
+    const DECOUPLED: bool;
+    fn adam(&self) -> AdamConfig;
+}
+
+/// `GroupConfig` and `AdamLike` for a config with Adam's fields (`lr`,
+/// `betas`, `eps`, `weight_decay`, `amsgrad`): Adam's and AdamW's, which
+/// differ only in their name, their `OptimizerConfig` variant and whether the
+/// decay is decoupled.
+macro_rules! adam_group_config {
+    ($config:ident, $variant:ident, $kind:literal, $decoupled:expr) => {
+        impl GroupConfig for $config {
+            const KIND: &'static str = $kind;
+            const OPTIONS: &'static [&'static str] = &["lr", "weight_decay", "betas", "eps", "amsgrad"];
+
+            fn lr(&self) -> f64 {
+                self.lr
+            }
+            fn set_lr(&mut self, lr: f64) {
+                self.lr = lr;
+            }
+            fn momentum(&self) -> Option<f64> {
+                Some(self.betas.0)
+            }
+            fn set_momentum(&mut self, beta1: f64) -> Result<()> {
+                unit_interval(concat!($kind, ".set_momentum"), "betas.0", beta1)?;
+                self.betas.0 = beta1;
+                Ok(())
+            }
+            fn validate(&self) -> Result<()> {
+                $config::validate(self)
+            }
+            fn apply(&self, o: &GroupOptions) -> Self {
+                $config {
+                    lr: o.lr.unwrap_or(self.lr),
+                    betas: o.betas.unwrap_or(self.betas),
+                    eps: o.eps.unwrap_or(self.eps),
+                    weight_decay: o.weight_decay.unwrap_or(self.weight_decay),
+                    amsgrad: o.amsgrad.unwrap_or(self.amsgrad),
+                }
+            }
+            fn to_options(&self) -> GroupOptions {
+                adam_options(&self.adam())
+            }
+            fn wrap(&self) -> OptimizerConfig {
+                OptimizerConfig::$variant(self.clone())
+            }
+            fn unwrap(config: &OptimizerConfig) -> Option<Self> {
+                match config {
+                    OptimizerConfig::$variant(c) => Some(c.clone()),
+                    _ => None,
+                }
+            }
+        }
+
+        impl AdamLike for $config {
+            const DECOUPLED: bool = $decoupled;
+            fn adam(&self) -> AdamConfig {
+                AdamConfig {
+                    lr: self.lr,
+                    betas: self.betas,
+                    eps: self.eps,
+                    weight_decay: self.weight_decay,
+                    amsgrad: self.amsgrad,
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use adam_group_config;
+
+adam_group_config!(AdamConfig, Adam, "Adam", false);
+
+/// Every value of an Adam config as group options.
+pub(crate) fn adam_options(c: &AdamConfig) -> GroupOptions {
+    GroupOptions {
+        lr: Some(c.lr),
+        betas: Some(c.betas),
+        eps: Some(c.eps),
+        weight_decay: Some(c.weight_decay),
+        amsgrad: Some(c.amsgrad),
+        ..Default::default()
+    }
+}
+
 /// The moment estimates of one parameter.
 #[derive(Clone)]
 struct Moments {
@@ -67,115 +157,36 @@ struct Moments {
     max_exp_avg_sq: Option<Tensor>,
 }
 
-/// The Adam/AdamW machinery; `decoupled` selects AdamW's weight decay.
-pub(crate) struct AdamCore {
-    name: &'static str,
-    decoupled: bool,
-    params: Vec<Tensor>,
-    pub(crate) config: AdamConfig,
-    initial_lr: Option<f64>,
-    steps: u64,
+/// The Adam/AdamW machinery over groups of `C` (AdamConfig or AdamWConfig).
+pub(crate) struct AdamCore<C> {
+    pub(crate) groups: Groups<C>,
     state: Vec<Option<Moments>>,
 }
 
-impl AdamCore {
-    pub(crate) fn new(name: &'static str, decoupled: bool, params: Vec<Tensor>, config: AdamConfig) -> Result<Self> {
-        validate_adam(name, &config)?;
-        validate_params(name, &params)?;
-        let state = vec![None; params.len()];
-        Ok(AdamCore {
-            name,
-            decoupled,
-            params,
-            config,
-            initial_lr: None,
-            steps: 0,
-            state,
-        })
+impl<C: AdamLike> AdamCore<C> {
+    pub(crate) fn new(groups: Vec<ParamGroup>, defaults: C) -> Result<Self> {
+        let groups = Groups::new(groups, defaults)?;
+        let state = vec![None; groups.params.len()];
+        Ok(AdamCore { groups, state })
     }
 
     pub(crate) fn step(&mut self, grads: &GradStore) -> Result<()> {
-        let c = &self.config;
-        let (beta1, beta2) = c.betas;
-        let all = gather_grads(self.name, &self.params, grads)?;
+        let params = &self.groups.params;
+        let all = gather_grads(C::KIND, params, grads)?;
         let _guard = NoGradGuard::new();
-        for ((p, g), slot) in self.params.iter().zip(all).zip(self.state.iter_mut()) {
-            let Some(mut g) = g else { continue };
-            let m = match slot {
-                Some(m) => m.clone(),
-                None => Moments {
-                    step: 0,
-                    exp_avg: p.zeros_like()?,
-                    exp_avg_sq: p.zeros_like()?,
-                    max_exp_avg_sq: None,
-                },
-            };
-            let step = m.step + 1;
-            let mut param = p.clone();
-            if c.weight_decay != 0.0 {
-                if self.decoupled {
-                    param = param.mul_scalar(1.0 - c.lr * c.weight_decay)?;
-                } else {
-                    g = axpy(&g, p, c.weight_decay)?;
-                }
+        for group in &self.groups.groups {
+            let c = group.config.adam();
+            for i in group.range.clone() {
+                let Some(g) = all[i].clone() else { continue };
+                let updated = adam_update(&params[i], g, &mut self.state[i], &c, C::DECOUPLED)?;
+                params[i].set_data(&updated)?;
             }
-            let exp_avg = lerp(&m.exp_avg, &g, 1.0 - beta1)?;
-            let exp_avg_sq = addcmul(&m.exp_avg_sq.mul_scalar(beta2)?, &g, &g, 1.0 - beta2)?;
-            // Python float arithmetic, as PyTorch's for-loop implementation does it.
-            let bias_correction1 = 1.0 - beta1.powf(step as f64);
-            let bias_correction2 = 1.0 - beta2.powf(step as f64);
-            let step_size = c.lr / bias_correction1;
-            let bias_correction2_sqrt = bias_correction2.powf(0.5);
-            let max_exp_avg_sq = if c.amsgrad {
-                Some(match &m.max_exp_avg_sq {
-                    Some(prev) => prev.maximum(&exp_avg_sq)?,
-                    None => p.zeros_like()?.maximum(&exp_avg_sq)?,
-                })
-            } else {
-                m.max_exp_avg_sq.clone()
-            };
-            let second = if c.amsgrad {
-                max_exp_avg_sq.as_ref().unwrap_or(&exp_avg_sq)
-            } else {
-                &exp_avg_sq
-            };
-            let denom = second.sqrt()?.div_scalar(bias_correction2_sqrt)?.add_scalar(c.eps)?;
-            let updated = addcdiv(&param, &exp_avg, &denom, -step_size)?;
-            p.set_data(&updated)?;
-            *slot = Some(Moments {
-                step,
-                exp_avg,
-                exp_avg_sq,
-                max_exp_avg_sq,
-            });
         }
-        self.steps += 1;
+        self.groups.steps += 1;
         Ok(())
     }
 
-    pub(crate) fn params(&self) -> &[Tensor] {
-        &self.params
-    }
-
-    pub(crate) fn initial_lr(&self) -> Option<f64> {
-        self.initial_lr
-    }
-
-    pub(crate) fn set_initial_lr(&mut self, lr: Option<f64>) {
-        self.initial_lr = lr;
-    }
-
-    pub(crate) fn steps(&self) -> u64 {
-        self.steps
-    }
-
-    pub(crate) fn set_beta1(&mut self, beta1: f64) -> Result<()> {
-        unit_interval(self.name, "betas.0", beta1)?;
-        self.config.betas.0 = beta1;
-        Ok(())
-    }
-
-    pub(crate) fn state(&self, config: OptimizerConfig) -> Result<OptimizerState> {
+    pub(crate) fn state(&self) -> Result<OptimizerState> {
         let mut params = BTreeMap::new();
         for (i, m) in self.state.iter().enumerate() {
             let Some(m) = m else { continue };
@@ -187,22 +198,13 @@ impl AdamCore {
             }
             params.insert(i, ParamState { step: m.step, buffers });
         }
-        Ok(OptimizerState {
-            config,
-            initial_lr: self.initial_lr,
-            step_count: self.steps,
-            param_count: self.params.len(),
-            params,
-        })
+        Ok(self.groups.state(params))
     }
 
-    /// Restores from `state`, whose config (already extracted and of the right
-    /// kind) is `config`.
-    pub(crate) fn load_state(&mut self, state: &OptimizerState, config: AdamConfig, op: &'static str) -> Result<()> {
-        validate_adam(op, &config)?;
-        state.check_against(&self.params, op)?;
-        let mut restored = Vec::with_capacity(self.params.len());
-        for (i, p) in self.params.iter().enumerate() {
+    pub(crate) fn load_state(&mut self, state: &OptimizerState, op: &'static str) -> Result<()> {
+        let restore = self.groups.check_state(state, op)?;
+        let mut restored = Vec::with_capacity(self.state.len());
+        for (i, p) in self.groups.params.iter().enumerate() {
             let Some(ps) = state.params.get(&i) else {
                 restored.push(None);
                 continue;
@@ -219,12 +221,69 @@ impl AdamCore {
                 max_exp_avg_sq: state.buffer(i, "max_exp_avg_sq", p, op)?,
             }));
         }
-        self.config = config;
-        self.initial_lr = state.initial_lr;
-        self.steps = state.step_count;
+        self.groups.restore(restore);
         self.state = restored;
         Ok(())
     }
+}
+
+/// One Adam/AdamW update of `p` with gradient `g`; advances `slot` and
+/// returns the new parameter value.
+fn adam_update(
+    p: &Tensor,
+    mut g: Tensor,
+    slot: &mut Option<Moments>,
+    c: &AdamConfig,
+    decoupled: bool,
+) -> Result<Tensor> {
+    let (beta1, beta2) = c.betas;
+    let m = match slot {
+        Some(m) => m.clone(),
+        None => Moments {
+            step: 0,
+            exp_avg: p.zeros_like()?,
+            exp_avg_sq: p.zeros_like()?,
+            max_exp_avg_sq: None,
+        },
+    };
+    let step = m.step + 1;
+    let mut param = p.clone();
+    if c.weight_decay != 0.0 {
+        if decoupled {
+            param = param.mul_scalar(1.0 - c.lr * c.weight_decay)?;
+        } else {
+            g = axpy(&g, p, c.weight_decay)?;
+        }
+    }
+    let exp_avg = lerp(&m.exp_avg, &g, 1.0 - beta1)?;
+    let exp_avg_sq = addcmul(&m.exp_avg_sq.mul_scalar(beta2)?, &g, &g, 1.0 - beta2)?;
+    // Python float arithmetic, as PyTorch's for-loop implementation does it.
+    let bias_correction1 = 1.0 - beta1.powf(step as f64);
+    let bias_correction2 = 1.0 - beta2.powf(step as f64);
+    let step_size = c.lr / bias_correction1;
+    let bias_correction2_sqrt = bias_correction2.powf(0.5);
+    let max_exp_avg_sq = if c.amsgrad {
+        Some(match &m.max_exp_avg_sq {
+            Some(prev) => prev.maximum(&exp_avg_sq)?,
+            None => p.zeros_like()?.maximum(&exp_avg_sq)?,
+        })
+    } else {
+        m.max_exp_avg_sq.clone()
+    };
+    let second = if c.amsgrad {
+        max_exp_avg_sq.as_ref().unwrap_or(&exp_avg_sq)
+    } else {
+        &exp_avg_sq
+    };
+    let denom = second.sqrt()?.div_scalar(bias_correction2_sqrt)?.add_scalar(c.eps)?;
+    let updated = addcdiv(&param, &exp_avg, &denom, -step_size)?;
+    *slot = Some(Moments {
+        step,
+        exp_avg,
+        exp_avg_sq,
+        max_exp_avg_sq,
+    });
+    Ok(updated)
 }
 
 /// Adam, with PyTorch's update rule (weight decay as an L2 term in the gradient):
@@ -251,22 +310,35 @@ impl AdamCore {
 /// # Ok(()) }
 /// ```
 pub struct Adam {
-    core: AdamCore,
+    core: AdamCore<AdamConfig>,
 }
 
 impl Adam {
-    /// An optimizer over `params`. Errors on invalid hyperparameters (negative
-    /// lr, eps or weight decay, betas outside `[0, 1)`), an empty list, a
-    /// non-float or a repeated parameter.
+    /// An optimizer over `params`, in one group. Errors on invalid
+    /// hyperparameters (negative lr, eps or weight decay, betas outside
+    /// `[0, 1)`), an empty list, a non-float or a repeated parameter.
     pub fn new(params: Vec<Tensor>, config: AdamConfig) -> Result<Adam> {
+        Self::with_groups(vec![ParamGroup::new(params)], config)
+    }
+
+    /// An optimizer over parameter groups (PyTorch's `Adam(param_groups,
+    /// **defaults)`): each group's unset hyperparameters come from `defaults`.
+    /// Errors as [`Adam::new`] does (naming the group), and on a group setting
+    /// a hyperparameter Adam does not have or a parameter in two groups.
+    pub fn with_groups(groups: Vec<ParamGroup>, defaults: AdamConfig) -> Result<Adam> {
         Ok(Adam {
-            core: AdamCore::new("Adam", false, params, config)?,
+            core: AdamCore::new(groups, defaults)?,
         })
     }
 
-    /// The hyperparameters (with the current lr and beta1).
+    /// The hyperparameters of group 0, with its current lr and beta1.
     pub fn config(&self) -> &AdamConfig {
-        &self.core.config
+        &self.core.groups.groups[0].config
+    }
+
+    /// The defaults config the optimizer was built with.
+    pub fn defaults(&self) -> &AdamConfig {
+        &self.core.groups.defaults
     }
 }
 
@@ -274,51 +346,14 @@ impl Optimizer for Adam {
     fn name(&self) -> &'static str {
         "Adam"
     }
-    delegate_to_core!();
+    fn step(&mut self, grads: &GradStore) -> Result<()> {
+        self.core.step(grads)
+    }
+    group_accessors!(core.groups);
     fn state(&self) -> Result<OptimizerState> {
-        self.core.state(OptimizerConfig::Adam(self.core.config.clone()))
+        self.core.state()
     }
     fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
-        const OP: &str = "Adam.load_state";
-        let OptimizerConfig::Adam(config) = &state.config else {
-            return Err(state.wrong_kind("Adam", OP));
-        };
-        self.core.load_state(state, config.clone(), OP)
+        self.core.load_state(state, "Adam.load_state")
     }
 }
-
-/// The `Optimizer` methods that Adam and AdamW forward unchanged to their
-/// `core: AdamCore` (everything but `name`, `state` and `load_state`).
-macro_rules! delegate_to_core {
-    () => {
-        fn step(&mut self, grads: &GradStore) -> Result<()> {
-            self.core.step(grads)
-        }
-        fn lr(&self) -> f64 {
-            self.core.config.lr
-        }
-        fn set_lr(&mut self, lr: f64) {
-            self.core.config.lr = lr;
-        }
-        fn initial_lr(&self) -> Option<f64> {
-            self.core.initial_lr()
-        }
-        fn set_initial_lr(&mut self, lr: Option<f64>) {
-            self.core.set_initial_lr(lr);
-        }
-        fn momentum(&self) -> Option<f64> {
-            Some(self.core.config.betas.0)
-        }
-        fn set_momentum(&mut self, momentum: f64) -> Result<()> {
-            self.core.set_beta1(momentum)
-        }
-        fn params(&self) -> &[Tensor] {
-            self.core.params()
-        }
-        fn step_count(&self) -> u64 {
-            self.core.steps()
-        }
-    };
-}
-
-pub(super) use delegate_to_core;

@@ -1,7 +1,10 @@
 //! AdamW: Adam with decoupled weight decay (PyTorch's `torch.optim.AdamW`).
 
 use super::Optimizer;
-use super::adam::{AdamConfig, AdamCore, delegate_to_core, validate_adam};
+use super::adam::{AdamConfig, AdamCore, AdamLike, adam_group_config, adam_options, validate_adam};
+use super::common::unit_interval;
+use super::groups::{GroupConfig, group_accessors};
+use super::param_group::{GroupOptions, ParamGroup};
 use super::state::{OptimizerConfig, OptimizerState};
 use crate::{GradStore, Result, Tensor};
 use serde::{Deserialize, Serialize};
@@ -58,17 +61,9 @@ impl AdamWConfig {
             amsgrad: self.amsgrad,
         }
     }
-
-    fn from_adam(c: &AdamConfig) -> AdamWConfig {
-        AdamWConfig {
-            lr: c.lr,
-            betas: c.betas,
-            eps: c.eps,
-            weight_decay: c.weight_decay,
-            amsgrad: c.amsgrad,
-        }
-    }
 }
+
+adam_group_config!(AdamWConfig, AdamW, "AdamW", true);
 
 /// AdamW: Adam whose weight decay shrinks the parameters directly
 /// (`p = p * (1 - lr * weight_decay)` before the Adam update) instead of being
@@ -87,22 +82,36 @@ impl AdamWConfig {
 /// # Ok(()) }
 /// ```
 pub struct AdamW {
-    core: AdamCore,
+    core: AdamCore<AdamWConfig>,
 }
 
 impl AdamW {
-    /// An optimizer over `params`. Errors on invalid hyperparameters (negative
-    /// lr, eps or weight decay, betas outside `[0, 1)`), an empty list, a
-    /// non-float or a repeated parameter.
+    /// An optimizer over `params`, in one group. Errors on invalid
+    /// hyperparameters (negative lr, eps or weight decay, betas outside
+    /// `[0, 1)`), an empty list, a non-float or a repeated parameter.
     pub fn new(params: Vec<Tensor>, config: AdamWConfig) -> Result<AdamW> {
+        Self::with_groups(vec![ParamGroup::new(params)], config)
+    }
+
+    /// An optimizer over parameter groups (PyTorch's `AdamW(param_groups,
+    /// **defaults)`): each group's unset hyperparameters come from `defaults`;
+    /// [`super::decay_groups`] builds the usual weights/no-decay split.
+    /// Errors as [`AdamW::new`] does (naming the group), and on a group
+    /// setting a hyperparameter AdamW does not have or a parameter in two groups.
+    pub fn with_groups(groups: Vec<ParamGroup>, defaults: AdamWConfig) -> Result<AdamW> {
         Ok(AdamW {
-            core: AdamCore::new("AdamW", true, params, config.to_adam())?,
+            core: AdamCore::new(groups, defaults)?,
         })
     }
 
-    /// The hyperparameters (with the current lr and beta1).
+    /// The hyperparameters of group 0, with its current lr and beta1.
     pub fn config(&self) -> AdamWConfig {
-        AdamWConfig::from_adam(&self.core.config)
+        self.core.groups.groups[0].config.clone()
+    }
+
+    /// The defaults config the optimizer was built with.
+    pub fn defaults(&self) -> &AdamWConfig {
+        &self.core.groups.defaults
     }
 }
 
@@ -110,15 +119,14 @@ impl Optimizer for AdamW {
     fn name(&self) -> &'static str {
         "AdamW"
     }
-    delegate_to_core!();
+    fn step(&mut self, grads: &GradStore) -> Result<()> {
+        self.core.step(grads)
+    }
+    group_accessors!(core.groups);
     fn state(&self) -> Result<OptimizerState> {
-        self.core.state(OptimizerConfig::AdamW(self.config()))
+        self.core.state()
     }
     fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
-        const OP: &str = "AdamW.load_state";
-        let OptimizerConfig::AdamW(config) = &state.config else {
-            return Err(state.wrong_kind("AdamW", OP));
-        };
-        self.core.load_state(state, config.to_adam(), OP)
+        self.core.load_state(state, "AdamW.load_state")
     }
 }

@@ -1,36 +1,8 @@
-//! Helpers shared by the optimizers: parameter and gradient checks,
+//! Helpers shared by the optimizers: gradient checks,
 //! hyperparameter validation, and PyTorch's fused update primitives written
 //! with tensor ops (so they run on the parameters' device).
 
 use crate::{DType, Error, GradStore, Result, Tensor};
-use std::collections::HashSet;
-
-/// Checks a parameter list: not empty, floating point, no tensor twice (a
-/// duplicate would be updated twice per step).
-pub(crate) fn validate_params(op: &'static str, params: &[Tensor]) -> Result<()> {
-    if params.is_empty() {
-        return Err(Error::invalid(op, "got an empty parameter list"));
-    }
-    let mut seen = HashSet::new();
-    for (i, p) in params.iter().enumerate() {
-        if !p.dtype().is_float() {
-            return Err(Error::invalid(
-                op,
-                format!(
-                    "parameter {i} has dtype {}, only floating-point tensors can be optimized",
-                    p.dtype()
-                ),
-            ));
-        }
-        if !seen.insert(p.id()) {
-            return Err(Error::invalid(
-                op,
-                format!("parameter {i} appears more than once in the list"),
-            ));
-        }
-    }
-    Ok(())
-}
 
 /// The gradient of each parameter (`None` where the store has none), after
 /// checking every present one against its parameter, so that a bad gradient is
@@ -128,46 +100,3 @@ pub(crate) fn addcdiv(s: &Tensor, t1: &Tensor, t2: &Tensor, value: f64) -> Resul
     };
     s.add(&quot)
 }
-
-/// The `Optimizer` accessors of an optimizer that keeps `config.lr`,
-/// `config.momentum`, `initial_lr`, `params` and `steps` fields (SGD,
-/// RMSprop); `$name` prefixes the error of `set_momentum`.
-macro_rules! config_accessors {
-    ($name:literal) => {
-        fn lr(&self) -> f64 {
-            self.config.lr
-        }
-
-        fn set_lr(&mut self, lr: f64) {
-            self.config.lr = lr;
-        }
-
-        fn initial_lr(&self) -> Option<f64> {
-            self.initial_lr
-        }
-
-        fn set_initial_lr(&mut self, lr: Option<f64>) {
-            self.initial_lr = lr;
-        }
-
-        fn momentum(&self) -> Option<f64> {
-            Some(self.config.momentum)
-        }
-
-        fn set_momentum(&mut self, momentum: f64) -> Result<()> {
-            $crate::optim::common::unit_interval(concat!($name, ".set_momentum"), "momentum", momentum)?;
-            self.config.momentum = momentum;
-            Ok(())
-        }
-
-        fn params(&self) -> &[Tensor] {
-            &self.params
-        }
-
-        fn step_count(&self) -> u64 {
-            self.steps
-        }
-    };
-}
-
-pub(super) use config_accessors;

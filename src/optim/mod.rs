@@ -2,6 +2,9 @@
 //! update rules, defaults and numbers.
 //!
 //! - [`Optimizer`]: the trait; [`Sgd`], [`Adam`], [`AdamW`], [`RmsProp`].
+//! - [`ParamGroup`]: parameters with their own hyperparameters (PyTorch's
+//!   `param_groups`), and [`decay_groups`], the usual split that decays
+//!   weights but not biases and norm parameters.
 //! - [`clip_grad_norm`], [`clip_grad_value`]: act on a [`crate::GradStore`]
 //!   between `backward()` and `step()`.
 //! - [`lr_scheduler`]: StepLR, MultiStepLR, ConstantLR, LinearLR, ExponentialLR,
@@ -34,8 +37,12 @@ mod adam;
 mod adamw;
 mod clip;
 mod common;
+mod decay;
+mod groups;
 pub mod lr_scheduler;
 mod optimizer;
+mod param_group;
+mod rebuild;
 mod rmsprop;
 mod sgd;
 mod state;
@@ -43,8 +50,10 @@ mod state;
 pub use adam::{Adam, AdamConfig};
 pub use adamw::{AdamW, AdamWConfig};
 pub use clip::{clip_grad_norm, clip_grad_norm_p, clip_grad_value};
+pub use decay::decay_groups;
 pub use lr_scheduler::{LrScheduler, SchedulerState};
 pub use optimizer::Optimizer;
+pub use param_group::{GroupOptions, ParamGroup};
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::{Sgd, SgdConfig};
-pub use state::{HostBuffer, HostData, OptimizerConfig, OptimizerState, ParamState};
+pub use state::{GroupState, HostBuffer, HostData, OptimizerConfig, OptimizerState, ParamState};

@@ -1,9 +1,9 @@
 //! RMSprop (PyTorch's `torch.optim.RMSprop`), optionally centered and with momentum.
 
 use super::Optimizer;
-use super::common::config_accessors;
-use super::common::validate_params;
-use super::common::{addcdiv, addcmul, axpy, closed_unit_interval, gather_grads, lerp, non_negative};
+use super::common::{addcdiv, addcmul, axpy, closed_unit_interval, gather_grads, lerp, non_negative, unit_interval};
+use super::groups::{GroupConfig, Groups, group_accessors};
+use super::param_group::{GroupOptions, ParamGroup};
 use super::state::{HostBuffer, OptimizerConfig, OptimizerState, ParamState};
 use crate::{GradStore, NoGradGuard, Result, Tensor};
 use serde::{Deserialize, Serialize};
@@ -61,6 +61,59 @@ impl RmsPropConfig {
     }
 }
 
+impl GroupConfig for RmsPropConfig {
+    const KIND: &'static str = "RMSprop";
+    const OPTIONS: &'static [&'static str] = &["lr", "weight_decay", "momentum", "alpha", "eps", "centered"];
+
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+    fn momentum(&self) -> Option<f64> {
+        Some(self.momentum)
+    }
+    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
+        unit_interval("RMSprop.set_momentum", "momentum", momentum)?;
+        self.momentum = momentum;
+        Ok(())
+    }
+    fn validate(&self) -> Result<()> {
+        RmsPropConfig::validate(self)
+    }
+    fn apply(&self, o: &GroupOptions) -> Self {
+        RmsPropConfig {
+            lr: o.lr.unwrap_or(self.lr),
+            alpha: o.alpha.unwrap_or(self.alpha),
+            eps: o.eps.unwrap_or(self.eps),
+            weight_decay: o.weight_decay.unwrap_or(self.weight_decay),
+            momentum: o.momentum.unwrap_or(self.momentum),
+            centered: o.centered.unwrap_or(self.centered),
+        }
+    }
+    fn to_options(&self) -> GroupOptions {
+        GroupOptions {
+            lr: Some(self.lr),
+            alpha: Some(self.alpha),
+            eps: Some(self.eps),
+            weight_decay: Some(self.weight_decay),
+            momentum: Some(self.momentum),
+            centered: Some(self.centered),
+            ..Default::default()
+        }
+    }
+    fn wrap(&self) -> OptimizerConfig {
+        OptimizerConfig::RmsProp(self.clone())
+    }
+    fn unwrap(config: &OptimizerConfig) -> Option<Self> {
+        match config {
+            OptimizerConfig::RmsProp(c) => Some(c.clone()),
+            _ => None,
+        }
+    }
+}
+
 /// The running averages of one parameter.
 #[derive(Clone)]
 struct Averages {
@@ -94,32 +147,35 @@ struct Averages {
 /// # Ok(()) }
 /// ```
 pub struct RmsProp {
-    params: Vec<Tensor>,
-    config: RmsPropConfig,
-    initial_lr: Option<f64>,
-    steps: u64,
+    groups: Groups<RmsPropConfig>,
     state: Vec<Option<Averages>>,
 }
 
 impl RmsProp {
-    /// An optimizer over `params`. Errors on invalid hyperparameters, an empty
-    /// list, a non-float or a repeated parameter.
+    /// An optimizer over `params`, in one group. Errors on invalid
+    /// hyperparameters, an empty list, a non-float or a repeated parameter.
     pub fn new(params: Vec<Tensor>, config: RmsPropConfig) -> Result<RmsProp> {
-        config.validate()?;
-        validate_params("RMSprop", &params)?;
-        let state = vec![None; params.len()];
-        Ok(RmsProp {
-            params,
-            config,
-            initial_lr: None,
-            steps: 0,
-            state,
-        })
+        Self::with_groups(vec![ParamGroup::new(params)], config)
     }
 
-    /// The hyperparameters (with the current lr and momentum).
+    /// An optimizer over parameter groups (PyTorch's `RMSprop(param_groups,
+    /// **defaults)`): each group's unset hyperparameters come from `defaults`.
+    /// Errors as [`RmsProp::new`] does (naming the group), and on a group
+    /// setting a hyperparameter RMSprop does not have or a parameter in two groups.
+    pub fn with_groups(groups: Vec<ParamGroup>, defaults: RmsPropConfig) -> Result<RmsProp> {
+        let groups = Groups::new(groups, defaults)?;
+        let state = vec![None; groups.params.len()];
+        Ok(RmsProp { groups, state })
+    }
+
+    /// The hyperparameters of group 0, with its current lr and momentum.
     pub fn config(&self) -> &RmsPropConfig {
-        &self.config
+        &self.groups.groups[0].config
+    }
+
+    /// The defaults config the optimizer was built with.
+    pub fn defaults(&self) -> &RmsPropConfig {
+        &self.groups.defaults
     }
 }
 
@@ -129,58 +185,21 @@ impl Optimizer for RmsProp {
     }
 
     fn step(&mut self, grads: &GradStore) -> Result<()> {
-        let c = &self.config;
-        let all = gather_grads("RMSprop.step", &self.params, grads)?;
+        let params = &self.groups.params;
+        let all = gather_grads("RMSprop.step", params, grads)?;
         let _guard = NoGradGuard::new();
-        for ((p, g), slot) in self.params.iter().zip(all).zip(self.state.iter_mut()) {
-            let Some(mut g) = g else { continue };
-            let prev = match slot {
-                Some(s) => s.clone(),
-                None => Averages {
-                    step: 0,
-                    square_avg: p.zeros_like()?,
-                    grad_avg: None,
-                    momentum_buffer: None,
-                },
-            };
-            if c.weight_decay != 0.0 {
-                g = axpy(&g, p, c.weight_decay)?;
+        for group in &self.groups.groups {
+            for i in group.range.clone() {
+                let Some(g) = all[i].clone() else { continue };
+                let updated = rmsprop_update(&params[i], g, &mut self.state[i], &group.config)?;
+                params[i].set_data(&updated)?;
             }
-            let square_avg = addcmul(&prev.square_avg.mul_scalar(c.alpha)?, &g, &g, 1.0 - c.alpha)?;
-            let (avg, grad_avg) = if c.centered {
-                let ga = match &prev.grad_avg {
-                    Some(ga) => ga.clone(),
-                    None => p.zeros_like()?,
-                };
-                let ga = lerp(&ga, &g, 1.0 - c.alpha)?;
-                (addcmul(&square_avg, &ga, &ga, -1.0)?.sqrt()?, Some(ga))
-            } else {
-                (square_avg.sqrt()?, prev.grad_avg.clone())
-            };
-            let avg = avg.add_scalar(c.eps)?;
-            let (updated, momentum_buffer) = if c.momentum > 0.0 {
-                let buf = match &prev.momentum_buffer {
-                    Some(b) => b.clone(),
-                    None => p.zeros_like()?,
-                };
-                let buf = addcdiv(&buf.mul_scalar(c.momentum)?, &g, &avg, 1.0)?;
-                (axpy(p, &buf, -c.lr)?, Some(buf))
-            } else {
-                (addcdiv(p, &g, &avg, -c.lr)?, prev.momentum_buffer.clone())
-            };
-            p.set_data(&updated)?;
-            *slot = Some(Averages {
-                step: prev.step + 1,
-                square_avg,
-                grad_avg,
-                momentum_buffer,
-            });
         }
-        self.steps += 1;
+        self.groups.steps += 1;
         Ok(())
     }
 
-    config_accessors!("RMSprop");
+    group_accessors!(groups);
 
     fn state(&self) -> Result<OptimizerState> {
         let mut params = BTreeMap::new();
@@ -196,24 +215,14 @@ impl Optimizer for RmsProp {
             }
             params.insert(i, ParamState { step: s.step, buffers });
         }
-        Ok(OptimizerState {
-            config: OptimizerConfig::RmsProp(self.config.clone()),
-            initial_lr: self.initial_lr,
-            step_count: self.steps,
-            param_count: self.params.len(),
-            params,
-        })
+        Ok(self.groups.state(params))
     }
 
     fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
         const OP: &str = "RMSprop.load_state";
-        let OptimizerConfig::RmsProp(config) = &state.config else {
-            return Err(state.wrong_kind("RMSprop", OP));
-        };
-        config.validate()?;
-        state.check_against(&self.params, OP)?;
-        let mut restored = Vec::with_capacity(self.params.len());
-        for (i, p) in self.params.iter().enumerate() {
+        let restore = self.groups.check_state(state, OP)?;
+        let mut restored = Vec::with_capacity(self.state.len());
+        for (i, p) in self.groups.params.iter().enumerate() {
             let Some(ps) = state.params.get(&i) else {
                 restored.push(None);
                 continue;
@@ -228,10 +237,54 @@ impl Optimizer for RmsProp {
                 momentum_buffer: state.buffer(i, "momentum_buffer", p, OP)?,
             }));
         }
-        self.config = config.clone();
-        self.initial_lr = state.initial_lr;
-        self.steps = state.step_count;
+        self.groups.restore(restore);
         self.state = restored;
         Ok(())
     }
+}
+
+/// One RMSprop update of `p` with gradient `g`; advances `slot` and returns
+/// the new parameter value.
+fn rmsprop_update(p: &Tensor, mut g: Tensor, slot: &mut Option<Averages>, c: &RmsPropConfig) -> Result<Tensor> {
+    let prev = match slot {
+        Some(s) => s.clone(),
+        None => Averages {
+            step: 0,
+            square_avg: p.zeros_like()?,
+            grad_avg: None,
+            momentum_buffer: None,
+        },
+    };
+    if c.weight_decay != 0.0 {
+        g = axpy(&g, p, c.weight_decay)?;
+    }
+    let square_avg = addcmul(&prev.square_avg.mul_scalar(c.alpha)?, &g, &g, 1.0 - c.alpha)?;
+    let (avg, grad_avg) = if c.centered {
+        let ga = match &prev.grad_avg {
+            Some(ga) => ga.clone(),
+            None => p.zeros_like()?,
+        };
+        let ga = lerp(&ga, &g, 1.0 - c.alpha)?;
+        (addcmul(&square_avg, &ga, &ga, -1.0)?.sqrt()?, Some(ga))
+    } else {
+        (square_avg.sqrt()?, prev.grad_avg.clone())
+    };
+    let avg = avg.add_scalar(c.eps)?;
+    let (updated, momentum_buffer) = if c.momentum > 0.0 {
+        let buf = match &prev.momentum_buffer {
+            Some(b) => b.clone(),
+            None => p.zeros_like()?,
+        };
+        let buf = addcdiv(&buf.mul_scalar(c.momentum)?, &g, &avg, 1.0)?;
+        (axpy(p, &buf, -c.lr)?, Some(buf))
+    } else {
+        (addcdiv(p, &g, &avg, -c.lr)?, prev.momentum_buffer.clone())
+    };
+    *slot = Some(Averages {
+        step: prev.step + 1,
+        square_avg,
+        grad_avg,
+        momentum_buffer,
+    });
+    Ok(updated)
 }

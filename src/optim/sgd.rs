@@ -2,8 +2,9 @@
 //! L2 weight decay (PyTorch's `torch.optim.SGD`).
 
 use super::Optimizer;
-use super::common::config_accessors;
-use super::common::{axpy, gather_grads, non_negative, validate_params};
+use super::common::{axpy, gather_grads, non_negative, unit_interval};
+use super::groups::{GroupConfig, Groups, group_accessors};
+use super::param_group::{GroupOptions, ParamGroup};
 use super::state::{HostBuffer, OptimizerConfig, OptimizerState, ParamState};
 use crate::{Error, GradStore, NoGradGuard, Result, Tensor};
 use serde::{Deserialize, Serialize};
@@ -65,6 +66,57 @@ impl SgdConfig {
     }
 }
 
+impl GroupConfig for SgdConfig {
+    const KIND: &'static str = "SGD";
+    const OPTIONS: &'static [&'static str] = &["lr", "weight_decay", "momentum", "dampening", "nesterov"];
+
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+    fn momentum(&self) -> Option<f64> {
+        Some(self.momentum)
+    }
+    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
+        unit_interval("SGD.set_momentum", "momentum", momentum)?;
+        self.momentum = momentum;
+        Ok(())
+    }
+    fn validate(&self) -> Result<()> {
+        SgdConfig::validate(self)
+    }
+    fn apply(&self, o: &GroupOptions) -> Self {
+        SgdConfig {
+            lr: o.lr.unwrap_or(self.lr),
+            momentum: o.momentum.unwrap_or(self.momentum),
+            dampening: o.dampening.unwrap_or(self.dampening),
+            weight_decay: o.weight_decay.unwrap_or(self.weight_decay),
+            nesterov: o.nesterov.unwrap_or(self.nesterov),
+        }
+    }
+    fn to_options(&self) -> GroupOptions {
+        GroupOptions {
+            lr: Some(self.lr),
+            momentum: Some(self.momentum),
+            dampening: Some(self.dampening),
+            weight_decay: Some(self.weight_decay),
+            nesterov: Some(self.nesterov),
+            ..Default::default()
+        }
+    }
+    fn wrap(&self) -> OptimizerConfig {
+        OptimizerConfig::Sgd(self.clone())
+    }
+    fn unwrap(config: &OptimizerConfig) -> Option<Self> {
+        match config {
+            OptimizerConfig::Sgd(c) => Some(c.clone()),
+            _ => None,
+        }
+    }
+}
+
 /// SGD, with PyTorch's update rule:
 ///
 /// ```text
@@ -87,33 +139,54 @@ impl SgdConfig {
 /// # Ok(()) }
 /// ```
 pub struct Sgd {
-    params: Vec<Tensor>,
-    config: SgdConfig,
-    initial_lr: Option<f64>,
-    steps: u64,
+    groups: Groups<SgdConfig>,
     /// Per parameter: (updates received, momentum buffer once created).
     state: Vec<(u64, Option<Tensor>)>,
 }
 
 impl Sgd {
-    /// An optimizer over `params`. Errors on invalid hyperparameters, an empty
-    /// list, a non-float or a repeated parameter.
+    /// An optimizer over `params`, in one group. Errors on invalid
+    /// hyperparameters, an empty list, a non-float or a repeated parameter.
     pub fn new(params: Vec<Tensor>, config: SgdConfig) -> Result<Sgd> {
-        config.validate()?;
-        validate_params("SGD", &params)?;
-        let state = vec![(0, None); params.len()];
-        Ok(Sgd {
-            params,
-            config,
-            initial_lr: None,
-            steps: 0,
-            state,
-        })
+        Self::from_groups(Groups::single(params, config)?)
     }
 
-    /// The hyperparameters (with the current lr and momentum).
+    /// An optimizer over parameter groups (PyTorch's `SGD(param_groups,
+    /// **defaults)`): each group's unset hyperparameters come from `defaults`.
+    /// Errors on invalid hyperparameters (naming the group), a group setting
+    /// one SGD does not have (`betas`, ...), no parameter at all, a non-float
+    /// parameter or one that appears twice, in one group or in two.
+    ///
+    /// ```
+    /// use neurite::optim::{Optimizer, ParamGroup, Sgd, SgdConfig};
+    /// use neurite::{DType, Device, Tensor};
+    /// # fn main() -> neurite::Result<()> {
+    /// let w = Tensor::ones((2, 2), DType::F32, &Device::cpu())?.requires_grad();
+    /// let b = Tensor::ones(2, DType::F32, &Device::cpu())?.requires_grad();
+    /// let defaults = SgdConfig { lr: 0.1, momentum: 0.9, weight_decay: 1e-4, ..Default::default() };
+    /// let opt = Sgd::with_groups(vec![ParamGroup::new(vec![w]), ParamGroup::new(vec![b]).weight_decay(0.0)], defaults)?;
+    /// assert_eq!(opt.group_config(1)?.weight_decay(), Some(0.0));
+    /// assert_eq!(opt.group_momentum(1)?, Some(0.9));
+    /// # Ok(()) }
+    /// ```
+    pub fn with_groups(groups: Vec<ParamGroup>, defaults: SgdConfig) -> Result<Sgd> {
+        Self::from_groups(Groups::new(groups, defaults)?)
+    }
+
+    fn from_groups(groups: Groups<SgdConfig>) -> Result<Sgd> {
+        let state = vec![(0, None); groups.params.len()];
+        Ok(Sgd { groups, state })
+    }
+
+    /// The hyperparameters of group 0, with its current lr and momentum (see
+    /// [`Optimizer::group_config`] for the others).
     pub fn config(&self) -> &SgdConfig {
-        &self.config
+        &self.groups.groups[0].config
+    }
+
+    /// The defaults config the optimizer was built with.
+    pub fn defaults(&self) -> &SgdConfig {
+        &self.groups.defaults
     }
 
     /// The momentum buffer of parameter `i`, once it exists.
@@ -128,34 +201,38 @@ impl Optimizer for Sgd {
     }
 
     fn step(&mut self, grads: &GradStore) -> Result<()> {
-        let c = &self.config;
-        let all = gather_grads("SGD.step", &self.params, grads)?;
+        let params = &self.groups.params;
+        let all = gather_grads("SGD.step", params, grads)?;
         let _guard = NoGradGuard::new();
-        for ((p, g), (count, buf)) in self.params.iter().zip(all).zip(self.state.iter_mut()) {
-            let Some(mut g) = g else { continue };
-            if c.weight_decay != 0.0 {
-                g = axpy(&g, p, c.weight_decay)?;
+        for group in &self.groups.groups {
+            let c = &group.config;
+            for i in group.range.clone() {
+                let (p, (count, buf)) = (&params[i], &mut self.state[i]);
+                let Some(mut g) = all[i].clone() else { continue };
+                if c.weight_decay != 0.0 {
+                    g = axpy(&g, p, c.weight_decay)?;
+                }
+                if c.momentum != 0.0 {
+                    let b = match buf.as_ref() {
+                        None => g.clone(),
+                        Some(b) => axpy(&b.mul_scalar(c.momentum)?, &g, 1.0 - c.dampening)?,
+                    };
+                    g = if c.nesterov {
+                        axpy(&g, &b, c.momentum)?
+                    } else {
+                        b.clone()
+                    };
+                    *buf = Some(b);
+                }
+                p.set_data(&axpy(p, &g, -c.lr)?)?;
+                *count += 1;
             }
-            if c.momentum != 0.0 {
-                let b = match buf.as_ref() {
-                    None => g.clone(),
-                    Some(b) => axpy(&b.mul_scalar(c.momentum)?, &g, 1.0 - c.dampening)?,
-                };
-                g = if c.nesterov {
-                    axpy(&g, &b, c.momentum)?
-                } else {
-                    b.clone()
-                };
-                *buf = Some(b);
-            }
-            p.set_data(&axpy(p, &g, -c.lr)?)?;
-            *count += 1;
         }
-        self.steps += 1;
+        self.groups.steps += 1;
         Ok(())
     }
 
-    config_accessors!("SGD");
+    group_accessors!(groups);
 
     fn state(&self) -> Result<OptimizerState> {
         let mut params = BTreeMap::new();
@@ -169,30 +246,18 @@ impl Optimizer for Sgd {
             }
             params.insert(i, ParamState { step: *count, buffers });
         }
-        Ok(OptimizerState {
-            config: OptimizerConfig::Sgd(self.config.clone()),
-            initial_lr: self.initial_lr,
-            step_count: self.steps,
-            param_count: self.params.len(),
-            params,
-        })
+        Ok(self.groups.state(params))
     }
 
     fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
         const OP: &str = "SGD.load_state";
-        let OptimizerConfig::Sgd(config) = &state.config else {
-            return Err(state.wrong_kind("SGD", OP));
-        };
-        state.check_against(&self.params, OP)?;
-        config.validate()?;
-        let mut restored = Vec::with_capacity(self.params.len());
-        for (i, p) in self.params.iter().enumerate() {
+        let restore = self.groups.check_state(state, OP)?;
+        let mut restored = Vec::with_capacity(self.state.len());
+        for (i, p) in self.groups.params.iter().enumerate() {
             let count = state.params.get(&i).map_or(0, |s| s.step);
             restored.push((count, state.buffer(i, "momentum_buffer", p, OP)?));
         }
-        self.config = config.clone();
-        self.initial_lr = state.initial_lr;
-        self.steps = state.step_count;
+        self.groups.restore(restore);
         self.state = restored;
         Ok(())
     }

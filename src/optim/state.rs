@@ -3,7 +3,7 @@
 use super::{AdamConfig, AdamWConfig, RmsPropConfig, SgdConfig};
 use crate::{DType, Error, Result, Shape, Tensor};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// The hyperparameters of an optimizer, tagged by its kind.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -34,6 +34,40 @@ impl OptimizerConfig {
             OptimizerConfig::AdamW(_) => "AdamW",
             OptimizerConfig::RmsProp(_) => "RMSprop",
             OptimizerConfig::Custom { name, .. } => name,
+        }
+    }
+
+    /// The learning rate (`None` for a custom kind without an `"lr"` value).
+    pub fn lr(&self) -> Option<f64> {
+        match self {
+            OptimizerConfig::Sgd(c) => Some(c.lr),
+            OptimizerConfig::Adam(c) => Some(c.lr),
+            OptimizerConfig::AdamW(c) => Some(c.lr),
+            OptimizerConfig::RmsProp(c) => Some(c.lr),
+            OptimizerConfig::Custom { values, .. } => values.get("lr").copied(),
+        }
+    }
+
+    /// The weight decay (`None` for a custom kind without a `"weight_decay"` value).
+    pub fn weight_decay(&self) -> Option<f64> {
+        match self {
+            OptimizerConfig::Sgd(c) => Some(c.weight_decay),
+            OptimizerConfig::Adam(c) => Some(c.weight_decay),
+            OptimizerConfig::AdamW(c) => Some(c.weight_decay),
+            OptimizerConfig::RmsProp(c) => Some(c.weight_decay),
+            OptimizerConfig::Custom { values, .. } => values.get("weight_decay").copied(),
+        }
+    }
+
+    /// Checks the hyperparameters as the optimizer's constructor does (a custom
+    /// kind is not checked here: its optimizer checks its own values).
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            OptimizerConfig::Sgd(c) => c.validate(),
+            OptimizerConfig::Adam(c) => c.validate(),
+            OptimizerConfig::AdamW(c) => c.validate(),
+            OptimizerConfig::RmsProp(c) => c.validate(),
+            OptimizerConfig::Custom { .. } => Ok(()),
         }
     }
 }
@@ -70,6 +104,28 @@ impl HostBuffer {
         })
     }
 
+    /// Errors unless the data holds exactly as many values as the shape has
+    /// elements (checked arithmetic: a crafted shape may overflow).
+    pub fn check(&self, what: &str) -> Result<()> {
+        let op = "OptimizerState";
+        let elems = self
+            .shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .ok_or_else(|| Error::invalid(op, format!("{what}: shape {:?} overflows", self.shape)))?;
+        let len = match &self.data {
+            HostData::F32(v) => v.len(),
+            HostData::F64(v) => v.len(),
+        };
+        if len != elems {
+            return Err(Error::invalid(
+                op,
+                format!("{what}: shape {:?} needs {elems} values, {len} stored", self.shape),
+            ));
+        }
+        Ok(())
+    }
+
     /// Rebuilds the buffer as a tensor with `like`'s shape, dtype and device.
     /// Errors when the shape differs or the data does not fill it.
     pub fn to_tensor(&self, like: &Tensor, op: &'static str) -> Result<Tensor> {
@@ -99,17 +155,38 @@ pub struct ParamState {
     pub buffers: BTreeMap<String, HostBuffer>,
 }
 
+/// The saved structure and hyperparameters of one parameter group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupState {
+    /// Indices of the group's parameters in the optimizer's list (PyTorch's
+    /// `state_dict()["param_groups"][i]["params"]`): the groups number the
+    /// parameters consecutively, group 0 first.
+    pub params: Vec<usize>,
+    /// The parameters' names, when the group was built with
+    /// [`super::ParamGroup::named`].
+    pub names: Option<Vec<String>>,
+    /// The group's hyperparameters, including its current learning rate.
+    pub config: OptimizerConfig,
+    /// The learning rate the group's first scheduler started from
+    /// (`param_group["initial_lr"]`), if one was attached.
+    pub initial_lr: Option<f64>,
+}
+
 /// Everything an optimizer needs to resume exactly where it stopped.
 ///
 /// Serializable with serde (JSON, bincode). Parameters are keyed by their index
-/// in the list given at construction; parameters that never received a gradient
-/// have no entry.
+/// in the optimizer's list ([`super::Optimizer::params`]: the groups'
+/// parameters one group after the other); parameters that never received a
+/// gradient have no entry. Deserialized states are checked by
+/// [`OptimizerState::validate`] before anything uses them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OptimizerState {
-    /// Hyperparameters, including the current learning rate.
+    /// The defaults config the optimizer was built with (PyTorch's
+    /// `defaults`); each group's own values, with its current learning rate,
+    /// are in [`OptimizerState::groups`].
     pub config: OptimizerConfig,
-    /// The learning rate the first scheduler started from, if one was attached.
-    pub initial_lr: Option<f64>,
+    /// The parameter groups, in order.
+    pub groups: Vec<GroupState>,
     /// Number of completed `step` calls.
     pub step_count: u64,
     /// Number of parameters the optimizer was built with.
@@ -119,6 +196,118 @@ pub struct OptimizerState {
 }
 
 impl OptimizerState {
+    /// A state with no progress: one group over `param_count` parameters with
+    /// `config` as both the defaults and the group's values. A starting point
+    /// for optimizers defined outside the crate, which fill in the rest.
+    pub fn new(config: OptimizerConfig, param_count: usize) -> OptimizerState {
+        OptimizerState {
+            groups: vec![GroupState {
+                params: (0..param_count).collect(),
+                names: None,
+                config: config.clone(),
+                initial_lr: None,
+            }],
+            config,
+            step_count: 0,
+            param_count,
+            params: BTreeMap::new(),
+        }
+    }
+
+    /// Checks everything that does not depend on the parameters: at least one
+    /// group; every group of the defaults' kind with valid hyperparameters and
+    /// a finite, non-negative `initial_lr`; the groups numbering the
+    /// parameters `0..param_count` consecutively; one name per parameter and
+    /// no name twice; per-parameter entries within `param_count` whose buffers
+    /// hold as many values as their shapes need. The error names the first
+    /// problem.
+    pub fn validate(&self) -> Result<()> {
+        const OP: &str = "OptimizerState";
+        self.config.validate()?;
+        if self.groups.is_empty() {
+            return Err(Error::invalid(OP, "the state has no parameter groups"));
+        }
+        let mut next = 0usize;
+        let mut names = HashSet::new();
+        for (g, group) in self.groups.iter().enumerate() {
+            if group.config.kind() != self.config.kind() {
+                return Err(Error::invalid(
+                    OP,
+                    format!(
+                        "group {g} holds {} hyperparameters in a {} state",
+                        group.config.kind(),
+                        self.config.kind()
+                    ),
+                ));
+            }
+            group.config.validate()?;
+            if let Some(lr) = group.initial_lr
+                && !(lr.is_finite() && lr >= 0.0)
+            {
+                return Err(Error::invalid(
+                    OP,
+                    format!("group {g} has initial_lr {lr}, expected a finite value >= 0"),
+                ));
+            }
+            for &i in &group.params {
+                if i != next {
+                    return Err(Error::invalid(
+                        OP,
+                        format!(
+                            "group {g} lists parameter {i} where parameter {next} was expected: \
+                             the groups must number the parameters consecutively, as Optimizer::state writes them"
+                        ),
+                    ));
+                }
+                next += 1;
+            }
+            if let Some(group_names) = &group.names {
+                if group_names.len() != group.params.len() {
+                    return Err(Error::invalid(
+                        OP,
+                        format!(
+                            "group {g} has {} parameters but {} names",
+                            group.params.len(),
+                            group_names.len()
+                        ),
+                    ));
+                }
+                for n in group_names {
+                    if !names.insert(n.as_str()) {
+                        return Err(Error::invalid(
+                            OP,
+                            format!("the parameter name {n:?} appears more than once (group {g})"),
+                        ));
+                    }
+                }
+            }
+        }
+        if next != self.param_count {
+            return Err(Error::invalid(
+                OP,
+                format!(
+                    "the groups hold {next} parameters, but the state is for {} parameters",
+                    self.param_count
+                ),
+            ));
+        }
+        for (&i, ps) in &self.params {
+            if i >= self.param_count {
+                return Err(Error::invalid(
+                    OP,
+                    format!(
+                        "the state has an entry for parameter {i}, but there are {}",
+                        self.param_count
+                    ),
+                ));
+            }
+            for (name, b) in &ps.buffers {
+                b.check(&format!("buffer {name:?} of parameter {i}"))?;
+            }
+        }
+        Ok(())
+    }
+
     /// The error for a state saved by another kind of optimizer than `kind`.
     pub(crate) fn wrong_kind(&self, kind: &str, op: &'static str) -> Error {
         Error::invalid(

@@ -2,14 +2,14 @@
 
 use super::{History, Logs, StopInfo};
 use crate::Result;
-use crate::nn::Sequential;
+use crate::nn::Module;
 use crate::optim::Optimizer;
 
 /// What a callback may see and change while `fit` runs: the model, the
 /// optimizer, the history so far, and whether training should stop.
 pub struct CallbackContext<'a> {
     /// The model being trained.
-    pub model: &'a mut Sequential,
+    pub model: &'a mut dyn Module,
     /// Its optimizer (a callback may change the learning rate).
     pub optimizer: &'a mut dyn Optimizer,
     /// The epochs recorded so far (the current epoch is recorded after every
@@ -27,7 +27,7 @@ impl<'a> CallbackContext<'a> {
     /// A stop requested through it is written to `stop`; `epochs` and
     /// `steps_per_epoch` start at 0 (set the public fields if a callback reads them).
     pub fn new(
-        model: &'a mut Sequential,
+        model: &'a mut dyn Module,
         optimizer: &'a mut dyn Optimizer,
         history: &'a History,
         stop: &'a mut Option<StopInfo>,

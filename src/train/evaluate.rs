@@ -1,9 +1,10 @@
 //! Evaluation and prediction in batches, in evaluation mode, under no-grad.
 
+use super::step::{LossStep, StepOutput, TrainStep};
 use super::{Logs, Metric};
 use crate::data::{DataLoader, Dataset};
 use crate::loss::Loss;
-use crate::nn::{Module, Sequential};
+use crate::nn::{Forward, Module};
 use crate::{DType, Error, Result, Tensor};
 
 /// The dtype batch values are gathered in: `F64` for `F64` losses, else `F32`.
@@ -29,32 +30,96 @@ pub(crate) fn check_scalar_loss(loss: &Tensor, op: &'static str) -> Result<()> {
     Ok(())
 }
 
-/// `[loss * loss_weight, metric sums...]` of one batch as a 1-D tensor on the
-/// batch's device, without reading anything back.
-pub(crate) fn batch_row(
-    loss: &Tensor,
-    loss_weight: f64,
-    outputs: &Tensor,
-    targets: &Tensor,
-    metrics: &[Metric],
-) -> Result<Tensor> {
-    crate::no_grad(|| {
-        let dtype = row_dtype(loss);
-        let mut loss = loss.detach().to_dtype(dtype)?.reshape(1)?;
-        if loss_weight != 1.0 {
-            loss = loss.mul_scalar(loss_weight)?;
+/// The names of the values a step reports, in row order after the loss:
+/// the metrics, then the step's own logged values. Fixed by the first batch.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct RowNames {
+    pub metrics: Vec<String>,
+    pub logged: Vec<String>,
+}
+
+impl RowNames {
+    pub fn of(metrics: &[Metric], out: &StepOutput, op: &'static str) -> Result<RowNames> {
+        let names = RowNames {
+            metrics: metrics.iter().map(|m| m.name().to_string()).collect(),
+            logged: out.logs.iter().map(|(n, _)| n.clone()).collect(),
+        };
+        for n in &names.logged {
+            if n == "loss" || n == "size" || n == "lr" || names.metrics.contains(n) {
+                return Err(Error::invalid(
+                    op,
+                    format!("the step logs {n:?}, a name the trainer reports itself; choose another"),
+                ));
+            }
         }
-        let outputs = outputs.detach();
-        let mut parts = vec![loss];
-        for m in metrics {
-            parts.push(m.batch_sum(&outputs, targets)?.to_dtype(dtype)?.reshape(1)?);
+        Ok(names)
+    }
+
+    /// Values per row: the loss, the metrics, the logged values.
+    pub fn width(&self) -> usize {
+        1 + self.metrics.len() + self.logged.len()
+    }
+}
+
+/// `[loss * weight, metric sums..., logged * weight...]` of one batch as a
+/// 1-D tensor on the batch's device, without reading anything back. `size`
+/// is the batch's sample count: metrics are sums over samples.
+pub(crate) fn batch_row(
+    out: &StepOutput,
+    weight: f64,
+    metrics: &[Metric],
+    names: &RowNames,
+    op: &'static str,
+) -> Result<Tensor> {
+    check_scalar_loss(&out.loss, op)?;
+    let logged: Vec<&String> = out.logs.iter().map(|(n, _)| n).collect();
+    if logged.len() != names.logged.len() || logged.iter().zip(&names.logged).any(|(a, b)| *a != b) {
+        return Err(Error::invalid(
+            op,
+            format!(
+                "every batch must log the same values; the first logged {:?}, this one {logged:?}",
+                names.logged
+            ),
+        ));
+    }
+    crate::no_grad(|| {
+        let dtype = row_dtype(&out.loss);
+        let scalar = |t: &Tensor, what: &str| -> Result<Tensor> {
+            if t.elem_count() != 1 {
+                return Err(Error::invalid(
+                    op,
+                    format!("the logged value {what:?} must be one value, got shape {}", t.shape()),
+                ));
+            }
+            let v = t.detach().to_dtype(dtype)?.reshape(1)?;
+            if weight != 1.0 { v.mul_scalar(weight) } else { Ok(v) }
+        };
+        let mut parts = vec![scalar(&out.loss, "loss")?];
+        if !metrics.is_empty() {
+            let (outputs, targets) = out.predictions.as_ref().ok_or_else(|| {
+                Error::invalid(
+                    op,
+                    format!(
+                        "metrics {:?} need the model's outputs and targets: return them with \
+                         StepOutput::with_predictions",
+                        names.metrics
+                    ),
+                )
+            })?;
+            let outputs = outputs.detach();
+            for m in metrics {
+                parts.push(m.batch_sum(&outputs, targets)?.to_dtype(dtype)?.reshape(1)?);
+            }
+        }
+        for (n, t) in &out.logs {
+            parts.push(scalar(t, n)?);
         }
         Tensor::cat(&parts, 0usize)
     })
 }
 
-/// Runs `f` with `model` in evaluation mode, restoring its mode afterwards.
-fn in_eval_mode<R>(model: &mut Sequential, f: impl FnOnce(&mut Sequential) -> Result<R>) -> Result<R> {
+/// Runs `f` with `model` in evaluation mode under no-grad, restoring its mode afterwards.
+pub(crate) fn in_eval_mode<M: Module + ?Sized, R>(model: &mut M, f: impl FnOnce(&mut M) -> Result<R>) -> Result<R> {
     let was_training = model.is_training();
     model.set_training(false);
     let out = crate::no_grad(|| f(model));
@@ -62,43 +127,49 @@ fn in_eval_mode<R>(model: &mut Sequential, f: impl FnOnce(&mut Sequential) -> Re
     out
 }
 
-/// Loss and metrics over `data`, named with `prefix` (`""` or `"val_"`). The
-/// per-batch values are summed on the device and read back once.
-pub(crate) fn evaluate_dataset(
-    model: &mut Sequential,
-    loss: &dyn Loss,
+/// Loss, metrics and logged values of `step`'s validation over `data`,
+/// named with `prefix` (`""` or `"val_"`). Per-batch values are summed on the
+/// device and read back once.
+pub(crate) fn evaluate_dataset<M: Module + ?Sized, S: TrainStep<M> + ?Sized>(
+    model: &mut M,
+    step: &mut S,
     metrics: &[Metric],
     data: &Dataset,
     batch_size: usize,
     prefix: &str,
 ) -> Result<Logs> {
+    const OP: &str = "evaluate";
     if data.is_empty() {
-        return Err(Error::invalid("evaluate", "the dataset has no samples"));
+        return Err(Error::invalid(OP, "the dataset has no samples"));
     }
     let device = model.device().unwrap_or_else(|| data.device());
-    let total = in_eval_mode(model, |model| {
+    let (names, total) = in_eval_mode(model, |model| {
         let mut loader = DataLoader::new(data.clone(), batch_size)?.on_device(&device);
         let mut total: Option<Tensor> = None;
-        for batch in loader.iter() {
-            let (x, y) = batch?;
-            let out = model.forward(&x)?;
-            let l = loss.forward(&out, &y)?;
-            check_scalar_loss(&l, "evaluate")?;
-            let row = batch_row(&l, x.dims()[0] as f64, &out, &y, metrics)?;
+        let mut names: Option<RowNames> = None;
+        for batch in loader.iter_batches() {
+            let batch = batch?;
+            let out = step.validation_step(model, &batch)?;
+            if names.is_none() {
+                names = Some(RowNames::of(metrics, &out, OP)?);
+            }
+            let n = names.as_ref().ok_or_else(|| Error::invalid(OP, "no batch"))?;
+            let row = batch_row(&out, batch.size() as f64, metrics, n, OP)?;
             total = Some(match total {
                 None => row,
                 Some(t) => t.add(&row)?,
             });
         }
         // The loader yields at least one batch: the dataset is not empty.
-        total.map(|t| t.to_vec::<f64>()).transpose()
+        Ok((names.unwrap_or_default(), total.map(|t| t.to_vec::<f64>()).transpose()?))
     })?;
     let values = total.unwrap_or_default();
     let n = data.len() as f64;
     let mut logs = Logs::new();
     logs.insert(format!("{prefix}loss"), values.first().copied().unwrap_or(f64::NAN) / n);
-    for (m, v) in metrics.iter().zip(values.iter().skip(1)) {
-        logs.insert(format!("{prefix}{}", m.name()), v / n);
+    let named = names.metrics.iter().chain(&names.logged);
+    for (name, v) in named.zip(values.iter().skip(1)) {
+        logs.insert(format!("{prefix}{name}"), v / n);
     }
     Ok(logs)
 }
@@ -117,7 +188,7 @@ pub(crate) fn evaluate_dataset(
 /// assert_eq!(y.dims(), &[10, 2]);
 /// # Ok(()) }
 /// ```
-pub fn predict(model: &mut Sequential, x: &Tensor, batch_size: usize) -> Result<Tensor> {
+pub fn predict<M: Forward + ?Sized>(model: &mut M, x: &Tensor, batch_size: usize) -> Result<Tensor> {
     if batch_size == 0 {
         return Err(Error::invalid("predict", "the batch size must be at least 1"));
     }
@@ -149,8 +220,8 @@ pub fn predict(model: &mut Sequential, x: &Tensor, batch_size: usize) -> Result<
 
 /// The loss and metrics of `model` on `data` (see [`super::Trainer::evaluate`]),
 /// without a trainer.
-pub fn evaluate(
-    model: &mut Sequential,
+pub fn evaluate<M: Forward + ?Sized>(
+    model: &mut M,
     loss: &dyn Loss,
     metrics: &[Metric],
     data: &Dataset,
@@ -159,5 +230,5 @@ pub fn evaluate(
     if batch_size == 0 {
         return Err(Error::invalid("evaluate", "the batch size must be at least 1"));
     }
-    evaluate_dataset(model, loss, metrics, data, batch_size, "")
+    evaluate_dataset(model, &mut LossStep { loss }, metrics, data, batch_size, "")
 }

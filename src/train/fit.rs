@@ -1,16 +1,16 @@
 //! The training loop behind [`Trainer::fit`].
 
-use super::evaluate::{batch_row, check_scalar_loss, evaluate_dataset};
+use super::evaluate::{RowNames, batch_row, evaluate_dataset};
 use super::progress::{Reporter, Sink};
+use super::step::{LossStep, StepOutput, TrainStep};
 use super::trainer::{LastRun, SchedulerStep, Validation};
 use super::{Callback, CallbackContext, History, Logs, Metric, StopInfo, Trainer};
 use crate::checkpoint::{TrainingSnapshot, save_training};
 use crate::data::{DataLoader, Dataset};
-use crate::loss::Loss;
-use crate::nn::{Module, Sequential};
+use crate::nn::{Forward, Module};
 use crate::optim::Optimizer;
 use crate::optim::lr_scheduler::LrScheduler;
-use crate::{Error, Result, Tensor};
+use crate::{Error, GradStore, Result, Tensor};
 
 const OP: &str = "Trainer::fit";
 
@@ -26,40 +26,80 @@ struct Pending {
 struct EpochSums {
     samples: usize,
     loss: f64,
-    metrics: Vec<f64>,
+    /// Sums of the metrics, then of the step's logged values (loss-weighted by batch size).
+    values: Vec<f64>,
+    names: Option<RowNames>,
 }
 
 impl EpochSums {
-    fn logs(&self, metrics: &[Metric]) -> Logs {
+    fn logs(&self) -> Logs {
         let n = self.samples.max(1) as f64;
         let mut logs = Logs::new();
         logs.insert("loss", self.loss / n);
-        for (m, s) in metrics.iter().zip(&self.metrics) {
-            logs.insert(m.name(), s / n);
+        if let Some(names) = &self.names {
+            for (name, s) in names.metrics.iter().chain(&names.logged).zip(&self.values) {
+                logs.insert(name, s / n);
+            }
         }
         logs
     }
 }
 
 impl<'a> Trainer<'a> {
-    /// Trains `model` with `optimizer` (built over `model.parameters()`) on
-    /// `data` for epochs `start..epochs` (`start` is 0 unless resuming) and
-    /// returns the history of the run (including the resumed epochs).
+    /// Trains `model` (any [`Forward`] module: a `Sequential`, a derived
+    /// model, a built-in layer) with `optimizer` (built over
+    /// `model.parameters()`) on `data`, minimising the trainer's loss of
+    /// `model.forward(x)` against `y`, for epochs `start..epochs` (`start` is 0
+    /// unless resuming), and returns the history of the run (including the
+    /// resumed epochs). `data` holds `(x, y)`; a model with several inputs or
+    /// outputs is trained with [`Trainer::fit_step`].
     ///
     /// Each epoch: callbacks' `on_epoch_begin`; training batches in training
-    /// mode (forward, loss, backward, optimizer step, per-batch scheduler
-    /// step); validation in evaluation mode; the per-epoch scheduler step;
+    /// mode (forward, loss, backward, optimizer step every
+    /// [`Trainer::accumulation_steps`] batches, per-batch scheduler step);
+    /// validation in evaluation mode; the per-epoch scheduler step;
     /// callbacks' `on_epoch_end`; the history entry; the epoch's output; the
     /// per-epoch checkpoint. Training stops after the last epoch or when a
     /// callback asks (see [`History::stop`]).
     ///
     /// Errors on invalid settings (a zero batch size, a validation split
-    /// outside `(0, 1)` or leaving an empty part), on shape errors from the
+    /// outside `(0, 1)` or leaving an empty part, a trainer built with
+    /// [`Trainer::custom`], which has no loss), on shape errors from the
     /// model or loss, on a loss that is not a single value, and on errors from
     /// callbacks; the model keeps the updates made until then.
-    pub fn fit(&mut self, model: &mut Sequential, optimizer: &mut dyn Optimizer, data: &Dataset) -> Result<History> {
+    pub fn fit<M: Forward>(&mut self, model: &mut M, optimizer: &mut dyn Optimizer, data: &Dataset) -> Result<History> {
+        let loss = self.loss.take().ok_or_else(|| {
+            Error::invalid(
+                OP,
+                "this trainer has no loss (Trainer::custom): train with fit_step, or build it with Trainer::new(loss)",
+            )
+        })?;
+        let result = self.fit_step(model, LossStep { loss: &*loss }, optimizer, data);
+        self.loss = Some(loss);
+        result
+    }
+
+    /// Trains any module with a user step ([`TrainStep`], Keras's
+    /// `train_step`): for each batch of `data` (all its tensors, in order),
+    /// `step.train_step(model, batch)` returns the loss (and values to log);
+    /// `fit_step` runs backward, accumulates and steps the optimizer exactly as
+    /// [`Trainer::fit`] does, and validates with `step.validation_step`. The
+    /// trainer's loss, if any, is not used; its metrics are computed from the
+    /// outputs a step returns with [`StepOutput::with_predictions`].
+    /// Validation, callbacks, progress, per-epoch checkpoints and resumption
+    /// work as for `fit`.
+    pub fn fit_step<M: Module, S: TrainStep<M>>(
+        &mut self,
+        model: &mut M,
+        mut step_fn: S,
+        optimizer: &mut dyn Optimizer,
+        data: &Dataset,
+    ) -> Result<History> {
         if self.batch_size == 0 || self.eval_batch_size() == 0 {
             return Err(Error::invalid(OP, "the batch size must be at least 1"));
+        }
+        if self.accumulation == 0 {
+            return Err(Error::invalid(OP, "accumulation_steps must be at least 1"));
         }
         let device = model.device().unwrap_or_else(|| data.device());
         let (train, validation) = split_validation(&self.validation, data)?;
@@ -121,8 +161,8 @@ impl<'a> Trainer<'a> {
         let was_training = model.is_training();
         let steps_per_epoch = loader.len();
         let eval_batch = self.eval_batch_size();
+        let accumulation = self.accumulation;
         let Trainer {
-            loss,
             epochs,
             metrics,
             scheduler,
@@ -177,7 +217,8 @@ impl<'a> Trainer<'a> {
                 epoch,
                 epochs,
                 steps_per_epoch,
-                loss: &**loss,
+                step_fn: &mut step_fn,
+                accumulation,
                 metrics,
                 log_every: *log_every,
                 scheduler: match scheduler_step {
@@ -193,9 +234,9 @@ impl<'a> Trainer<'a> {
                 reporter: &mut reporter,
                 step: &mut step,
             })?;
-            let mut logs = sums.logs(metrics);
+            let mut logs = sums.logs();
             if let Some(val) = &validation {
-                let v = evaluate_dataset(model, &**loss, metrics, val, eval_batch, "val_")?;
+                let v = evaluate_dataset(model, &mut step_fn, metrics, val, eval_batch, "val_")?;
                 for (k, x) in v.iter() {
                     logs.insert(k, x);
                 }
@@ -246,15 +287,16 @@ impl<'a> Trainer<'a> {
 }
 
 /// Everything one training epoch touches.
-struct EpochArgs<'r, 'a, 'w> {
+struct EpochArgs<'r, 'a, 'w, M, S> {
     epoch: usize,
     epochs: usize,
     steps_per_epoch: usize,
-    loss: &'r dyn Loss,
+    step_fn: &'r mut S,
+    accumulation: usize,
     metrics: &'r [Metric],
     log_every: usize,
     scheduler: Option<&'r mut (dyn LrScheduler + 'a)>,
-    model: &'r mut Sequential,
+    model: &'r mut M,
     optimizer: &'r mut dyn Optimizer,
     loader: &'r mut DataLoader,
     callbacks: &'r mut [Box<dyn Callback + 'a>],
@@ -267,12 +309,19 @@ struct EpochArgs<'r, 'a, 'w> {
 /// One pass over the training batches. Batch values stay on the device until
 /// `log_every` batches are pending (or the epoch ends); they are then read
 /// back in one transfer and handed to the batch callbacks in order.
-fn train_epoch(a: EpochArgs<'_, '_, '_>) -> Result<EpochSums> {
+///
+/// With `accumulation` k > 1 the gradients of k batches are summed, each
+/// weighted by its sample count, and divided by the samples of the group
+/// before the optimizer steps: for mean-reduced losses that is exactly the
+/// gradient of one batch of all the group's samples. The last group of an
+/// epoch may be shorter; it steps too.
+fn train_epoch<M: Module, S: TrainStep<M>>(a: EpochArgs<'_, '_, '_, M, S>) -> Result<EpochSums> {
     let EpochArgs {
         epoch,
         epochs,
         steps_per_epoch,
-        loss,
+        step_fn,
+        accumulation,
         metrics,
         log_every,
         mut scheduler,
@@ -285,46 +334,67 @@ fn train_epoch(a: EpochArgs<'_, '_, '_>) -> Result<EpochSums> {
         reporter,
         step,
     } = a;
-    let mut sums = EpochSums {
-        metrics: vec![0.0; metrics.len()],
-        ..Default::default()
-    };
+    let mut sums = EpochSums::default();
     let mut pending: Vec<Pending> = Vec::with_capacity(log_every);
-    let mut batches = loader.iter();
+    let mut accumulated = GradStore::new();
+    let mut group_samples = 0usize;
+    let mut batches = loader.iter_batches();
     let total = batches.len();
     for b in 0..total {
         let Some(batch) = batches.next() else { break };
-        let (x, y) = batch?;
-        let out = model.forward(&x)?;
-        let l = loss.forward(&out, &y)?;
-        check_scalar_loss(&l, OP)?;
-        let grads = l.backward()?;
-        optimizer.step(&grads)?;
-        *step += 1;
-        if let Some(s) = scheduler.as_deref_mut() {
-            s.step(&mut *optimizer)?;
+        let batch = batch?;
+        let size = batch.size();
+        let out: StepOutput = step_fn.train_step(model, &batch)?;
+        if sums.names.is_none() {
+            sums.names = Some(RowNames::of(metrics, &out, OP)?);
+            sums.values = vec![0.0; sums.names.as_ref().map_or(0, |n| n.width() - 1)];
         }
-        let size = x.dims()[0];
-        pending.push(Pending {
-            batch: b,
-            size,
-            row: batch_row(&l, 1.0, &out, &y, metrics)?,
-        });
+        let names = sums.names.clone().unwrap_or_default();
+        let row = batch_row(&out, 1.0, metrics, &names, OP)?;
+        if accumulation == 1 {
+            let grads = out.loss.backward()?;
+            optimizer.step(&grads)?;
+            *step += 1;
+            if let Some(s) = scheduler.as_deref_mut() {
+                s.step(&mut *optimizer)?;
+            }
+        } else {
+            out.loss.mul_scalar(size as f64)?.backward_into(&mut accumulated)?;
+            group_samples += size;
+            if (b + 1) % accumulation == 0 || b + 1 == total {
+                accumulated.scale(1.0 / group_samples as f64)?;
+                optimizer.step(&accumulated)?;
+                accumulated.clear();
+                group_samples = 0;
+                *step += 1;
+                if let Some(s) = scheduler.as_deref_mut() {
+                    s.step(&mut *optimizer)?;
+                }
+            }
+        }
+        pending.push(Pending { batch: b, size, row });
         reporter.batch_done(size);
         if pending.len() < log_every && b + 1 < total {
             continue;
         }
         let rows: Vec<Tensor> = pending.iter().map(|p| p.row.clone()).collect();
         let values = Tensor::stack(&rows, 0)?.to_vec::<f64>()?;
-        let width = 1 + metrics.len();
+        let width = names.width();
+        let n_metrics = names.metrics.len();
         for (p, v) in pending.drain(..).zip(values.chunks(width)) {
             sums.samples += p.size;
             sums.loss += v[0] * p.size as f64;
             let mut logs = Logs::new();
             logs.insert("loss", v[0]);
-            for (i, m) in metrics.iter().enumerate() {
-                sums.metrics[i] += v[1 + i];
-                logs.insert(m.name(), v[1 + i] / p.size as f64);
+            for (i, name) in names.metrics.iter().chain(&names.logged).enumerate() {
+                // Metrics are sums over the batch's samples; logged values are batch means.
+                let (sum, mean) = if i < n_metrics {
+                    (v[1 + i], v[1 + i] / p.size as f64)
+                } else {
+                    (v[1 + i] * p.size as f64, v[1 + i])
+                };
+                sums.values[i] += sum;
+                logs.insert(name, mean);
             }
             logs.insert("size", p.size as f64);
             let mut ctx = CallbackContext {
@@ -339,7 +409,7 @@ fn train_epoch(a: EpochArgs<'_, '_, '_>) -> Result<EpochSums> {
                 cb.on_batch_end(epoch, p.batch, &logs, &mut ctx)?;
             }
         }
-        reporter.running(&sums.logs(metrics));
+        reporter.running(&sums.logs());
         if stop.is_some() {
             break;
         }
@@ -373,9 +443,9 @@ fn split_validation(validation: &Validation, data: &Dataset) -> Result<(Dataset,
                     ),
                 ));
             }
-            let (xt, yt) = data.range(0, split_at)?;
-            let (xv, yv) = data.range(split_at, n - split_at)?;
-            Ok((Dataset::new(xt, yt)?, Some(Dataset::new(xv, yv)?)))
+            let head: Vec<usize> = (0..split_at).collect();
+            let tail: Vec<usize> = (split_at..n).collect();
+            Ok((data.subset(&head)?, Some(data.subset(&tail)?)))
         }
     }
 }

@@ -4,7 +4,7 @@ use super::{Callback, CallbackContext, Logs, Mode};
 use crate::Result;
 use std::path::{Path, PathBuf};
 
-/// Saves the model with [`Sequential::save`](crate::nn::Sequential::save)
+/// Saves the model (any module) with [`crate::checkpoint::save_model`]
 /// (architecture, weights, buffers; written atomically) at the end of an
 /// epoch, Keras's `ModelCheckpoint`.
 ///
@@ -99,7 +99,7 @@ impl Callback for ModelCheckpoint {
             self.best_epoch = Some(epoch);
         }
         let path = self.path_for(epoch);
-        ctx.model.save(&path)?;
+        crate::checkpoint::save_model(&*ctx.model, &path, &crate::checkpoint::SaveOptions::default())?;
         self.saved.push(path);
         Ok(())
     }

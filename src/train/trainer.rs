@@ -1,10 +1,11 @@
 //! [`Trainer`]: the configuration of Keras-style training.
 
+use super::step::TrainStep;
 use super::{Callback, History, Logs, Metric, Verbosity, evaluate};
 use crate::checkpoint::{TrainingCheckpoint, TrainingSnapshot, save_training};
 use crate::data::{DataLoader, Dataset, LoaderState};
 use crate::loss::Loss;
-use crate::nn::Sequential;
+use crate::nn::{Forward, Module};
 use crate::optim::lr_scheduler::LrScheduler;
 use crate::optim::{Optimizer, OptimizerState, SchedulerState};
 use crate::{Error, Result, RngState, Tensor};
@@ -51,13 +52,15 @@ pub(crate) struct LastRun {
     pub loader: DataLoader,
 }
 
-/// Keras's `model.fit` for a [`Sequential`] model: epochs, batch size,
+/// Keras's `model.fit` for any model: epochs, batch size, gradient accumulation,
 /// seeded per-epoch shuffling, validation data or a validation split, a loss,
 /// metrics, an optional learning-rate scheduler, callbacks, progress output,
 /// and exact resumption from training checkpoints.
 ///
-/// Configure it with the builder methods, then call [`Trainer::fit`] with the
-/// model, its optimizer and the training data; [`Trainer::evaluate`] and
+/// Configure it with the builder methods, then call [`Trainer::fit`] with a
+/// [`Forward`] model (a `Sequential`, a derived model), its optimizer and the
+/// training data, or [`Trainer::fit_step`] with any module and a
+/// [`TrainStep`] (several inputs or outputs, distillation, custom losses); [`Trainer::evaluate`] and
 /// [`Trainer::predict`] reuse the loss, metrics and batch size.
 ///
 /// During `fit` the model is in training mode for the training batches and in
@@ -90,7 +93,8 @@ pub(crate) struct LastRun {
 /// # Ok(()) }
 /// ```
 pub struct Trainer<'a> {
-    pub(crate) loss: Box<dyn Loss + 'a>,
+    pub(crate) loss: Option<Box<dyn Loss + 'a>>,
+    pub(crate) accumulation: usize,
     pub(crate) epochs: usize,
     pub(crate) batch_size: usize,
     pub(crate) validation_batch_size: Option<usize>,
@@ -121,8 +125,17 @@ impl<'a> Trainer<'a> {
     /// (seed 0), no validation, no metric, a progress bar; losses are read
     /// back every 10 batches.
     pub fn new(loss: impl Loss + 'a) -> Trainer<'a> {
+        let mut t = Trainer::custom();
+        t.loss = Some(Box::new(loss));
+        t
+    }
+
+    /// A trainer without a loss, for [`Trainer::fit_step`], where the step
+    /// computes the loss. Same defaults as [`Trainer::new`].
+    pub fn custom() -> Trainer<'a> {
         Trainer {
-            loss: Box::new(loss),
+            loss: None,
+            accumulation: 1,
             epochs: 1,
             batch_size: 32,
             validation_batch_size: None,
@@ -161,6 +174,17 @@ impl<'a> Trainer<'a> {
     /// Samples per validation, `evaluate` and `predict` batch (default: the training batch size).
     pub fn validation_batch_size(mut self, batch_size: usize) -> Self {
         self.validation_batch_size = Some(batch_size);
+        self
+    }
+
+    /// Steps the optimizer once every `k` batches with their gradients
+    /// accumulated (default 1): each batch's gradient is weighted by its
+    /// sample count and the sum divided by the group's samples, so `k` batches
+    /// of `n` give the gradient of one batch of `k * n` (for mean-reduced
+    /// losses and layers without batch statistics). Per-batch schedulers step
+    /// with the optimizer. `k` must be at least 1 (checked by `fit`).
+    pub fn accumulation_steps(mut self, k: usize) -> Self {
+        self.accumulation = k;
         self
     }
 
@@ -312,7 +336,7 @@ impl<'a> Trainer<'a> {
     /// let history = trainer.fit(&mut model, &mut *opt, &data)?;
     /// # Ok(()) }
     /// ```
-    pub fn resume(mut self, checkpoint: &TrainingCheckpoint<History>) -> Self {
+    pub fn resume<M>(mut self, checkpoint: &TrainingCheckpoint<History, M>) -> Self {
         self.resume = Some(ResumeState {
             epoch: checkpoint.epoch as usize,
             step: checkpoint.step,
@@ -339,7 +363,7 @@ impl<'a> Trainer<'a> {
     /// `optimizer` (those given to it), the scheduler, the shuffling
     /// generator, the global generator (now), epoch, step and history.
     /// Errors when `fit` has not run.
-    pub fn save_checkpoint(&self, path: impl AsRef<Path>, model: &Sequential, optimizer: &dyn Optimizer) -> Result<()> {
+    pub fn save_checkpoint(&self, path: impl AsRef<Path>, model: &dyn Module, optimizer: &dyn Optimizer) -> Result<()> {
         let last = self.last.as_ref().ok_or_else(|| {
             Error::invalid(
                 "Trainer::save_checkpoint",
@@ -364,16 +388,32 @@ impl<'a> Trainer<'a> {
     /// The loss and metrics of `model` on `data`, in evaluation mode under
     /// no-grad (Keras's `evaluate`): `"loss"` and one value per metric name,
     /// sample-weighted over batches. The model's mode is restored afterwards.
-    pub fn evaluate(&self, model: &mut Sequential, data: &Dataset) -> Result<Logs> {
+    /// Needs the trainer's loss (see [`Trainer::evaluate_step`] otherwise).
+    pub fn evaluate<M: Forward + ?Sized>(&self, model: &mut M, data: &Dataset) -> Result<Logs> {
+        let loss = self
+            .loss
+            .as_deref()
+            .ok_or_else(|| Error::invalid("Trainer::evaluate", "this trainer has no loss: use evaluate_step"))?;
+        self.evaluate_step(model, &mut super::step::LossStep { loss }, data)
+    }
+
+    /// [`Trainer::evaluate`] with a [`TrainStep`]'s `validation_step`: the
+    /// loss, metrics and logged values, for a model of any signature.
+    pub fn evaluate_step<M: Module + ?Sized, S: TrainStep<M> + ?Sized>(
+        &self,
+        model: &mut M,
+        step: &mut S,
+        data: &Dataset,
+    ) -> Result<Logs> {
         if self.eval_batch_size() == 0 {
             return Err(Error::invalid("Trainer::evaluate", "the batch size must be at least 1"));
         }
-        evaluate::evaluate_dataset(model, &*self.loss, &self.metrics, data, self.eval_batch_size(), "")
+        evaluate::evaluate_dataset(model, step, &self.metrics, data, self.eval_batch_size(), "")
     }
 
     /// `model`'s outputs for the samples of `x` (first dimension), computed in
     /// batches in evaluation mode under no-grad, on the model's device.
-    pub fn predict(&self, model: &mut Sequential, x: &Tensor) -> Result<Tensor> {
+    pub fn predict<M: Forward + ?Sized>(&self, model: &mut M, x: &Tensor) -> Result<Tensor> {
         evaluate::predict(model, x, self.eval_batch_size())
     }
 }

@@ -1,6 +1,6 @@
 //! Copies of a model's parameters and buffers, for restoring the best epoch.
 
-use crate::nn::{Module, Sequential};
+use crate::nn::Module;
 use crate::{Result, Tensor};
 use std::collections::HashMap;
 
@@ -10,7 +10,7 @@ use std::collections::HashMap;
 pub(crate) struct WeightSnapshot(HashMap<String, Tensor>);
 
 impl WeightSnapshot {
-    pub(crate) fn take(model: &Sequential) -> Result<WeightSnapshot> {
+    pub(crate) fn take(model: &dyn Module) -> Result<WeightSnapshot> {
         let map = model
             .named_tensors()
             .into_iter()
@@ -21,7 +21,7 @@ impl WeightSnapshot {
 
     /// Writes the copies back into `model` (in place: the optimizer keeps
     /// working on the same parameter tensors).
-    pub(crate) fn restore(&self, model: &mut Sequential) -> Result<()> {
+    pub(crate) fn restore(&self, model: &mut dyn Module) -> Result<()> {
         model.load_named_tensors(&self.0)
     }
 }

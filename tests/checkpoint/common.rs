@@ -1,7 +1,7 @@
 //! Helpers shared by the checkpoint tests.
 
 use neurite::checkpoint::CheckpointProblem;
-use neurite::nn::{BatchNorm1d, Dropout, Linear, Module, ReLU, Sequential};
+use neurite::nn::{BatchNorm1d, Dropout, Forward, Linear, Module, ReLU, Sequential};
 use neurite::{DType, Device, Error, Tensor};
 use std::path::PathBuf;
 

@@ -10,10 +10,11 @@ use neurite::nn::{LayerConfig, Sequential, SequentialConfig};
 use neurite::{Device, Error};
 use serde::{Serialize, Serializer};
 
-/// Mirrors the crate's private model body, to craft bodies field by field.
+/// Mirrors the crate's private model body (format 2), to craft bodies field by field.
 #[derive(Serialize)]
 struct Body {
-    architecture: SequentialConfig,
+    module: String,
+    architecture: Option<LayerConfig>,
     training: bool,
     tensors: Vec<Record>,
 }
@@ -63,7 +64,8 @@ fn f32_record(name: &str, shape: &[u64], n_bytes: usize) -> Record {
 
 fn body(layers: Vec<LayerConfig>, tensors: Vec<Record>) -> Vec<u8> {
     encode(&Body {
-        architecture: SequentialConfig { layers },
+        module: "Sequential".into(),
+        architecture: Some(LayerConfig::Sequential(SequentialConfig { layers })),
         training: false,
         tensors,
     })
@@ -81,7 +83,8 @@ fn nesting_a_million_deep_is_refused_without_overflowing_the_stack() {
     // The encoding of `LayerConfig::Sequential` holding one layer, repeated.
     let one = encode(&LayerConfig::Sequential(SequentialConfig { layers: vec![] }));
     let tag = &one[..one.len() - 1]; // variant tag; the last byte is the empty Vec's length
-    let mut body = vec![1u8]; // the architecture holds one layer
+    // An empty module name, `Some` architecture, then the nested layers.
+    let mut body = vec![0u8, 1];
     for _ in 0..1_000_000 {
         body.extend_from_slice(tag);
         body.push(1);
@@ -100,8 +103,8 @@ fn nesting_a_million_deep_is_refused_without_overflowing_the_stack() {
 
 #[test]
 fn a_huge_declared_string_is_not_allocated() {
-    // Empty architecture, training flag, one record whose name claims 2^60 bytes.
-    let mut body = vec![0u8, 0, 1];
+    // Empty module name, no architecture, training flag, one record whose name claims 2^60 bytes.
+    let mut body = vec![0u8, 0, 0, 1];
     body.push(253); // bincode varint: a u64 follows
     body.extend_from_slice(&(1u64 << 60).to_le_bytes());
     let err = load_body(&body).unwrap_err();
@@ -111,12 +114,12 @@ fn a_huge_declared_string_is_not_allocated() {
 #[test]
 fn huge_declared_sequences_and_byte_strings_are_not_allocated() {
     // One record with a shape of 2^60 dims.
-    let mut body = vec![0u8, 0, 1, 1, b'w', 1, 1];
+    let mut body = vec![0u8, 0, 0, 1, 1, b'w', 1, 1];
     body.push(253);
     body.extend_from_slice(&(1u64 << 60).to_le_bytes());
     assert_eq!(problem(&load_body(&body).unwrap_err()), P::Undecodable);
     // One record whose data claims 2^62 bytes.
-    let mut body = vec![0u8, 0, 1, 1, b'w', 1, 1, 1, 4];
+    let mut body = vec![0u8, 0, 0, 1, 1, b'w', 1, 1, 1, 4];
     body.push(253);
     body.extend_from_slice(&(1u64 << 62).to_le_bytes());
     assert_eq!(problem(&load_body(&body).unwrap_err()), P::Undecodable);

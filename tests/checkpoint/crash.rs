@@ -3,7 +3,7 @@
 
 use crate::common::{tiny_model, tmp_dir, values};
 use neurite::checkpoint::{SaveOptions, write_atomic_via};
-use neurite::nn::{Linear, Sequential};
+use neurite::nn::{Linear, Module, Sequential};
 use neurite::{Device, Error};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};

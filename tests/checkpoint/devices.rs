@@ -3,7 +3,7 @@
 //! says why it was skipped; `NEURITE_REQUIRE_GPU=1` turns that into a failure.
 
 use crate::common::{small_model, tmp_dir, values};
-use neurite::nn::{Module, Sequential};
+use neurite::nn::{Forward, Module, Sequential};
 use neurite::{DType, Device, Tensor};
 
 fn cuda() -> Option<Device> {

@@ -7,7 +7,7 @@ use crate::common::{small_model, tiny_model};
 use neurite::checkpoint::format::{CHECKSUM_LEN, HEADER_LEN};
 use neurite::checkpoint::{SaveOptions, TrainingSnapshot, safetensors_bytes, training_to_bytes};
 use neurite::data::{DataLoader, Dataset};
-use neurite::nn::{Conv2d, Flatten, LayerNorm, Linear, Module, ReLU, Sequential};
+use neurite::nn::{Conv2d, Flatten, Forward, LayerNorm, Linear, Module, ReLU, Sequential};
 use neurite::optim::lr_scheduler::{CosineAnnealingLr, LinearLr, SequentialLr, StepLr};
 use neurite::optim::{Adam, AdamConfig, Sgd, SgdConfig};
 use neurite::{DType, Device, Tensor};

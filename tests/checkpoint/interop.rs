@@ -3,7 +3,7 @@
 
 use crate::common::{small_model, tmp_dir, values};
 use neurite::checkpoint::{parse_safetensors, read_safetensors, safetensors_bytes};
-use neurite::nn::{BatchNorm1d, Conv2d, Dropout, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential};
+use neurite::nn::{BatchNorm1d, Conv2d, Dropout, Flatten, Forward, Linear, MaxPool2d, Module, ReLU, Sequential};
 use neurite::{DType, Device, Error, Tensor};
 use serde_json::Value;
 use std::path::PathBuf;

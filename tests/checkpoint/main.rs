@@ -1,6 +1,7 @@
 //! Checkpoint tests: round trips, corruption and hostile input, crash safety,
 //! exact resume and safetensors interop with PyTorch.
 
+mod any_module;
 mod common;
 mod corruption;
 mod crafted;

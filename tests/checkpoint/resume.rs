@@ -9,7 +9,7 @@
 use crate::common::tmp_dir;
 use neurite::checkpoint::{TrainingSnapshot, load_training, save_training};
 use neurite::data::{DataLoader, Dataset};
-use neurite::nn::{BatchNorm1d, Dropout, Linear, Module, ReLU, Sequential};
+use neurite::nn::{BatchNorm1d, Dropout, Forward, Linear, Module, ReLU, Sequential};
 use neurite::optim::lr_scheduler::{LrScheduler, StepLr};
 use neurite::optim::{Adam, AdamConfig, Optimizer};
 use neurite::{DType, Device, Tensor};

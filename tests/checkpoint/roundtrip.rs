@@ -3,7 +3,7 @@
 use crate::common::{problem, small_model, tiny_model, tmp_dir, values};
 use neurite::checkpoint::{CheckpointKind, CheckpointProblem, FORMAT_VERSION, SaveOptions, read_header};
 use neurite::nn::{
-    BatchNorm1d, Conv2d, Embedding, Flatten, LayerNorm, Linear, MaxPool2d, Module, ReLU, Sequential, Tanh,
+    BatchNorm1d, Conv2d, Embedding, Flatten, Forward, LayerNorm, Linear, MaxPool2d, Module, ReLU, Sequential, Tanh,
 };
 use neurite::{DType, Device, Tensor};
 

@@ -1,6 +1,7 @@
 //! Core tensor tests: values, gradients against finite differences, errors,
-//! dtypes and PyTorch fixtures.
+//! dtypes, PyTorch fixtures and gradient accumulation.
 
+mod accumulate;
 mod arith;
 mod display;
 mod dtypes;

@@ -1,11 +1,12 @@
 //! Tests of `neurite::data`: readers (IDX, CSV, the bundled MNIST), datasets,
-//! the loader, scalers and splits.
+//! the loader, scalers and splits, and datasets of several tensors.
 
 mod csv;
 mod dataset;
 mod idx;
 mod loader;
 mod mnist;
+mod multi;
 mod scaler;
 mod split;
 

@@ -6,7 +6,7 @@ use crate::common::repo_path;
 use neurite::checkpoint::CheckpointProblem;
 use neurite::data::{Dataset, ImageLayout, Mnist, MnistSplit};
 use neurite::loss::cross_entropy;
-use neurite::nn::{Dropout, Linear, Module, ReLU, Sequential};
+use neurite::nn::{Dropout, Forward, Linear, Module, ReLU, Sequential};
 use neurite::optim::{Adam, AdamConfig};
 use neurite::train::{Metric, Trainer, evaluate};
 use neurite::{Device, Tensor};

@@ -2,12 +2,12 @@
 //! steps, running statistics after each, eval output and gradients.
 
 use crate::fixtures::{assert_tensor, case, tensor, tensor_map, weighted_sum};
-use neurite::nn::{BatchNorm1d, BatchNorm2d, Module};
+use neurite::nn::{BatchNorm1d, BatchNorm2d, Forward, Module};
 use neurite::{DType, Device, Tensor};
 
 const TOL: f64 = 1e-9;
 
-fn check(name: &str, mut layer: Box<dyn Module>) {
+fn check(name: &str, mut layer: Box<dyn Forward>) {
     let c = case(name);
     layer.to_dtype(DType::F64).unwrap();
     let mut init = tensor_map(&c["initial"]);

@@ -2,7 +2,7 @@
 //! survivors scaled by 1/(1-p), gradients through the same mask, and masks
 //! reproducible with manual_seed.
 
-use neurite::nn::{Dropout, Linear, Module, Sequential};
+use neurite::nn::{Dropout, Forward, Linear, Module, Sequential};
 use neurite::{DType, Device, Tensor};
 
 #[test]

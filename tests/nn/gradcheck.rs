@@ -1,7 +1,9 @@
 //! Finite-difference checks of whole models and of loss kinks, in f64.
 
 use neurite::loss::{BceWithLogitsLoss, CrossEntropyLoss, Loss};
-use neurite::nn::{BatchNorm1d, Conv2d, Flatten, GELU, LayerNorm, Linear, MaxPool2d, Module, Sequential, Tanh};
+use neurite::nn::{
+    BatchNorm1d, Conv2d, Flatten, Forward, GELU, LayerNorm, Linear, MaxPool2d, Module, Sequential, Tanh,
+};
 use neurite::{DType, Device, Tensor};
 
 /// Checks d loss / d parameter of `model` against central differences.

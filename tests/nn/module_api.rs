@@ -3,8 +3,8 @@
 //! name with every mismatch reported, and user-defined modules.
 
 use neurite::nn::{
-    AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, GELU, LayerConfig, LayerNorm, LeakyReLU,
-    Linear, MaxPool2d, Module, ReLU, Sequential, SequentialConfig, Sigmoid, Softmax, Tanh, register_layer,
+    AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, Forward, GELU, LayerConfig, LayerNorm,
+    LeakyReLU, Linear, MaxPool2d, Module, ReLU, Sequential, SequentialConfig, Sigmoid, Softmax, Tanh, register_layer,
 };
 use neurite::{DType, Device, Result, Tensor};
 use std::collections::HashMap;
@@ -284,17 +284,20 @@ impl Affine1 {
     }
 }
 
-impl Module for Affine1 {
+impl Forward for Affine1 {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         x.mul(&self.scale)?.add(&self.shift)
     }
-    fn named_parameters(&self) -> Vec<(String, Tensor)> {
+}
+
+impl Module for Affine1 {
+    fn own_parameters(&self) -> Vec<(String, Tensor)> {
         vec![
             ("scale".into(), self.scale.clone()),
             ("shift".into(), self.shift.clone()),
         ]
     }
-    fn map_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
+    fn map_own_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
         self.scale = f(&self.scale)?;
         self.shift = f(&self.shift)?;
         Ok(())
@@ -309,7 +312,8 @@ impl Module for Affine1 {
 
 /// A user module without a configuration.
 struct Opaque;
-impl Module for Opaque {
+impl Module for Opaque {}
+impl Forward for Opaque {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(x.clone())
     }
@@ -360,4 +364,30 @@ fn user_defined_modules_join_sequential_and_its_config() {
     let opaque = Sequential::new().add(ReLU).add(Opaque);
     let e = opaque.to_config().unwrap_err().to_string();
     assert!(e.contains("layer 1 (Opaque)") && e.contains("register_layer"), "{e}");
+}
+
+#[test]
+fn summary_tree_lists_every_descendant_with_its_parameters() {
+    let _rng = crate::rng_lock();
+    let inner = Sequential::new().add(Linear::new(4, 3)).add(ReLU);
+    let model = Sequential::new().add(inner).add(Linear::new(3, 2));
+    model.named_parameters()[0].1.set_requires_grad(false);
+    let text = model.summary_tree();
+    let lines: Vec<&str> = text.lines().collect();
+    let row = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l.trim_start().starts_with(name))
+            .copied()
+            .unwrap_or("")
+    };
+    assert!(row("0 (Sequential)").trim_end().ends_with("15"), "{text}");
+    assert!(row("0 (Linear)").trim_end().ends_with("15"), "{text}");
+    assert!(row("1 (ReLU)").trim_end().ends_with('0'), "{text}");
+    assert!(row("1 (Linear)").trim_end().ends_with('8'), "{text}");
+    // Depth shows as indentation: the inner Linear sits under the inner Sequential.
+    assert!(row("0 (Linear)").starts_with("    0 (Linear)"), "{text}");
+    assert!(text.contains("Total params: 23"), "{text}");
+    assert!(text.contains("Trainable params: 11"), "{text}");
+    assert!(text.contains("Non-trainable params: 12"), "{text}");
 }

@@ -2,7 +2,7 @@
 //! the statistics surviving a checkpoint.
 
 use neurite::data::StandardScaler;
-use neurite::nn::{Linear, Module, Normalization, Sequential};
+use neurite::nn::{Forward, Linear, Module, Normalization, Sequential};
 use neurite::{DType, Device, Tensor};
 
 fn cpu() -> Device {

@@ -6,8 +6,10 @@ use neurite::optim::lr_scheduler::{
     LinearLr, LrScheduler, MultiStepLr, OneCycleConfig, OneCycleLr, PlateauConfig, PlateauMode, ReduceLrOnPlateau,
     SequentialLr, StepLr, ThresholdMode,
 };
-use neurite::optim::{Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig};
-use neurite::{DType, Device, Tensor};
+use neurite::optim::{
+    Adam, AdamConfig, AdamW, AdamWConfig, Optimizer, ParamGroup, RmsProp, RmsPropConfig, Sgd, SgdConfig,
+};
+use neurite::{DType, Device, Result, Tensor};
 use serde_json::Value;
 
 /// Parses `tests/fixtures/<name>`.
@@ -41,15 +43,15 @@ pub fn tensor(data: &[f64], shape: &[usize], dtype: DType) -> Tensor {
         .expect("fixture tensor")
 }
 
-fn num(h: &Value, key: &str, default: f64) -> f64 {
+pub fn num(h: &Value, key: &str, default: f64) -> f64 {
     h.get(key).and_then(Value::as_f64).unwrap_or(default)
 }
 
-fn flag(h: &Value, key: &str) -> bool {
+pub fn flag(h: &Value, key: &str) -> bool {
     h.get(key).and_then(Value::as_bool).unwrap_or(false)
 }
 
-fn betas(h: &Value, default: (f64, f64)) -> (f64, f64) {
+pub fn betas(h: &Value, default: (f64, f64)) -> (f64, f64) {
     h.get("betas")
         .map_or(default, |b| (b[0].as_f64().unwrap(), b[1].as_f64().unwrap()))
 }
@@ -57,74 +59,80 @@ fn betas(h: &Value, default: (f64, f64)) -> (f64, f64) {
 /// The optimizer a fixture case describes, over `params`, with PyTorch's
 /// defaults for the hyperparameters the case leaves out.
 pub fn optimizer(kind: &str, h: &Value, params: Vec<Tensor>) -> Box<dyn Optimizer> {
-    match kind {
+    grouped_optimizer(kind, h, vec![ParamGroup::new(params)]).expect("fixture optimizer")
+}
+
+/// The optimizer of kind `kind` over `groups`, whose defaults config is `h`
+/// over PyTorch's defaults.
+pub fn grouped_optimizer(kind: &str, h: &Value, groups: Vec<ParamGroup>) -> Result<Box<dyn Optimizer>> {
+    Ok(match kind {
         "sgd" => {
             let d = SgdConfig::default();
-            Box::new(
-                Sgd::new(
-                    params,
-                    SgdConfig {
-                        lr: num(h, "lr", d.lr),
-                        momentum: num(h, "momentum", d.momentum),
-                        dampening: num(h, "dampening", d.dampening),
-                        weight_decay: num(h, "weight_decay", d.weight_decay),
-                        nesterov: flag(h, "nesterov"),
-                    },
-                )
-                .unwrap(),
-            )
+            let c = SgdConfig {
+                lr: num(h, "lr", d.lr),
+                momentum: num(h, "momentum", d.momentum),
+                dampening: num(h, "dampening", d.dampening),
+                weight_decay: num(h, "weight_decay", d.weight_decay),
+                nesterov: flag(h, "nesterov"),
+            };
+            Box::new(Sgd::with_groups(groups, c)?)
         }
         "adam" => {
             let d = AdamConfig::default();
-            Box::new(
-                Adam::new(
-                    params,
-                    AdamConfig {
-                        lr: num(h, "lr", d.lr),
-                        betas: betas(h, d.betas),
-                        eps: num(h, "eps", d.eps),
-                        weight_decay: num(h, "weight_decay", d.weight_decay),
-                        amsgrad: flag(h, "amsgrad"),
-                    },
-                )
-                .unwrap(),
-            )
+            let c = AdamConfig {
+                lr: num(h, "lr", d.lr),
+                betas: betas(h, d.betas),
+                eps: num(h, "eps", d.eps),
+                weight_decay: num(h, "weight_decay", d.weight_decay),
+                amsgrad: flag(h, "amsgrad"),
+            };
+            Box::new(Adam::with_groups(groups, c)?)
         }
         "adamw" => {
             let d = AdamWConfig::default();
-            Box::new(
-                AdamW::new(
-                    params,
-                    AdamWConfig {
-                        lr: num(h, "lr", d.lr),
-                        betas: betas(h, d.betas),
-                        eps: num(h, "eps", d.eps),
-                        weight_decay: num(h, "weight_decay", d.weight_decay),
-                        amsgrad: flag(h, "amsgrad"),
-                    },
-                )
-                .unwrap(),
-            )
+            let c = AdamWConfig {
+                lr: num(h, "lr", d.lr),
+                betas: betas(h, d.betas),
+                eps: num(h, "eps", d.eps),
+                weight_decay: num(h, "weight_decay", d.weight_decay),
+                amsgrad: flag(h, "amsgrad"),
+            };
+            Box::new(AdamW::with_groups(groups, c)?)
         }
         "rmsprop" => {
             let d = RmsPropConfig::default();
-            Box::new(
-                RmsProp::new(
-                    params,
-                    RmsPropConfig {
-                        lr: num(h, "lr", d.lr),
-                        alpha: num(h, "alpha", d.alpha),
-                        eps: num(h, "eps", d.eps),
-                        weight_decay: num(h, "weight_decay", d.weight_decay),
-                        momentum: num(h, "momentum", d.momentum),
-                        centered: flag(h, "centered"),
-                    },
-                )
-                .unwrap(),
-            )
+            let c = RmsPropConfig {
+                lr: num(h, "lr", d.lr),
+                alpha: num(h, "alpha", d.alpha),
+                eps: num(h, "eps", d.eps),
+                weight_decay: num(h, "weight_decay", d.weight_decay),
+                momentum: num(h, "momentum", d.momentum),
+                centered: flag(h, "centered"),
+            };
+            Box::new(RmsProp::with_groups(groups, c)?)
         }
         other => panic!("unknown optimizer {other}"),
+    })
+}
+
+/// `group` with the options of a fixture's group description.
+pub fn with_options(mut group: ParamGroup, options: &Value) -> ParamGroup {
+    for (key, v) in options.as_object().expect("options object") {
+        group = match key.as_str() {
+            "lr" => group.lr(v.as_f64().unwrap()),
+            "weight_decay" => group.weight_decay(v.as_f64().unwrap()),
+            "momentum" => group.momentum(v.as_f64().unwrap()),
+            "dampening" => group.dampening(v.as_f64().unwrap()),
+            "nesterov" => group.nesterov(v.as_bool().unwrap()),
+            "betas" => group.betas((v[0].as_f64().unwrap(), v[1].as_f64().unwrap())),
+            "eps" => group.eps(v.as_f64().unwrap()),
+            "alpha" => group.alpha(v.as_f64().unwrap()),
+            "amsgrad" => group.amsgrad(v.as_bool().unwrap()),
+            "centered" => group.centered(v.as_bool().unwrap()),
+            other => panic!("unknown group option {other}"),
+        };
     }
+    group
 }
 
 /// The optimizer of a scheduler case: SGD with momentum 0.9 or default Adam.
@@ -179,6 +187,7 @@ pub fn scheduler(spec: &Value, opt: &mut dyn Optimizer) -> Box<dyn LrScheduler> 
             c.base_momentum = n("base_momentum", c.base_momentum);
             c.max_momentum = n("max_momentum", c.max_momentum);
             c.three_phase = flag(a, "three_phase");
+            c.group_max_lrs = a.get("max_lrs").map(f64s);
             c.cycle_momentum = a.get("cycle_momentum").and_then(Value::as_bool).unwrap_or(true);
             c.anneal_strategy = match a.get("anneal_strategy").and_then(Value::as_str) {
                 Some("linear") => AnnealStrategy::Linear,
@@ -206,7 +215,10 @@ pub fn scheduler(spec: &Value, opt: &mut dyn Optimizer) -> Box<dyn LrScheduler> 
                 min_lr: n("min_lr", d.min_lr),
                 eps: n("eps", d.eps),
             };
-            Box::new(ReduceLrOnPlateau::new(opt, c).unwrap())
+            match a.get("min_lrs") {
+                Some(m) => Box::new(ReduceLrOnPlateau::with_min_lrs(opt, c, f64s(m)).unwrap()),
+                None => Box::new(ReduceLrOnPlateau::new(opt, c).unwrap()),
+            }
         }
         "SequentialLR" => {
             let children = spec["children"]

@@ -1,10 +1,12 @@
 //! Optimizer, gradient-clipping and learning-rate-scheduler tests: PyTorch
-//! fixtures (tests/fixtures/optim_fixtures.json, sched_fixtures.json), state
-//! round trips and argument errors.
+//! fixtures (tests/fixtures/optim_fixtures.json, sched_fixtures.json,
+//! optim_groups.json), parameter groups, state round trips and argument errors.
 
 mod clipping;
 mod errors;
 mod fixtures;
+mod group_api;
+mod groups;
 mod optimizers;
 mod resume;
 mod schedulers;

@@ -1,7 +1,7 @@
 //! Shared helpers: the serial lock, data sets, a capturing writer, scripted callbacks.
 
 use neurite::data::Dataset;
-use neurite::nn::{Module, Sequential};
+use neurite::nn::Module;
 use neurite::train::{Callback, CallbackContext, Logs};
 use neurite::{DType, Device, Result, Tensor};
 use std::io::Write;
@@ -88,7 +88,7 @@ impl Callback for Script {
 }
 
 /// The values of every parameter and buffer of a model, by name.
-pub fn weights(model: &Sequential) -> Vec<(String, Vec<f64>)> {
+pub fn weights(model: &dyn Module) -> Vec<(String, Vec<f64>)> {
     model
         .named_tensors()
         .into_iter()

@@ -3,7 +3,7 @@
 use crate::common::{SharedBuf, serial, xor_data};
 use neurite::data::Dataset;
 use neurite::loss::{self, CrossEntropyLoss};
-use neurite::nn::{Linear, Module, ReLU, Sequential, Tanh};
+use neurite::nn::{Forward, Linear, Module, ReLU, Sequential, Tanh};
 use neurite::optim::lr_scheduler::{LrScheduler, OneCycleConfig, OneCycleLr, StepLr};
 use neurite::optim::{Adam, AdamConfig, Optimizer, Sgd, SgdConfig};
 use neurite::train::{Metric, SchedulerStep, Trainer, Verbosity};
@@ -337,11 +337,14 @@ struct ModeProbe {
     log: Arc<Mutex<Vec<bool>>>,
 }
 
-impl Module for ModeProbe {
+impl Forward for ModeProbe {
     fn forward(&self, x: &Tensor) -> neurite::Result<Tensor> {
         self.log.lock().unwrap().push(self.training);
         Ok(x.clone())
     }
+}
+
+impl Module for ModeProbe {
     fn set_training(&mut self, training: bool) {
         self.training = training;
     }

@@ -8,6 +8,7 @@
 //! layer initialisation and dropout use the global generator, which parallel
 //! tests would otherwise interleave.
 
+mod any_model;
 mod callbacks;
 mod common;
 mod early_stopping;

@@ -12,7 +12,7 @@
 
 use crate::common::serial;
 use neurite::loss::binary_cross_entropy;
-use neurite::nn::{Linear, Module, ReLU, Sequential, Sigmoid};
+use neurite::nn::{Forward, Linear, Module, ReLU, Sequential, Sigmoid};
 use neurite::{DType, Device, Tensor};
 
 const N: usize = 24;

@@ -5,46 +5,64 @@ use super::super::Optimizer;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-/// The epoch counter and learning rates shared by the chainable schedules.
+/// The epoch counter and learning rates shared by the chainable schedules,
+/// one lr per parameter group.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Base {
-    /// The optimizer's `initial_lr` when the scheduler was built.
-    pub(crate) base_lr: f64,
+    /// Each group's `initial_lr` when the scheduler was built.
+    pub(crate) base_lrs: Vec<f64>,
     /// Index of the last epoch stepped.
     pub(crate) last_epoch: i64,
     /// Number of `step` calls since the construction step (PyTorch's `_step_count`).
     pub(crate) step_count: u64,
-    /// The lr set by the last step.
-    pub(crate) last_lr: f64,
+    /// The lr of each group set by the last step.
+    pub(crate) last_lrs: Vec<f64>,
 }
 
 impl Base {
-    /// Attaches to `opt` as PyTorch does with `last_epoch = -1`: the optimizer's
-    /// `initial_lr` is set to its current lr unless a scheduler already set it,
-    /// and becomes this schedule's base lr.
-    pub(crate) fn attach(opt: &mut dyn Optimizer) -> Base {
-        let base_lr = match opt.initial_lr() {
-            Some(lr) => lr,
-            None => {
-                let lr = opt.lr();
-                opt.set_initial_lr(Some(lr));
-                lr
-            }
-        };
-        Base {
-            base_lr,
+    /// Attaches to `opt` as PyTorch does with `last_epoch = -1`: each group's
+    /// `initial_lr` is set to its current lr unless a scheduler already set
+    /// it, and becomes this schedule's base lr for the group.
+    pub(crate) fn attach(opt: &mut dyn Optimizer) -> Result<Base> {
+        let n = opt.num_groups();
+        if n == 0 {
+            return Err(Error::invalid(
+                "lr_scheduler",
+                format!("{} reports no parameter groups to schedule", opt.name()),
+            ));
+        }
+        let mut base_lrs = Vec::with_capacity(n);
+        for g in 0..n {
+            let lr = match opt.group_initial_lr(g)? {
+                Some(lr) => lr,
+                None => {
+                    let lr = opt.group_lr(g)?;
+                    opt.set_group_initial_lr(g, Some(lr))?;
+                    lr
+                }
+            };
+            base_lrs.push(lr);
+        }
+        Ok(Base {
+            base_lrs,
             last_epoch: -1,
             step_count: 0,
-            last_lr: opt.lr(),
-        }
+            last_lrs: opt.group_lrs(),
+        })
     }
 
     /// Checks values that may come from a deserialized checkpoint.
     pub(crate) fn validate(&self, op: &'static str) -> Result<()> {
-        if !self.base_lr.is_finite() || !self.last_lr.is_finite() {
+        check_lrs(op, "base lrs", &self.base_lrs)?;
+        check_lrs(op, "last lrs", &self.last_lrs)?;
+        if self.base_lrs.len() != self.last_lrs.len() {
             return Err(Error::invalid(
                 op,
-                format!("base lr {} and last lr {} must be finite", self.base_lr, self.last_lr),
+                format!(
+                    "{} base lrs but {} last lrs: one of each per parameter group",
+                    self.base_lrs.len(),
+                    self.last_lrs.len()
+                ),
             ));
         }
         // Nested SequentialLr construction can leave a schedule a few epochs
@@ -57,61 +75,113 @@ impl Base {
         }
         Ok(())
     }
+
+    /// The lr of group 0 set by the last step.
+    pub(crate) fn last_lr(&self) -> f64 {
+        self.last_lrs.first().copied().unwrap_or(f64::NAN)
+    }
 }
 
-/// A schedule written as PyTorch's `get_lr` (and `_get_closed_form_lr`).
+/// Errors unless `lrs` holds at least one value, all finite.
+pub(crate) fn check_lrs(op: &'static str, what: &str, lrs: &[f64]) -> Result<()> {
+    if lrs.is_empty() {
+        return Err(Error::invalid(
+            op,
+            format!("no {what}: expected one per parameter group"),
+        ));
+    }
+    if let Some(lr) = lrs.iter().find(|lr| !lr.is_finite()) {
+        return Err(Error::invalid(
+            op,
+            format!("{what} must be finite, got {lr} in {lrs:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Errors unless `opt` has `groups` parameter groups, the number a schedule
+/// was built for.
+pub(crate) fn check_groups(opt: &dyn Optimizer, groups: usize) -> Result<()> {
+    if opt.num_groups() == groups {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "lr_scheduler",
+            format!(
+                "the schedule was built for {groups} parameter group(s), {} has {}",
+                opt.name(),
+                opt.num_groups()
+            ),
+        ))
+    }
+}
+
+/// A schedule written as PyTorch's `get_lr` (and `_get_closed_form_lr`), one
+/// parameter group at a time.
 pub(crate) trait Chainable {
     fn base(&self) -> &Base;
     fn base_mut(&mut self) -> &mut Base;
 
-    /// The lr for epoch `self.base().last_epoch`, from the optimizer's current
-    /// lr `current`; `initial` is true during the construction step.
-    fn get_lr(&self, current: f64, initial: bool) -> Result<f64>;
+    /// The lr of `group` for epoch `self.base().last_epoch`, from the group's
+    /// current lr `current`; `initial` is true during the construction step.
+    fn get_lr(&self, group: usize, current: f64, initial: bool) -> Result<f64>;
 
-    /// The lr for epoch `self.base().last_epoch` from the base lr alone, where
-    /// the schedule has such a formula.
-    fn closed_form(&self) -> Option<f64> {
+    /// The lr of `group` for epoch `self.base().last_epoch` from its base lr
+    /// alone, where the schedule has such a formula.
+    fn closed_form(&self, group: usize) -> Option<f64> {
+        let _ = group;
         None
     }
 
-    /// Runs after the lr was set (OneCycleLR sets the momentum here).
+    /// Runs after the lrs were set (OneCycleLR sets the momentum here).
     fn after_update(&self, opt: &mut dyn Optimizer) -> Result<()> {
         let _ = opt;
         Ok(())
     }
 }
 
-/// PyTorch's `_update_lr`: advances to `epoch` (or the next one) and sets the lr.
-/// The epoch counter is left unchanged when the schedule errors.
+/// PyTorch's `_update_lr`: advances to `epoch` (or the next one) and sets
+/// every group's lr. The epoch counter and the lrs are left unchanged when
+/// the schedule errors.
 pub(crate) fn update_lr<S: Chainable>(
     s: &mut S,
     opt: &mut dyn Optimizer,
     epoch: Option<i64>,
     initial: bool,
 ) -> Result<()> {
+    let groups = s.base().base_lrs.len();
+    check_groups(opt, groups)?;
     let previous = s.base().last_epoch;
     s.base_mut().last_epoch = epoch.unwrap_or(previous + 1);
-    let lr = match epoch.and_then(|_| s.closed_form()) {
-        Some(lr) => Ok(lr),
-        None => s.get_lr(opt.lr(), initial),
-    };
-    let lr = match lr {
-        Ok(lr) => lr,
+    let lrs = (0..groups)
+        .map(|g| match epoch.and_then(|_| s.closed_form(g)) {
+            Some(lr) => Ok(lr),
+            None => s.get_lr(g, opt.group_lr(g)?, initial),
+        })
+        .collect::<Result<Vec<f64>>>();
+    let lrs = match lrs {
+        Ok(lrs) => lrs,
         Err(e) => {
             s.base_mut().last_epoch = previous;
             return Err(e);
         }
     };
-    opt.set_lr(lr);
+    for (g, lr) in lrs.into_iter().enumerate() {
+        opt.set_group_lr(g, lr)?;
+    }
     s.after_update(opt)?;
-    s.base_mut().last_lr = opt.lr();
+    s.base_mut().last_lrs = opt.group_lrs();
     Ok(())
 }
 
 /// PyTorch's `step()` without an epoch.
 pub(crate) fn step<S: Chainable>(s: &mut S, opt: &mut dyn Optimizer) -> Result<()> {
     s.base_mut().step_count += 1;
-    update_lr(s, opt, None, false)
+    let result = update_lr(s, opt, None, false);
+    if result.is_err() {
+        s.base_mut().step_count -= 1;
+    }
+    result
 }
 
 /// PyTorch's `_initial_step()`: the step made at construction.
@@ -133,7 +203,10 @@ macro_rules! chainable_scheduler {
                 $crate::optim::lr_scheduler::base::step(self, opt)
             }
             fn get_last_lr(&self) -> f64 {
-                self.base.last_lr
+                self.base.last_lr()
+            }
+            fn get_last_lrs(&self) -> Vec<f64> {
+                self.base.last_lrs.clone()
             }
             fn last_epoch(&self) -> i64 {
                 self.base.last_epoch

@@ -1,5 +1,6 @@
 //! ChainedScheduler: step several schedules together, each scaling the lr.
 
+use super::base::check_lrs;
 use super::{LrScheduler, SchedulerState};
 use crate::optim::Optimizer;
 use crate::{Error, Result};
@@ -24,18 +25,18 @@ use crate::{Error, Result};
 /// ```
 pub struct ChainedScheduler {
     schedulers: Vec<Box<dyn LrScheduler>>,
-    last_lr: f64,
+    last_lrs: Vec<f64>,
 }
 
 impl ChainedScheduler {
     /// Chains `schedulers`, all built on `opt`. Errors on an empty list or a
     /// [`super::ReduceLrOnPlateau`] (which needs a metric).
     pub fn new(opt: &dyn Optimizer, schedulers: Vec<Box<dyn LrScheduler>>) -> Result<ChainedScheduler> {
-        Self::from_parts(schedulers, opt.lr())
+        Self::from_parts(schedulers, opt.group_lrs())
     }
 
     /// Reassembles a saved ChainedScheduler (see [`SchedulerState::into_scheduler`]).
-    pub(crate) fn from_parts(schedulers: Vec<Box<dyn LrScheduler>>, last_lr: f64) -> Result<ChainedScheduler> {
+    pub(crate) fn from_parts(schedulers: Vec<Box<dyn LrScheduler>>, last_lrs: Vec<f64>) -> Result<ChainedScheduler> {
         const OP: &str = "ChainedScheduler";
         if schedulers.is_empty() {
             return Err(Error::invalid(OP, "expects at least one scheduler, got none"));
@@ -49,10 +50,8 @@ impl ChainedScheduler {
                 ),
             ));
         }
-        if !last_lr.is_finite() {
-            return Err(Error::invalid(OP, format!("last_lr must be finite, got {last_lr}")));
-        }
-        Ok(ChainedScheduler { schedulers, last_lr })
+        check_lrs(OP, "last lrs", &last_lrs)?;
+        Ok(ChainedScheduler { schedulers, last_lrs })
     }
 
     /// The schedules, in order.
@@ -70,12 +69,16 @@ impl LrScheduler for ChainedScheduler {
         for s in self.schedulers.iter_mut() {
             s.step(opt)?;
         }
-        self.last_lr = opt.lr();
+        self.last_lrs = opt.group_lrs();
         Ok(())
     }
 
     fn get_last_lr(&self) -> f64 {
-        self.last_lr
+        self.last_lrs.first().copied().unwrap_or(f64::NAN)
+    }
+
+    fn get_last_lrs(&self) -> Vec<f64> {
+        self.last_lrs.clone()
     }
 
     fn last_epoch(&self) -> i64 {
@@ -84,13 +87,13 @@ impl LrScheduler for ChainedScheduler {
 
     fn state(&self) -> SchedulerState {
         SchedulerState::ChainedScheduler {
-            last_lr: self.last_lr,
+            last_lrs: self.last_lrs.clone(),
             schedulers: self.schedulers.iter().map(|s| s.state()).collect(),
         }
     }
 
     fn load_state(&mut self, state: &SchedulerState) -> Result<()> {
-        let SchedulerState::ChainedScheduler { last_lr, schedulers } = state else {
+        let SchedulerState::ChainedScheduler { last_lrs, schedulers } = state else {
             return Err(state.mismatch("ChainedScheduler"));
         };
         let names: Vec<&str> = self.schedulers.iter().map(|s| s.name()).collect();
@@ -106,7 +109,7 @@ impl LrScheduler for ChainedScheduler {
         for (child, s) in self.schedulers.iter_mut().zip(schedulers) {
             child.load_state(s)?;
         }
-        self.last_lr = *last_lr;
+        self.last_lrs = last_lrs.clone();
         Ok(())
     }
 
@@ -114,7 +117,7 @@ impl LrScheduler for ChainedScheduler {
         for s in self.schedulers.iter_mut() {
             s.step_to_epoch(epoch, opt)?;
         }
-        self.last_lr = opt.lr();
+        self.last_lrs = opt.group_lrs();
         Ok(())
     }
 

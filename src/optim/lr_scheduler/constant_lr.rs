@@ -33,7 +33,7 @@ impl ConstantLr {
     /// `0 < factor <= 1`.
     pub fn new(opt: &mut dyn Optimizer, factor: f64, total_iters: usize) -> Result<ConstantLr> {
         let mut s = ConstantLr {
-            base: Base::attach(opt),
+            base: Base::attach(opt)?,
             factor,
             total_iters,
         };
@@ -61,7 +61,7 @@ impl Chainable for ConstantLr {
     fn base_mut(&mut self) -> &mut Base {
         &mut self.base
     }
-    fn get_lr(&self, current: f64, _initial: bool) -> Result<f64> {
+    fn get_lr(&self, _group: usize, current: f64, _initial: bool) -> Result<f64> {
         let e = self.base.last_epoch;
         Ok(if e == 0 {
             current * self.factor
@@ -71,13 +71,13 @@ impl Chainable for ConstantLr {
             current * (1.0 / self.factor)
         })
     }
-    fn closed_form(&self) -> Option<f64> {
+    fn closed_form(&self, group: usize) -> Option<f64> {
         let done = if self.base.last_epoch >= self.total_iters as i64 {
             1.0
         } else {
             0.0
         };
-        Some(self.base.base_lr * (self.factor + done * (1.0 - self.factor)))
+        Some(self.base.base_lrs[group] * (self.factor + done * (1.0 - self.factor)))
     }
 }
 

@@ -40,7 +40,7 @@ impl CosineAnnealingLr {
     /// `t_max >= 1` and `eta_min` is finite.
     pub fn new(opt: &mut dyn Optimizer, t_max: usize, eta_min: f64) -> Result<CosineAnnealingLr> {
         let mut s = CosineAnnealingLr {
-            base: Base::attach(opt),
+            base: Base::attach(opt)?,
             t_max,
             eta_min,
         };
@@ -71,9 +71,9 @@ impl Chainable for CosineAnnealingLr {
     fn base_mut(&mut self) -> &mut Base {
         &mut self.base
     }
-    fn get_lr(&self, current: f64, initial: bool) -> Result<f64> {
+    fn get_lr(&self, group: usize, current: f64, initial: bool) -> Result<f64> {
         let e = self.base.last_epoch;
-        let (t_max, eta_min, base_lr) = (self.t_max as f64, self.eta_min, self.base.base_lr);
+        let (t_max, eta_min, base_lr) = (self.t_max as f64, self.eta_min, self.base.base_lrs[group]);
         // The branches and the order of operations are PyTorch's, so that the
         // floating-point results agree.
         Ok(if initial {
@@ -87,9 +87,9 @@ impl Chainable for CosineAnnealingLr {
                 + eta_min
         })
     }
-    fn closed_form(&self) -> Option<f64> {
+    fn closed_form(&self, group: usize) -> Option<f64> {
         let e = self.base.last_epoch as f64;
-        let (t_max, eta_min, base_lr) = (self.t_max as f64, self.eta_min, self.base.base_lr);
+        let (t_max, eta_min, base_lr) = (self.t_max as f64, self.eta_min, self.base.base_lrs[group]);
         Some(eta_min + (base_lr - eta_min) * (1.0 + (PI * e / t_max).cos()) / 2.0)
     }
 }

@@ -1,6 +1,6 @@
 //! CosineAnnealingWarmRestarts (SGDR): cosine decay restarted every `t_i` epochs.
 
-use super::base::{Base, Chainable};
+use super::base::{Base, Chainable, check_groups};
 use super::{LrScheduler, SchedulerState};
 use crate::optim::Optimizer;
 use crate::{Error, Result};
@@ -50,7 +50,7 @@ impl CosineAnnealingWarmRestarts {
     /// `t_0 >= 1`, `t_mult >= 1` and `eta_min` is finite.
     pub fn new(opt: &mut dyn Optimizer, t_0: u64, t_mult: u64, eta_min: f64) -> Result<CosineAnnealingWarmRestarts> {
         let mut s = CosineAnnealingWarmRestarts {
-            base: Base::attach(opt),
+            base: Base::attach(opt)?,
             t_0,
             t_mult,
             eta_min,
@@ -92,6 +92,7 @@ impl CosineAnnealingWarmRestarts {
 
     /// PyTorch's `step(epoch=None)`; `Some(epoch)` jumps there.
     fn step_impl(&mut self, opt: &mut dyn Optimizer, epoch: Option<i64>) -> Result<()> {
+        check_groups(opt, self.base.base_lrs.len())?;
         let epoch = match epoch {
             None if self.base.last_epoch < 0 => Some(0),
             e => e,
@@ -129,9 +130,11 @@ impl CosineAnnealingWarmRestarts {
             }
         };
         self.base.last_epoch = next_epoch;
-        let lr = self.get_lr(opt.lr(), false)?;
-        opt.set_lr(lr);
-        self.base.last_lr = opt.lr();
+        for g in 0..self.base.base_lrs.len() {
+            let lr = self.get_lr(g, opt.group_lr(g)?, false)?;
+            opt.set_group_lr(g, lr)?;
+        }
+        self.base.last_lrs = opt.group_lrs();
         Ok(())
     }
 }
@@ -143,8 +146,8 @@ impl Chainable for CosineAnnealingWarmRestarts {
     fn base_mut(&mut self) -> &mut Base {
         &mut self.base
     }
-    fn get_lr(&self, _current: f64, _initial: bool) -> Result<f64> {
-        let (eta_min, base_lr) = (self.eta_min, self.base.base_lr);
+    fn get_lr(&self, group: usize, _current: f64, _initial: bool) -> Result<f64> {
+        let (eta_min, base_lr) = (self.eta_min, self.base.base_lrs[group]);
         Ok(eta_min + (base_lr - eta_min) * (1.0 + (PI * self.t_cur / self.t_i as f64).cos()) / 2.0)
     }
 }
@@ -157,7 +160,10 @@ impl LrScheduler for CosineAnnealingWarmRestarts {
         self.step_impl(opt, None)
     }
     fn get_last_lr(&self) -> f64 {
-        self.base.last_lr
+        self.base.last_lr()
+    }
+    fn get_last_lrs(&self) -> Vec<f64> {
+        self.base.last_lrs.clone()
     }
     fn last_epoch(&self) -> i64 {
         self.base.last_epoch

@@ -31,7 +31,7 @@ impl ExponentialLr {
     /// `gamma` is finite and `>= 0`.
     pub fn new(opt: &mut dyn Optimizer, gamma: f64) -> Result<ExponentialLr> {
         let mut s = ExponentialLr {
-            base: Base::attach(opt),
+            base: Base::attach(opt)?,
             gamma,
         };
         s.validate()?;
@@ -57,11 +57,11 @@ impl Chainable for ExponentialLr {
     fn base_mut(&mut self) -> &mut Base {
         &mut self.base
     }
-    fn get_lr(&self, current: f64, initial: bool) -> Result<f64> {
+    fn get_lr(&self, _group: usize, current: f64, initial: bool) -> Result<f64> {
         Ok(if initial { current } else { current * self.gamma })
     }
-    fn closed_form(&self) -> Option<f64> {
-        Some(self.base.base_lr * self.gamma.powf(self.base.last_epoch as f64))
+    fn closed_form(&self, group: usize) -> Option<f64> {
+        Some(self.base.base_lrs[group] * self.gamma.powf(self.base.last_epoch as f64))
     }
 }
 

@@ -37,7 +37,7 @@ impl LinearLr {
     /// `0 < start_factor <= 1`, `0 <= end_factor <= 1` and `total_iters >= 1`.
     pub fn new(opt: &mut dyn Optimizer, start_factor: f64, end_factor: f64, total_iters: usize) -> Result<LinearLr> {
         let mut s = LinearLr {
-            base: Base::attach(opt),
+            base: Base::attach(opt)?,
             start_factor,
             end_factor,
             total_iters,
@@ -75,7 +75,7 @@ impl Chainable for LinearLr {
     fn base_mut(&mut self) -> &mut Base {
         &mut self.base
     }
-    fn get_lr(&self, current: f64, initial: bool) -> Result<f64> {
+    fn get_lr(&self, _group: usize, current: f64, initial: bool) -> Result<f64> {
         let e = self.base.last_epoch;
         let total = self.total_iters as f64;
         let (start, end) = (self.start_factor, self.end_factor);
@@ -87,11 +87,11 @@ impl Chainable for LinearLr {
             current * (1.0 + (end - start) / (total * start + (e - 1) as f64 * (end - start)))
         })
     }
-    fn closed_form(&self) -> Option<f64> {
+    fn closed_form(&self, group: usize) -> Option<f64> {
         let total = self.total_iters as f64;
         let done = self.base.last_epoch.min(self.total_iters as i64) as f64;
         let (start, end) = (self.start_factor, self.end_factor);
-        Some(self.base.base_lr * (start + (end - start) * done / total))
+        Some(self.base.base_lrs[group] * (start + (end - start) * done / total))
     }
 }
 

@@ -3,13 +3,21 @@
 //! A scheduler adjusts an [`Optimizer`]'s learning rate once per epoch (or per
 //! batch, for [`OneCycleLr`]) through [`LrScheduler::step`]. As in PyTorch:
 //!
-//! - constructing a scheduler already sets the optimizer's lr to the value of
+//! - every parameter group is scheduled: each has its own base lr (its
+//!   [`Optimizer::group_initial_lr`]) and its lr is computed from its own base
+//!   and current lr, so groups built with different lrs keep their ratio;
+//!   [`LrScheduler::get_last_lrs`] returns every group's lr, and
+//!   [`LrScheduler::get_last_lr`] group 0's;
+//! - constructing a scheduler already sets the optimizer's lrs to the values of
 //!   epoch 0 (a warm-up's first, small lr, for instance);
-//! - the first scheduler attached records the optimizer's lr as its
-//!   [`Optimizer::initial_lr`], which later schedulers on the same optimizer start
-//!   from (so [`SequentialLr`] and [`ChainedScheduler`] compose as in PyTorch);
-//! - the chainable schedules update the optimizer's *current* lr recursively,
+//! - the first scheduler attached records each group's lr as its
+//!   `initial_lr`, which later schedulers on the same optimizer start from (so
+//!   [`SequentialLr`] and [`ChainedScheduler`] compose as in PyTorch);
+//! - the chainable schedules update each group's *current* lr recursively,
 //!   so that they compose with changes made by others.
+//!
+//! A scheduler is built for the optimizer's number of groups; stepping it
+//! with an optimizer that has another number is an error.
 //!
 //! [`ReduceLrOnPlateau`] is stepped with a metric
 //! ([`LrScheduler::step_with_metric`]). Every scheduler's state serializes with
@@ -90,8 +98,14 @@ pub trait LrScheduler: Send {
         false
     }
 
-    /// The learning rate set by the last step (or by construction).
+    /// Group 0's learning rate set by the last step (or by construction).
     fn get_last_lr(&self) -> f64;
+
+    /// Every group's learning rate set by the last step (or by
+    /// construction), in group order: PyTorch's `get_last_lr()` list.
+    fn get_last_lrs(&self) -> Vec<f64> {
+        vec![self.get_last_lr()]
+    }
 
     /// The index of the last epoch stepped (0 right after construction).
     fn last_epoch(&self) -> i64;

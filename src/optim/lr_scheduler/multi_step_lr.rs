@@ -39,7 +39,7 @@ impl MultiStepLr {
     pub fn new(opt: &mut dyn Optimizer, mut milestones: Vec<usize>, gamma: f64) -> Result<MultiStepLr> {
         milestones.sort_unstable();
         let mut s = MultiStepLr {
-            base: Base::attach(opt),
+            base: Base::attach(opt)?,
             milestones,
             gamma,
         };
@@ -69,7 +69,7 @@ impl Chainable for MultiStepLr {
     fn base_mut(&mut self) -> &mut Base {
         &mut self.base
     }
-    fn get_lr(&self, current: f64, _initial: bool) -> Result<f64> {
+    fn get_lr(&self, _group: usize, current: f64, _initial: bool) -> Result<f64> {
         let e = self.base.last_epoch;
         let count = self.milestones.iter().filter(|&&m| m as i64 == e).count();
         if count == 0 {
@@ -78,9 +78,9 @@ impl Chainable for MultiStepLr {
             Ok(current * self.gamma.powf(count as f64))
         }
     }
-    fn closed_form(&self) -> Option<f64> {
+    fn closed_form(&self, group: usize) -> Option<f64> {
         let k = bisect_right(&self.milestones, self.base.last_epoch);
-        Some(self.base.base_lr * self.gamma.powf(k as f64))
+        Some(self.base.base_lrs[group] * self.gamma.powf(k as f64))
     }
 }
 

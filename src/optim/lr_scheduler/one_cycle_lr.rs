@@ -27,22 +27,52 @@ impl AnnealStrategy {
     }
 }
 
+/// Which of a group's three learning rates a phase starts or ends at
+/// (PyTorch's `"initial_lr"`, `"max_lr"` and `"min_lr"` group keys).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum LrPoint {
+    Initial,
+    Max,
+    Min,
+}
+
 /// One segment of the cycle: lr and momentum move from their start to their
 /// end value until step `end_step`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Phase {
     end_step: f64,
-    start_lr: f64,
-    end_lr: f64,
+    start_lr: LrPoint,
+    end_lr: LrPoint,
     start_momentum: f64,
     end_momentum: f64,
+}
+
+/// The three learning rates of one parameter group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct GroupLrs {
+    initial: f64,
+    max: f64,
+    min: f64,
+}
+
+impl GroupLrs {
+    fn at(&self, point: LrPoint) -> f64 {
+        match point {
+            LrPoint::Initial => self.initial,
+            LrPoint::Max => self.max,
+            LrPoint::Min => self.min,
+        }
+    }
 }
 
 /// Configuration of [`OneCycleLr`]; the defaults are PyTorch's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OneCycleConfig {
-    /// The peak learning rate.
+    /// The peak learning rate of every group (unless `group_max_lrs` is set).
     pub max_lr: f64,
+    /// One peak per parameter group, in group order (PyTorch's list
+    /// `max_lr`); `None` (the default) uses `max_lr` for every group.
+    pub group_max_lrs: Option<Vec<f64>>,
     /// Number of steps (batches) in the cycle; stepping further is an error.
     pub total_steps: usize,
     /// Fraction of the cycle spent increasing the lr (default 0.3).
@@ -72,6 +102,7 @@ impl OneCycleConfig {
     pub fn new(max_lr: f64, total_steps: usize) -> Self {
         OneCycleConfig {
             max_lr,
+            group_max_lrs: None,
             total_steps,
             pct_start: 0.3,
             anneal_strategy: AnnealStrategy::Cos,
@@ -103,6 +134,14 @@ impl OneCycleConfig {
             if !(v.is_finite() && v > 0.0) {
                 return Err(Error::invalid(OP, format!("{name} must be finite and > 0, got {v}")));
             }
+        }
+        if let Some(lrs) = &self.group_max_lrs
+            && (lrs.is_empty() || lrs.iter().any(|v| !(v.is_finite() && *v > 0.0)))
+        {
+            return Err(Error::invalid(
+                OP,
+                format!("group_max_lrs must hold one finite value > 0 per parameter group, got {lrs:?}"),
+            ));
         }
         if self.cycle_momentum {
             for (name, v) in [
@@ -145,19 +184,48 @@ pub struct OneCycleLr {
     base: Base,
     config: OneCycleConfig,
     phases: Vec<Phase>,
+    /// Per parameter group.
+    lrs: Vec<GroupLrs>,
 }
 
 impl OneCycleLr {
-    /// Attaches to `opt`: sets its `initial_lr` to `max_lr / div_factor` (even
-    /// when another scheduler set it), its lr to that value and, when cycling
-    /// momentum, its momentum to `max_momentum`. Errors on invalid values, or
-    /// when cycling momentum on an optimizer without a momentum hyperparameter.
+    /// Attaches to `opt`: sets each group's `initial_lr` to its
+    /// `max_lr / div_factor` (even when another scheduler set it), its lr to
+    /// that value and, when cycling momentum, its momentum to `max_momentum`.
+    /// Errors on invalid values, a `group_max_lrs` whose length is not the
+    /// number of groups, or when cycling momentum on an optimizer without a
+    /// momentum hyperparameter.
     pub fn new(opt: &mut dyn Optimizer, config: OneCycleConfig) -> Result<OneCycleLr> {
+        const OP: &str = "OneCycleLR";
         config.validate()?;
         let c = &config;
+        let n = opt.num_groups();
+        let max_lrs = match &c.group_max_lrs {
+            None => vec![c.max_lr; n],
+            Some(v) if v.len() == n => v.clone(),
+            Some(v) => {
+                return Err(Error::invalid(
+                    OP,
+                    format!(
+                        "group_max_lrs has {} values, {} has {n} parameter group(s)",
+                        v.len(),
+                        opt.name()
+                    ),
+                ));
+            }
+        };
+        let lrs: Vec<GroupLrs> = max_lrs
+            .iter()
+            .map(|&max| {
+                let initial = max / c.div_factor;
+                GroupLrs {
+                    initial,
+                    max,
+                    min: initial / c.final_div_factor,
+                }
+            })
+            .collect();
         let total = c.total_steps as f64;
-        let initial_lr = c.max_lr / c.div_factor;
-        let min_lr = initial_lr / c.final_div_factor;
         let (lo_m, hi_m) = (c.base_momentum, c.max_momentum);
         let phase = |end_step, start_lr, end_lr, start_momentum, end_momentum| Phase {
             end_step,
@@ -166,50 +234,77 @@ impl OneCycleLr {
             start_momentum,
             end_momentum,
         };
+        use LrPoint::{Initial, Max, Min};
         let phases = if c.three_phase {
             vec![
-                phase(c.pct_start * total - 1.0, initial_lr, c.max_lr, hi_m, lo_m),
-                phase(2.0 * c.pct_start * total - 2.0, c.max_lr, initial_lr, lo_m, hi_m),
-                phase(total - 1.0, initial_lr, min_lr, hi_m, hi_m),
+                phase(c.pct_start * total - 1.0, Initial, Max, hi_m, lo_m),
+                phase(2.0 * c.pct_start * total - 2.0, Max, Initial, lo_m, hi_m),
+                phase(total - 1.0, Initial, Min, hi_m, hi_m),
             ]
         } else {
             vec![
-                phase(c.pct_start * total - 1.0, initial_lr, c.max_lr, hi_m, lo_m),
-                phase(total - 1.0, c.max_lr, min_lr, lo_m, hi_m),
+                phase(c.pct_start * total - 1.0, Initial, Max, hi_m, lo_m),
+                phase(total - 1.0, Max, Min, lo_m, hi_m),
             ]
         };
         if c.cycle_momentum {
-            if opt.momentum().is_none() {
-                return Err(Error::invalid(
-                    "OneCycleLR",
-                    format!(
-                        "{} has no momentum to cycle; build the schedule with cycle_momentum = false",
-                        opt.name()
-                    ),
-                ));
+            for g in 0..n {
+                if opt.group_momentum(g)?.is_none() {
+                    return Err(Error::invalid(
+                        OP,
+                        format!(
+                            "{} has no momentum to cycle; build the schedule with cycle_momentum = false",
+                            opt.name()
+                        ),
+                    ));
+                }
             }
-            opt.set_momentum(c.max_momentum)?;
+            for g in 0..n {
+                opt.set_group_momentum(g, c.max_momentum)?;
+            }
         }
-        opt.set_initial_lr(Some(initial_lr));
+        for (g, l) in lrs.iter().enumerate() {
+            opt.set_group_initial_lr(g, Some(l.initial))?;
+        }
         let mut s = OneCycleLr {
-            base: Base::attach(opt),
+            base: Base::attach(opt)?,
             config,
             phases,
+            lrs,
         };
         initial_step(&mut s, opt)?;
         Ok(s)
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
+        const OP: &str = "OneCycleLR";
         self.config.validate()?;
         let expected = if self.config.three_phase { 3 } else { 2 };
         if self.phases.len() != expected {
             return Err(Error::invalid(
-                "OneCycleLR",
+                OP,
                 format!("the saved state has {} phases, expected {expected}", self.phases.len()),
             ));
         }
-        self.base.validate("OneCycleLR")
+        self.base.validate(OP)?;
+        if self.lrs.len() != self.base.base_lrs.len() {
+            return Err(Error::invalid(
+                OP,
+                format!(
+                    "the saved state has lrs for {} groups and base lrs for {}",
+                    self.lrs.len(),
+                    self.base.base_lrs.len()
+                ),
+            ));
+        }
+        let bad = |v: f64| !(v.is_finite() && v >= 0.0);
+        if let Some(l) = self.lrs.iter().find(|l| bad(l.initial) || bad(l.max) || bad(l.min)) {
+            return Err(Error::invalid(
+                OP,
+                format!("saved lrs must be finite and >= 0, got {l:?}"),
+            ));
+        }
+        Ok(())
     }
 
     /// The configuration.
@@ -217,8 +312,8 @@ impl OneCycleLr {
         &self.config
     }
 
-    /// The lr and momentum at step `self.base.last_epoch`.
-    fn lr_and_momentum(&self) -> Result<(f64, f64)> {
+    /// The phase of step `self.base.last_epoch` and the fraction of it done.
+    fn position(&self) -> Result<(&Phase, f64)> {
         let step = self.base.last_epoch;
         if step > self.config.total_steps as i64 {
             return Err(Error::invalid(
@@ -231,8 +326,9 @@ impl OneCycleLr {
         }
         let step = step as f64;
         let mut start_step = 0.0;
+        let last = self.phases.len().saturating_sub(1);
         for (i, p) in self.phases.iter().enumerate() {
-            if step <= p.end_step || i == self.phases.len() - 1 {
+            if step <= p.end_step || i == last {
                 let span = p.end_step - start_step;
                 if span == 0.0 {
                     return Err(Error::invalid(
@@ -243,16 +339,11 @@ impl OneCycleLr {
                         ),
                     ));
                 }
-                let pct = (step - start_step) / span;
-                let a = self.config.anneal_strategy;
-                return Ok((
-                    a.anneal(p.start_lr, p.end_lr, pct),
-                    a.anneal(p.start_momentum, p.end_momentum, pct),
-                ));
+                return Ok((p, (step - start_step) / span));
             }
             start_step = p.end_step;
         }
-        unreachable!("the last phase always matches")
+        Err(Error::invalid("OneCycleLR", "the schedule has no phases"))
     }
 }
 
@@ -263,12 +354,24 @@ impl Chainable for OneCycleLr {
     fn base_mut(&mut self) -> &mut Base {
         &mut self.base
     }
-    fn get_lr(&self, _current: f64, _initial: bool) -> Result<f64> {
-        Ok(self.lr_and_momentum()?.0)
+    fn get_lr(&self, group: usize, _current: f64, _initial: bool) -> Result<f64> {
+        let (p, pct) = self.position()?;
+        let l = &self.lrs[group];
+        Ok(self
+            .config
+            .anneal_strategy
+            .anneal(l.at(p.start_lr), l.at(p.end_lr), pct))
     }
     fn after_update(&self, opt: &mut dyn Optimizer) -> Result<()> {
         if self.config.cycle_momentum {
-            opt.set_momentum(self.lr_and_momentum()?.1)?;
+            let (p, pct) = self.position()?;
+            let m = self
+                .config
+                .anneal_strategy
+                .anneal(p.start_momentum, p.end_momentum, pct);
+            for g in 0..self.lrs.len() {
+                opt.set_group_momentum(g, m)?;
+            }
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! ReduceLROnPlateau: cut the lr when a monitored metric stops improving.
 
+use super::base::{check_groups, check_lrs};
 use super::{LrScheduler, SchedulerState};
 use crate::optim::Optimizer;
 use crate::{Error, Result};
@@ -81,7 +82,7 @@ impl PlateauConfig {
     }
 }
 
-/// Multiplies the lr by `factor` once the metric has not improved for more
+/// Multiplies every group's lr by `factor` once the metric has not improved for more
 /// than `patience` epochs (PyTorch's `ReduceLROnPlateau`). Stepped with
 /// [`LrScheduler::step_with_metric`]; plain [`LrScheduler::step`] is an error.
 /// It does not change the lr at construction.
@@ -102,39 +103,81 @@ impl PlateauConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReduceLrOnPlateau {
     config: PlateauConfig,
+    /// The lowest lr of each parameter group.
+    min_lrs: Vec<f64>,
     /// The best metric so far; `None` before the first finite improvement
     /// (PyTorch's `mode_worse`, kept out of the state because JSON has no infinity).
     best: Option<f64>,
     num_bad_epochs: usize,
     cooldown_counter: usize,
     last_epoch: i64,
-    last_lr: f64,
+    /// Every group's lr after the last step.
+    last_lrs: Vec<f64>,
 }
 
 impl ReduceLrOnPlateau {
-    /// Watches `opt` (read only: the lr is not changed until a plateau).
-    /// Errors unless `0 <= factor < 1` and threshold, min_lr and eps are finite and `>= 0`.
+    /// Watches `opt` (read only: the lr is not changed until a plateau); every
+    /// group's lr stays at or above `config.min_lr`. Errors unless
+    /// `0 <= factor < 1` and threshold, min_lr and eps are finite and `>= 0`.
     pub fn new(opt: &dyn Optimizer, config: PlateauConfig) -> Result<ReduceLrOnPlateau> {
-        config.validate()?;
-        Ok(ReduceLrOnPlateau {
+        let min_lrs = vec![config.min_lr; opt.num_groups()];
+        Self::with_min_lrs(opt, config, min_lrs)
+    }
+
+    /// [`ReduceLrOnPlateau::new`] with one lower bound per parameter group
+    /// (PyTorch's list `min_lr`), which replaces `config.min_lr`. Errors, too,
+    /// unless there is one finite value `>= 0` per group.
+    ///
+    /// ```
+    /// use neurite::optim::lr_scheduler::{LrScheduler, PlateauConfig, ReduceLrOnPlateau};
+    /// use neurite::optim::{Optimizer, ParamGroup, Sgd, SgdConfig};
+    /// # fn main() -> neurite::Result<()> {
+    /// # let t = || neurite::Tensor::zeros(1, neurite::DType::F32, &neurite::Device::cpu()).map(|t| t.requires_grad());
+    /// let groups = vec![ParamGroup::new(vec![t()?]), ParamGroup::new(vec![t()?]).lr(0.01)];
+    /// let mut opt = Sgd::with_groups(groups, SgdConfig::new(0.1))?;
+    /// let config = PlateauConfig { patience: 0, factor: 0.5, ..Default::default() };
+    /// let mut sched = ReduceLrOnPlateau::with_min_lrs(&opt, config, vec![0.0, 0.008])?;
+    /// for loss in [1.0, 1.0, 1.0] {
+    ///     sched.step_with_metric(loss, &mut opt)?;
+    /// }
+    /// assert_eq!(sched.get_last_lrs(), vec![0.025, 0.008]);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_min_lrs(opt: &dyn Optimizer, config: PlateauConfig, min_lrs: Vec<f64>) -> Result<ReduceLrOnPlateau> {
+        let s = ReduceLrOnPlateau {
             config,
+            min_lrs,
             best: None,
             num_bad_epochs: 0,
             cooldown_counter: 0,
             last_epoch: 0,
-            last_lr: opt.lr(),
-        })
+            last_lrs: opt.group_lrs(),
+        };
+        s.validate()?;
+        Ok(s)
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
+        const OP: &str = "ReduceLROnPlateau";
         self.config.validate()?;
-        if !self.last_lr.is_finite() || self.last_epoch < 0 || self.last_epoch > (1i64 << 53) {
+        check_lrs(OP, "last lrs", &self.last_lrs)?;
+        if self.min_lrs.len() != self.last_lrs.len() {
             return Err(Error::invalid(
-                "ReduceLROnPlateau",
+                OP,
                 format!(
-                    "invalid saved counters: last_epoch {}, last_lr {}",
-                    self.last_epoch, self.last_lr
+                    "expected one min_lr per parameter group ({}), got {}",
+                    self.last_lrs.len(),
+                    self.min_lrs.len()
                 ),
+            ));
+        }
+        if let Some(v) = self.min_lrs.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+            return Err(Error::invalid(OP, format!("min_lr must be finite and >= 0, got {v}")));
+        }
+        if self.last_epoch < 0 || self.last_epoch > (1i64 << 53) {
+            return Err(Error::invalid(
+                OP,
+                format!("invalid saved counter: last_epoch {}", self.last_epoch),
             ));
         }
         Ok(())
@@ -174,12 +217,22 @@ impl ReduceLrOnPlateau {
         }
     }
 
-    fn reduce_lr(&self, opt: &mut dyn Optimizer) {
-        let old = opt.lr();
-        let new = (old * self.config.factor).max(self.config.min_lr);
-        if old - new > self.config.eps {
-            opt.set_lr(new);
+    /// The lower bound of each group's lr.
+    pub fn min_lrs(&self) -> &[f64] {
+        &self.min_lrs
+    }
+
+    /// PyTorch's `_reduce_lr`: each group's lr times `factor`, not below its
+    /// `min_lr`, unless the cut would be smaller than `eps`.
+    fn reduce_lr(&self, opt: &mut dyn Optimizer) -> Result<()> {
+        for (g, &min_lr) in self.min_lrs.iter().enumerate() {
+            let old = opt.group_lr(g)?;
+            let new = (old * self.config.factor).max(min_lr);
+            if old - new > self.config.eps {
+                opt.set_group_lr(g, new)?;
+            }
         }
+        Ok(())
     }
 }
 
@@ -196,6 +249,7 @@ impl LrScheduler for ReduceLrOnPlateau {
     }
 
     fn step_with_metric(&mut self, metric: f64, opt: &mut dyn Optimizer) -> Result<()> {
+        check_groups(opt, self.min_lrs.len())?;
         self.last_epoch += 1;
         if self.is_better(metric) {
             self.best = Some(metric);
@@ -208,11 +262,11 @@ impl LrScheduler for ReduceLrOnPlateau {
             self.num_bad_epochs = 0; // bad epochs during cooldown do not count
         }
         if self.num_bad_epochs > self.config.patience {
-            self.reduce_lr(opt);
+            self.reduce_lr(opt)?;
             self.cooldown_counter = self.config.cooldown;
             self.num_bad_epochs = 0;
         }
-        self.last_lr = opt.lr();
+        self.last_lrs = opt.group_lrs();
         Ok(())
     }
 
@@ -221,7 +275,11 @@ impl LrScheduler for ReduceLrOnPlateau {
     }
 
     fn get_last_lr(&self) -> f64 {
-        self.last_lr
+        self.last_lrs.first().copied().unwrap_or(f64::NAN)
+    }
+
+    fn get_last_lrs(&self) -> Vec<f64> {
+        self.last_lrs.clone()
     }
 
     fn last_epoch(&self) -> i64 {

@@ -1,5 +1,6 @@
 //! SequentialLR: run schedules one after another, switching at milestones.
 
+use super::base::check_lrs;
 use super::{LrScheduler, SchedulerState, bisect_right};
 use crate::optim::Optimizer;
 use crate::{Error, Result};
@@ -16,7 +17,7 @@ pub struct SequentialLr {
     schedulers: Vec<Box<dyn LrScheduler>>,
     milestones: Vec<usize>,
     last_epoch: i64,
-    last_lr: f64,
+    last_lrs: Vec<f64>,
 }
 
 impl SequentialLr {
@@ -29,24 +30,32 @@ impl SequentialLr {
         milestones: Vec<usize>,
     ) -> Result<SequentialLr> {
         check("SequentialLR", &schedulers, &milestones)?;
-        let initial = opt.initial_lr().ok_or_else(|| {
-            Error::invalid(
-                "SequentialLR",
-                "the optimizer has no initial_lr: build the schedules on it before the SequentialLR",
-            )
-        })?;
-        opt.set_lr(initial);
+        let initial = (0..opt.num_groups())
+            .map(|g| {
+                opt.group_initial_lr(g)?.ok_or_else(|| {
+                    Error::invalid(
+                        "SequentialLR",
+                        format!(
+                            "group {g} of the optimizer has no initial_lr: build the schedules on it before the SequentialLR"
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<f64>>>()?;
+        for (g, lr) in initial.into_iter().enumerate() {
+            opt.set_group_lr(g, lr)?;
+        }
         for s in schedulers.iter_mut() {
             s.undo_step();
         }
         let idx = bisect_right(&milestones, 0);
         schedulers[idx].initial_step(opt)?;
-        let last_lr = schedulers[idx].get_last_lr();
+        let last_lrs = schedulers[idx].get_last_lrs();
         Ok(SequentialLr {
             schedulers,
             milestones,
             last_epoch: 0,
-            last_lr,
+            last_lrs,
         })
     }
 
@@ -55,20 +64,22 @@ impl SequentialLr {
         schedulers: Vec<Box<dyn LrScheduler>>,
         milestones: Vec<usize>,
         last_epoch: i64,
-        last_lr: f64,
+        last_lrs: Vec<f64>,
     ) -> Result<SequentialLr> {
-        check("SequentialLR.load_state", &schedulers, &milestones)?;
-        if !last_lr.is_finite() || !(-64..=(1i64 << 53)).contains(&last_epoch) {
+        const OP: &str = "SequentialLR.load_state";
+        check(OP, &schedulers, &milestones)?;
+        check_lrs(OP, "last lrs", &last_lrs)?;
+        if !(-64..=(1i64 << 53)).contains(&last_epoch) {
             return Err(Error::invalid(
-                "SequentialLR.load_state",
-                format!("invalid saved counters: last_epoch {last_epoch}, last_lr {last_lr}"),
+                OP,
+                format!("invalid saved counter: last_epoch {last_epoch}"),
             ));
         }
         Ok(SequentialLr {
             schedulers,
             milestones,
             last_epoch,
-            last_lr,
+            last_lrs,
         })
     }
 
@@ -130,12 +141,16 @@ impl LrScheduler for SequentialLr {
             s.step(opt)?;
         }
         self.last_epoch = epoch;
-        self.last_lr = s.get_last_lr();
+        self.last_lrs = s.get_last_lrs();
         Ok(())
     }
 
     fn get_last_lr(&self) -> f64 {
-        self.last_lr
+        self.last_lrs.first().copied().unwrap_or(f64::NAN)
+    }
+
+    fn get_last_lrs(&self) -> Vec<f64> {
+        self.last_lrs.clone()
     }
 
     fn last_epoch(&self) -> i64 {
@@ -146,7 +161,7 @@ impl LrScheduler for SequentialLr {
         SchedulerState::SequentialLr {
             milestones: self.milestones.clone(),
             last_epoch: self.last_epoch,
-            last_lr: self.last_lr,
+            last_lrs: self.last_lrs.clone(),
             schedulers: self.schedulers.iter().map(|s| s.state()).collect(),
         }
     }
@@ -155,7 +170,7 @@ impl LrScheduler for SequentialLr {
         let SchedulerState::SequentialLr {
             milestones,
             last_epoch,
-            last_lr,
+            last_lrs,
             schedulers,
         } = state
         else {
@@ -176,7 +191,7 @@ impl LrScheduler for SequentialLr {
         }
         self.milestones = milestones.clone();
         self.last_epoch = *last_epoch;
-        self.last_lr = *last_lr;
+        self.last_lrs = last_lrs.clone();
         Ok(())
     }
 

@@ -39,15 +39,15 @@ pub enum SchedulerState {
         milestones: Vec<usize>,
         /// Index of the last epoch stepped.
         last_epoch: i64,
-        /// The lr set by the last step.
-        last_lr: f64,
+        /// Every group's lr set by the last step.
+        last_lrs: Vec<f64>,
         /// The states of the schedules, in order.
         schedulers: Vec<SchedulerState>,
     },
     /// [`ChainedScheduler`]: the lr it last saw and its schedules' states.
     ChainedScheduler {
-        /// The lr after the last step.
-        last_lr: f64,
+        /// Every group's lr after the last step.
+        last_lrs: Vec<f64>,
         /// The states of the schedules, in order.
         schedulers: Vec<SchedulerState>,
     },
@@ -93,7 +93,7 @@ impl SchedulerState {
             SchedulerState::SequentialLr {
                 milestones,
                 last_epoch,
-                last_lr,
+                last_lrs,
                 schedulers,
             } => {
                 let children = schedulers
@@ -101,15 +101,15 @@ impl SchedulerState {
                     .map(SchedulerState::into_scheduler)
                     .collect::<Result<Vec<_>>>()?;
                 Ok(Box::new(SequentialLr::from_parts(
-                    children, milestones, last_epoch, last_lr,
+                    children, milestones, last_epoch, last_lrs,
                 )?))
             }
-            SchedulerState::ChainedScheduler { last_lr, schedulers } => {
+            SchedulerState::ChainedScheduler { last_lrs, schedulers } => {
                 let children = schedulers
                     .into_iter()
                     .map(SchedulerState::into_scheduler)
                     .collect::<Result<Vec<_>>>()?;
-                Ok(Box::new(ChainedScheduler::from_parts(children, last_lr)?))
+                Ok(Box::new(ChainedScheduler::from_parts(children, last_lrs)?))
             }
         }
     }

@@ -35,7 +35,7 @@ impl StepLr {
     /// `step_size >= 1` and `gamma` is finite and `>= 0`.
     pub fn new(opt: &mut dyn Optimizer, step_size: usize, gamma: f64) -> Result<StepLr> {
         let mut s = StepLr {
-            base: Base::attach(opt),
+            base: Base::attach(opt)?,
             step_size,
             gamma,
         };
@@ -65,7 +65,7 @@ impl Chainable for StepLr {
     fn base_mut(&mut self) -> &mut Base {
         &mut self.base
     }
-    fn get_lr(&self, current: f64, _initial: bool) -> Result<f64> {
+    fn get_lr(&self, _group: usize, current: f64, _initial: bool) -> Result<f64> {
         let e = self.base.last_epoch;
         if e == 0 || e.rem_euclid(self.step_size as i64) != 0 {
             Ok(current)
@@ -73,9 +73,9 @@ impl Chainable for StepLr {
             Ok(current * self.gamma)
         }
     }
-    fn closed_form(&self) -> Option<f64> {
+    fn closed_form(&self, group: usize) -> Option<f64> {
         let k = self.base.last_epoch.div_euclid(self.step_size as i64);
-        Some(self.base.base_lr * self.gamma.powf(k as f64))
+        Some(self.base.base_lrs[group] * self.gamma.powf(k as f64))
     }
 }
 
