@@ -42,12 +42,14 @@ pub use device::Device;
 pub use dtype::{DType, WithDType};
 pub use error::{Error, Result};
 pub use shape::{Dim, Shape};
-pub use tensor::{IndexOp, RngState, Tensor, TensorId, TensorIndexer, manual_seed, rng_state, set_rng_state};
+pub use tensor::{
+    IndexItem, PrintOptions, RngState, Tensor, TensorId, TensorIndex, manual_seed, rng_state, set_rng_state,
+};
 
 /// The names most programs need.
 pub mod prelude {
     pub use crate::loss::Loss;
     pub use crate::nn::{Forward, Module, Sequential};
     pub use crate::optim::{LrScheduler, Optimizer};
-    pub use crate::{DType, Device, IndexOp, Result, Shape, Tensor};
+    pub use crate::{DType, Device, Result, Shape, Tensor};
 }

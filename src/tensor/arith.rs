@@ -1,143 +1,137 @@
-//! `std::ops` operators for tensors: `&a + &b`, `&x * 2.0`, `1.0 - &x`, `-&x`.
+//! `+ - * /` and unary `-` on tensors, so that research code reads like the math.
 //!
-//! A broadcast can fail (shapes `[2, 3]` and `[4]`), and so can an operand on
-//! another device or of another dtype, so every operator returns
-//! `neurite::Result<Tensor>`, as candle's do, instead of panicking as burn's
-//! do: the crate's rule is errors, not panics. So that tensor expressions
-//! chain, a `Result<Tensor>` is also accepted on either side of a tensor (the
-//! first error is passed along and one `?` ends the chain: `(&a * &b + &c)?`);
-//! Rust's orphan rule forbids `Result<Tensor> (op) scalar`, so a scalar applies
-//! to a tensor (`(&a + &b)? * 2.0`):
+//! Every operator returns [`Result<Tensor>`](crate::Result), never a bare
+//! [`Tensor`]: a broadcast between incompatible shapes, a dtype or device
+//! mismatch, or arithmetic on an integer tensor is an error in neurite, not a
+//! panic (the same choice as candle). An expression therefore ends in one `?`.
+//!
+//! The operators are implemented for every pairing of `Tensor` and `&Tensor`;
+//! of either with a scalar on the right (`f64`, `f32`, or any other element type:
+//! `&x * 2.0`, `&x / lr`, `&x + 1`) or an `f64` on the left (`2.0 * &x`,
+//! `1.0 - &x`, `1.0 / &x`); and of a tensor with a `Result<Tensor>` on either
+//! side, so that the result of one operator can feed the next and the first
+//! error propagates to the final `?`:
 //!
 //! ```
-//! use neurite::{DType, Device, Tensor};
+//! use neurite::{Device, Tensor};
 //! # fn main() -> neurite::Result<()> {
 //! let dev = Device::cpu();
 //! let a = Tensor::from_vec(vec![1f32, 2., 3.], 3, &dev)?;
 //! let b = Tensor::from_vec(vec![10f32, 20., 30.], 3, &dev)?;
-//! let y = (((&a + &b)? * 2.0)? - &a)?;
-//! assert_eq!(y.to_vec::<f32>()?, vec![21., 42., 63.]);
-//! let z = ((1.0 / &a)? + -&b)?;
-//! assert_eq!(z.to_vec::<f32>()?, vec![-9., -19.5, 1. / 3. - 30.]);
-//! let bad = Tensor::zeros(2, DType::F32, &dev)?;
-//! assert!((&a + &bad).is_err()); // shapes [3] and [2] do not broadcast
+//! let c = (&a * &b + &a)?; // Result<Tensor> + &Tensor
+//! assert_eq!(c.to_vec::<f32>()?, vec![11., 42., 93.]);
+//! let d = ((&a - &b)? * 0.5)?; // `?` before the scalar: see below
+//! assert_eq!(d.to_vec::<f32>()?, vec![-4.5, -9., -13.5]);
+//! let e = (-&a)?;
+//! assert_eq!(e.to_vec::<f32>()?, vec![-1., -2., -3.]);
+//! // A failed broadcast travels through the chain to the `?`.
+//! let bad = Tensor::from_vec(vec![1f32, 2.], 2, &dev)?;
+//! assert!((&a + &bad + &a).is_err());
 //! # Ok(()) }
 //! ```
 //!
-//! The operators call the named methods (`add`, `mul_scalar`, ...), so they
-//! record the same autograd graph.
+//! Rust's orphan rule forbids implementing a std trait when neither side is a
+//! type of this crate, so `Result<Tensor> * 2.0`, `-(Result<Tensor>)` and
+//! `Result<Tensor> + Result<Tensor>` cannot exist: apply `?` to the inner
+//! result first, as in `((&a + &b)? * 2.0)?`. An `f32` on the left is left out
+//! on purpose: a second left-hand impl would make the literal in every
+//! `2.0 * &x` ambiguous, and its result unusable without a type annotation;
+//! write `&x * lr` or `f64::from(lr) * &x`.
+//!
+//! Each operator calls the named method ([`Tensor::add`], [`Tensor::mul_scalar`],
+//! ...), so autograd records exactly the same graph as the method form. A scalar
+//! on the left follows PyTorch: `s - x` is `x.affine(-1, s)` and `s / x` is
+//! `x.recip() * s`, as in `Tensor.__rsub__` and `Tensor.__rtruediv__`.
 
-use crate::{Result, Tensor};
+use crate::{Result, Tensor, WithDType};
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
-/// Tensor (op) tensor for every owned / borrowed / `Result` combination.
-macro_rules! tensor_tensor {
-    ($trait:ident, $method:ident, $call:ident) => {
-        impl $trait<&Tensor> for &Tensor {
+/// Tensor (owned or borrowed) with tensor (owned, borrowed or a `Result`).
+macro_rules! tensor_ops {
+    ($trait:ident, $fn:ident) => {
+        tensor_ops!(@pair $trait, $fn, Tensor, Tensor, |l, r| Tensor::$fn(&l, &r));
+        tensor_ops!(@pair $trait, $fn, Tensor, &Tensor, |l, r| Tensor::$fn(&l, r));
+        tensor_ops!(@pair $trait, $fn, &Tensor, Tensor, |l, r| Tensor::$fn(l, &r));
+        tensor_ops!(@pair $trait, $fn, &Tensor, &Tensor, |l, r| Tensor::$fn(l, r));
+        tensor_ops!(@pair $trait, $fn, Result<Tensor>, Tensor, |l, r| Tensor::$fn(&l?, &r));
+        tensor_ops!(@pair $trait, $fn, Result<Tensor>, &Tensor, |l, r| Tensor::$fn(&l?, r));
+        tensor_ops!(@pair $trait, $fn, Tensor, Result<Tensor>, |l, r| Tensor::$fn(&l, &r?));
+        tensor_ops!(@pair $trait, $fn, &Tensor, Result<Tensor>, |l, r| Tensor::$fn(l, &r?));
+    };
+    (@pair $trait:ident, $fn:ident, $lhs:ty, $rhs:ty, |$l:ident, $r:ident| $body:expr) => {
+        impl $trait<$rhs> for $lhs {
             type Output = Result<Tensor>;
-            fn $method(self, rhs: &Tensor) -> Result<Tensor> {
-                self.$call(rhs)
-            }
-        }
-        impl $trait<Tensor> for &Tensor {
-            type Output = Result<Tensor>;
-            fn $method(self, rhs: Tensor) -> Result<Tensor> {
-                self.$call(&rhs)
-            }
-        }
-        impl $trait<&Tensor> for Tensor {
-            type Output = Result<Tensor>;
-            fn $method(self, rhs: &Tensor) -> Result<Tensor> {
-                Tensor::$call(&self, rhs)
-            }
-        }
-        impl $trait<Tensor> for Tensor {
-            type Output = Result<Tensor>;
-            fn $method(self, rhs: Tensor) -> Result<Tensor> {
-                Tensor::$call(&self, &rhs)
-            }
-        }
-        impl $trait<Result<Tensor>> for &Tensor {
-            type Output = Result<Tensor>;
-            fn $method(self, rhs: Result<Tensor>) -> Result<Tensor> {
-                self.$call(&rhs?)
-            }
-        }
-        impl $trait<Result<Tensor>> for Tensor {
-            type Output = Result<Tensor>;
-            fn $method(self, rhs: Result<Tensor>) -> Result<Tensor> {
-                Tensor::$call(&self, &rhs?)
-            }
-        }
-        impl $trait<&Tensor> for Result<Tensor> {
-            type Output = Result<Tensor>;
-            fn $method(self, rhs: &Tensor) -> Result<Tensor> {
-                self?.$call(rhs)
-            }
-        }
-        impl $trait<Tensor> for Result<Tensor> {
-            type Output = Result<Tensor>;
-            fn $method(self, rhs: Tensor) -> Result<Tensor> {
-                self?.$call(&rhs)
+            fn $fn(self, rhs: $rhs) -> Result<Tensor> {
+                let ($l, $r) = (self, rhs);
+                $body
             }
         }
     };
 }
 
-tensor_tensor!(Add, add, add);
-tensor_tensor!(Sub, sub, sub);
-tensor_tensor!(Mul, mul, mul);
-tensor_tensor!(Div, div, div);
+tensor_ops!(Add, add);
+tensor_ops!(Sub, sub);
+tensor_ops!(Mul, mul);
+tensor_ops!(Div, div);
 
-/// `x (op) scalar` and `scalar (op) x` for `f64` scalars.
-macro_rules! tensor_scalar {
-    ($scalar:ty) => {
-        tensor_scalar!(@one $scalar, Add, add, |t: &Tensor, s: f64| t.add_scalar(s), |s: f64, t: &Tensor| t.add_scalar(s));
-        tensor_scalar!(@one $scalar, Sub, sub, |t: &Tensor, s: f64| t.sub_scalar(s), |s: f64, t: &Tensor| t.affine(-1.0, s));
-        tensor_scalar!(@one $scalar, Mul, mul, |t: &Tensor, s: f64| t.mul_scalar(s), |s: f64, t: &Tensor| t.mul_scalar(s));
-        tensor_scalar!(@one $scalar, Div, div, |t: &Tensor, s: f64| t.div_scalar(s), |s: f64, t: &Tensor| t.recip()?.mul_scalar(s));
-    };
-    (@one $scalar:ty, $trait:ident, $method:ident, $right:expr, $left:expr) => {
-        impl $trait<$scalar> for &Tensor {
+/// Tensor (owned or borrowed) with a scalar: `$right(t, s)` is `t op s` and
+/// `$left(t, s)` is `s op t`.
+///
+/// On the right, one impl generic over [`WithDType`] takes every scalar type
+/// (`f64`, `f32`, `i64`, `half::f16`, ...); being the only impl that can match a
+/// number, it keeps `&x * 2.0` and `&x * 2` fully inferred. On the left only `f64`
+/// is implemented (the orphan rule forbids a generic impl there): a second
+/// concrete impl for `f32` would make every `2.0 * &x` ambiguous, and the
+/// result could then not be used without a type annotation.
+macro_rules! scalar_ops {
+    ($trait:ident, $fn:ident, $right:expr, $left:expr) => {
+        impl<S: WithDType> $trait<S> for Tensor {
             type Output = Result<Tensor>;
-            fn $method(self, rhs: $scalar) -> Result<Tensor> {
-                ($right)(self, rhs)
+            fn $fn(self, rhs: S) -> Result<Tensor> {
+                ($right)(&self, rhs.to_f64())
             }
         }
-        impl $trait<$scalar> for Tensor {
+        impl<S: WithDType> $trait<S> for &Tensor {
             type Output = Result<Tensor>;
-            fn $method(self, rhs: $scalar) -> Result<Tensor> {
-                ($right)(&self, rhs)
+            fn $fn(self, rhs: S) -> Result<Tensor> {
+                ($right)(self, rhs.to_f64())
             }
         }
-        impl $trait<&Tensor> for $scalar {
+        impl $trait<Tensor> for f64 {
             type Output = Result<Tensor>;
-            fn $method(self, rhs: &Tensor) -> Result<Tensor> {
-                ($left)(self, rhs)
+            fn $fn(self, rhs: Tensor) -> Result<Tensor> {
+                ($left)(&rhs, self)
             }
         }
-        impl $trait<Tensor> for $scalar {
+        impl $trait<&Tensor> for f64 {
             type Output = Result<Tensor>;
-            fn $method(self, rhs: Tensor) -> Result<Tensor> {
-                ($left)(self, &rhs)
+            fn $fn(self, rhs: &Tensor) -> Result<Tensor> {
+                ($left)(rhs, self)
             }
         }
     };
 }
 
-// Only `f64`: a second float type would leave literals such as `2.0` ambiguous.
-tensor_scalar!(f64);
-
-impl Neg for &Tensor {
-    type Output = Result<Tensor>;
-    fn neg(self) -> Result<Tensor> {
-        Tensor::neg(self)
-    }
-}
+scalar_ops!(Add, add, |t: &Tensor, s| t.add_scalar(s), |t: &Tensor, s| t
+    .add_scalar(s));
+scalar_ops!(Sub, sub, |t: &Tensor, s| t.sub_scalar(s), |t: &Tensor, s| t
+    .affine(-1.0, s));
+scalar_ops!(Mul, mul, |t: &Tensor, s| t.mul_scalar(s), |t: &Tensor, s| t
+    .mul_scalar(s));
+scalar_ops!(Div, div, |t: &Tensor, s| t.div_scalar(s), |t: &Tensor, s| t
+    .recip()?
+    .mul_scalar(s));
 
 impl Neg for Tensor {
     type Output = Result<Tensor>;
     fn neg(self) -> Result<Tensor> {
         Tensor::neg(&self)
+    }
+}
+
+impl Neg for &Tensor {
+    type Output = Result<Tensor>;
+    fn neg(self) -> Result<Tensor> {
+        Tensor::neg(self)
     }
 }

@@ -37,34 +37,40 @@ impl Tensor {
         })
     }
 
-    /// The value of a one-element tensor.
+    /// The value of a one-element tensor (the same as [`Tensor::item`]).
     pub fn to_scalar<T: WithDType>(&self) -> Result<T> {
+        self.single_value("to_scalar")
+    }
+
+    /// The value of a tensor with exactly one element, of any rank, converted
+    /// to `T` (`f32`, `f64`, `i64`, `half::f16`, `half::bf16`), like PyTorch's
+    /// `t.item()`. Copies from the GPU.
+    ///
+    /// ```
+    /// use neurite::{DType, Device, Tensor};
+    /// # fn main() -> neurite::Result<()> {
+    /// let loss = Tensor::full(0.25, (1, 1), DType::F32, &Device::cpu())?;
+    /// assert_eq!(loss.item::<f32>()?, 0.25);
+    /// assert_eq!(loss.item::<f64>()?, 0.25);
+    /// assert!(Tensor::zeros(2, DType::F32, &Device::cpu())?.item::<f32>().is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn item<T: WithDType>(&self) -> Result<T> {
+        self.single_value("item")
+    }
+
+    fn single_value<T: WithDType>(&self, op: &'static str) -> Result<T> {
         if self.elem_count() != 1 {
             return Err(Error::invalid(
-                "to_scalar",
-                format!("expected one element, got shape {}", self.shape()),
+                op,
+                format!(
+                    "expected a tensor with exactly one element, got shape {} ({} elements)",
+                    self.shape(),
+                    self.elem_count()
+                ),
             ));
         }
         Ok(self.to_vec::<T>()?[0])
-    }
-
-    /// The value of a one-element tensor of any rank, PyTorch's `item()`: a
-    /// loss, a metric. Errors, naming the shape, for any other element count.
-    ///
-    /// ```
-    /// use neurite::{Device, Tensor};
-    /// let t = Tensor::from_vec(vec![2.5f32], (1, 1), &Device::cpu()).unwrap();
-    /// assert_eq!(t.item::<f64>().unwrap(), 2.5);
-    /// assert!(Tensor::from_vec(vec![1f32, 2.], 2, &Device::cpu()).unwrap().item::<f32>().is_err());
-    /// ```
-    pub fn item<T: WithDType>(&self) -> Result<T> {
-        if self.elem_count() != 1 {
-            return Err(Error::invalid(
-                "item",
-                format!("only a one-element tensor has an item, got shape {}", self.shape()),
-            ));
-        }
-        self.to_scalar()
     }
 
     /// A copy as an `ndarray` array with this tensor's shape.

@@ -1,209 +1,171 @@
-//! `Display` for [`Tensor`] in PyTorch's `print(t)` format.
+//! `Display` for tensors, character for character like PyTorch's `print(t)`.
 //!
-//! The rules are those of `torch._tensor_str` with its default print options
-//! (precision 4, threshold 1000 elements, 3 edge items, line width 80), so a
-//! tensor prints as it would in PyTorch: `tensor([[ 0.1000, -2.0000], ...])`,
-//! integer-valued floats as `1.`, scientific notation when the non-zero finite
-//! magnitudes span more than 1000x or leave `[1e-4, 1e8]`, `...` past 1000
-//! elements, and `dtype=` / `device=` / `requires_grad=True` suffixes where
-//! PyTorch writes them. `format!("{:.2}", t)` sets the precision.
+//! The rules are those of `torch/_tensor_str.py`: one formatter per tensor
+//! chooses between integer-valued (`1.`), fixed (`0.1000`) and scientific
+//! (`1.0000e-05`) notation from the finite non-zero values, pads every element
+//! to the widest, wraps rows at the line width, summarises tensors of more than
+//! `threshold` elements to their edge items, and appends the `dtype=`, `size=`,
+//! `device=` and `requires_grad=` suffixes PyTorch would.
 
-use crate::{DType, Device, Tensor};
-use std::fmt;
+use crate::{DType, Result, Tensor};
 
-const THRESHOLD: usize = 1000;
-const EDGE: usize = 3;
-const LINEWIDTH: usize = 80;
-
-/// How the elements of one tensor are written (PyTorch's `_Formatter`).
-struct Formatter {
-    float: bool,
-    int_mode: bool,
-    sci: bool,
-    width: usize,
-    precision: usize,
+/// How [`Tensor::format_with`] prints, with PyTorch's `set_printoptions`
+/// meaning and defaults (`Default` gives precision 4, threshold 1000, 3 edge
+/// items, line width 80, automatic scientific notation).
+///
+/// ```
+/// use neurite::{Device, PrintOptions, Tensor};
+/// # fn main() -> neurite::Result<()> {
+/// let t = Tensor::arange(0.0, 20.0, 1.0, neurite::DType::F32, &Device::cpu())?;
+/// let opts = PrintOptions { threshold: 10, edgeitems: 2, ..PrintOptions::default() };
+/// assert_eq!(t.format_with(&opts)?, "tensor([ 0.,  1.,  ..., 18., 19.])");
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrintOptions {
+    /// Digits after the decimal point (fixed) or after the leading digit (scientific).
+    pub precision: usize,
+    /// Tensors with more elements than this are summarised (`usize::MAX`: never).
+    pub threshold: usize,
+    /// Entries kept at each end of a summarised dimension.
+    pub edgeitems: usize,
+    /// Characters per line before a row wraps.
+    pub linewidth: usize,
+    /// `Some(true)` / `Some(false)` forces scientific notation on / off;
+    /// `None` chooses it from the values, as PyTorch does.
+    pub sci_mode: Option<bool>,
 }
 
-/// `value` with `precision` digits in Python's `{:.Ne}` form (`1.2346e-05`).
-fn sci(value: f64, precision: usize) -> String {
-    if !value.is_finite() {
-        return nonfinite(value);
-    }
-    let s = format!("{value:.precision$e}");
-    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let sign = if exp < 0 { '-' } else { '+' };
-    format!("{mantissa}e{sign}{:02}", exp.abs())
-}
-
-fn nonfinite(value: f64) -> String {
-    if value.is_nan() {
-        "nan".into()
-    } else if value > 0.0 {
-        "inf".into()
-    } else {
-        "-inf".into()
-    }
-}
-
-fn fixed(value: f64, precision: usize) -> String {
-    if value.is_finite() {
-        format!("{value:.precision$}")
-    } else {
-        nonfinite(value)
-    }
-}
-
-impl Formatter {
-    /// Chooses the mode from the (summarised) values, as PyTorch does.
-    fn new(values: &[f64], float: bool, precision: usize) -> Formatter {
-        let mut f = Formatter {
-            float,
-            int_mode: true,
-            sci: false,
-            width: 1,
-            precision,
-        };
-        if !float {
-            f.width = values
-                .iter()
-                .map(|v| format!("{}", *v as i64).len())
-                .max()
-                .unwrap_or(1)
-                .max(1);
-            return f;
+impl Default for PrintOptions {
+    fn default() -> Self {
+        PrintOptions {
+            precision: 4,
+            threshold: 1000,
+            edgeitems: 3,
+            linewidth: 80,
+            sci_mode: None,
         }
-        let nonzero: Vec<f64> = values.iter().copied().filter(|v| v.is_finite() && *v != 0.0).collect();
-        if nonzero.is_empty() {
-            return f;
+    }
+}
+
+impl Tensor {
+    /// This tensor as PyTorch would print it under `opts` (copies the values,
+    /// or only the summarised edges, to the host).
+    ///
+    /// ```
+    /// use neurite::{Device, PrintOptions, Tensor};
+    /// # fn main() -> neurite::Result<()> {
+    /// let t = Tensor::from_vec(vec![0.1f32, -2.0, 3.25, 4.5], (2, 2), &Device::cpu())?;
+    /// assert_eq!(t.format_with(&PrintOptions::default())?, "tensor([[ 0.1000, -2.0000],\n        [ 3.2500,  4.5000]])");
+    /// assert_eq!(format!("{t:.1}"), "tensor([[ 0.1, -2.0],\n        [ 3.2,  4.5]])");
+    /// # Ok(()) }
+    /// ```
+    pub fn format_with(&self, opts: &PrintOptions) -> Result<String> {
+        const PREFIX: &str = "tensor(";
+        let indent = PREFIX.len();
+        let mut suffixes = Vec::new();
+        if self.device().is_cuda() {
+            suffixes.push(format!("device='{}'", self.device()));
         }
-        let min = nonzero.iter().map(|v| v.abs()).fold(f64::INFINITY, f64::min);
-        let max = nonzero.iter().map(|v| v.abs()).fold(0.0, f64::max);
-        f.int_mode = nonzero.iter().all(|v| v.ceil() == *v);
-        let wide = max / min > 1000.0 || max > 1.0e8;
-        let widths: Box<dyn Fn(f64) -> usize> = if f.int_mode {
-            if wide {
-                f.sci = true;
-                Box::new(move |v| sci(v, precision).len())
-            } else {
-                Box::new(|v| format!("{v:.0}").len() + 1)
+        let body = if self.elem_count() == 0 {
+            if self.rank() != 1 {
+                suffixes.push(format!("size={}", py_tuple(self.dims())));
             }
-        } else if wide || min < 1.0e-4 {
-            f.sci = true;
-            Box::new(move |v| sci(v, precision).len())
+            if self.dtype() != DType::F32 {
+                suffixes.push(format!("dtype={}", torch_dtype(self.dtype())));
+            }
+            "[]".to_string()
         } else {
-            Box::new(move |v| fixed(v, precision).len())
+            if opts.edgeitems == 0 {
+                suffixes.push(format!("size={}", py_tuple(self.dims())));
+            }
+            if !matches!(self.dtype(), DType::F32 | DType::I64) {
+                suffixes.push(format!("dtype={}", torch_dtype(self.dtype())));
+            }
+            self.body(indent, opts)?
         };
-        f.width = nonzero.iter().map(|&v| widths(v)).max().unwrap_or(1).max(1);
-        f
+        if self.is_requires_grad() {
+            suffixes.push("requires_grad=True".to_string());
+        }
+        Ok(add_suffixes(
+            format!("{PREFIX}{body}"),
+            &suffixes,
+            indent,
+            opts.linewidth,
+        ))
     }
 
-    fn format(&self, value: f64) -> String {
-        let s = if !self.float {
-            format!("{}", value as i64)
-        } else if self.sci {
-            sci(value, self.precision)
-        } else if self.int_mode {
-            if value.is_finite() {
-                format!("{value:.0}.")
-            } else {
-                nonfinite(value)
-            }
+    /// The bracketed values of a non-empty tensor.
+    fn body(&self, indent: usize, opts: &PrintOptions) -> Result<String> {
+        let summarize = self.elem_count() > opts.threshold;
+        if summarize && opts.edgeitems == 0 && self.rank() > 0 {
+            return Ok("[...]".to_string());
+        }
+        let (shown, cut) = if summarize {
+            self.edges(opts.edgeitems)?
         } else {
-            fixed(value, self.precision)
+            (self.clone(), vec![false; self.rank()])
         };
-        format!("{s:>width$}", width = self.width)
-    }
-}
-
-/// A view of row-major `data` with `dims`, for the recursive printer.
-struct View<'a> {
-    data: &'a [f64],
-    dims: &'a [usize],
-}
-
-impl View<'_> {
-    fn row(&self, i: usize) -> View<'_> {
-        let inner: usize = self.dims[1..].iter().product();
-        View {
-            data: &self.data[i * inner..(i + 1) * inner],
-            dims: &self.dims[1..],
-        }
-    }
-
-    /// The values PyTorch's formatter sees: the edge items of every dimension
-    /// when summarising (`get_summarized_data`), else everything.
-    fn summarized(&self, summarize: bool, out: &mut Vec<f64>) {
-        if !summarize {
-            out.extend_from_slice(self.data);
-            return;
-        }
-        match self.dims.len() {
-            0 => out.extend_from_slice(self.data),
-            1 => {
-                let n = self.dims[0];
-                if n > 2 * EDGE {
-                    out.extend_from_slice(&self.data[..EDGE]);
-                    out.extend_from_slice(&self.data[n - EDGE..]);
-                } else {
-                    out.extend_from_slice(self.data);
-                }
-            }
-            _ => {
-                for i in edge_rows(self.dims[0]) {
-                    self.row(i).summarized(true, out);
-                }
-            }
-        }
-    }
-
-    fn render(&self, indent: usize, summarize: bool, f: &Formatter) -> String {
-        match self.dims.len() {
-            0 => f.format(self.data[0]),
-            1 => self.render_vector(indent, summarize, f),
-            d => {
-                let n = self.dims[0];
-                let mut slices: Vec<String> = Vec::new();
-                if summarize && n > 2 * EDGE {
-                    slices.extend((0..EDGE).map(|i| self.row(i).render(indent + 1, true, f)));
-                    slices.push("...".into());
-                    slices.extend((n - EDGE..n).map(|i| self.row(i).render(indent + 1, true, f)));
-                } else {
-                    slices.extend((0..n).map(|i| self.row(i).render(indent + 1, summarize, f)));
-                }
-                let sep = format!(",{}{}", "\n".repeat(d - 1), " ".repeat(indent + 1));
-                format!("[{}]", slices.join(&sep))
-            }
-        }
-    }
-
-    fn render_vector(&self, indent: usize, summarize: bool, f: &Formatter) -> String {
-        let element = f.width + 2;
-        let per_line = (LINEWIDTH.saturating_sub(indent) / element).max(1);
-        let n = self.dims[0];
-        let data: Vec<String> = if summarize && n > 2 * EDGE {
-            let mut v: Vec<String> = self.data[..EDGE].iter().map(|&x| f.format(x)).collect();
-            v.push(" ...".into());
-            v.extend(self.data[n - EDGE..].iter().map(|&x| f.format(x)));
-            v
+        let values = if shown.dtype() == DType::I64 {
+            Values::Int(shown.to_vec()?)
         } else {
-            self.data.iter().map(|&x| f.format(x)).collect()
+            Values::Float(shown.to_vec()?)
         };
-        let lines: Vec<String> = data.chunks(per_line).map(|c| c.join(", ")).collect();
-        format!("[{}]", lines.join(&format!(",\n{}", " ".repeat(indent + 1))))
+        let fmt = Formatter::new(&values, opts);
+        let view = View {
+            values: &values,
+            fmt: &fmt,
+            opts,
+            cut: &cut,
+        };
+        let mut out = String::new();
+        view.render(&mut out, 0, shown.dims(), indent);
+        Ok(out)
+    }
+
+    /// The first and last `edge` entries of every dim longer than `2 * edge`
+    /// (computed on the tensor's device, so a summary copies little), and which
+    /// dims were cut. The values are exactly those PyTorch's formatter sees.
+    fn edges(&self, edge: usize) -> Result<(Tensor, Vec<bool>)> {
+        crate::no_grad(|| {
+            let mut t = self.clone();
+            let mut cut = Vec::with_capacity(self.rank());
+            for (d, &size) in self.dims().iter().enumerate() {
+                let long = size > 2 * edge;
+                if long {
+                    t = Tensor::cat(&[t.narrow(d, 0, edge)?, t.narrow(d, size - edge, edge)?], d)?;
+                }
+                cut.push(long);
+            }
+            Ok((t, cut))
+        })
     }
 }
 
-/// The rows PyTorch keeps of a summarised dimension of size `n`.
-fn edge_rows(n: usize) -> Vec<usize> {
-    if n > 2 * EDGE {
-        (0..EDGE).chain(n - EDGE..n).collect()
-    } else {
-        (0..n).collect()
+impl std::fmt::Display for Tensor {
+    /// PyTorch's `str(t)`; a formatter precision (`{:.2}`) replaces the default 4.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut opts = PrintOptions::default();
+        if let Some(p) = f.precision() {
+            opts.precision = p;
+        }
+        // fmt::Error carries no message; a failed read (a lost GPU) says what failed in the text.
+        match self.format_with(&opts) {
+            Ok(s) => f.write_str(&s),
+            Err(e) => write!(f, "tensor(<unreadable: {e}>)"),
+        }
     }
 }
 
-/// PyTorch's name of a dtype (`torch.float64`).
+impl std::fmt::Debug for Tensor {
+    /// The shape, dtype and device, then the values as `Display` prints them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tensor[{}, {}, {}] ", self.shape(), self.dtype(), self.device())?;
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+/// PyTorch's name of a dtype.
 fn torch_dtype(d: DType) -> &'static str {
     match d {
         DType::F32 => "torch.float32",
@@ -214,74 +176,198 @@ fn torch_dtype(d: DType) -> &'static str {
     }
 }
 
-/// PyTorch's `_add_suffixes`: `, suffix` on the last line while it fits in
-/// the line width, else on a new line indented under the opening bracket.
-fn add_suffixes(body: String, suffixes: &[String], indent: usize) -> String {
-    let mut out = body;
-    let mut last_line = match out.rfind('\n') {
-        Some(p) => out.len() - p + 1,
-        None => out.len() + 2,
-    };
-    for s in suffixes {
-        if last_line + s.len() + 2 > LINEWIDTH {
-            out.push_str(&format!(",\n{}{s}", " ".repeat(indent)));
-            last_line = indent + s.len();
-        } else {
-            out.push_str(&format!(", {s}"));
-            last_line += s.len() + 2;
-        }
+/// `(2, 3)`, `(4,)`, as Python prints a tuple.
+fn py_tuple(dims: &[usize]) -> String {
+    let parts: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+    if parts.len() == 1 {
+        format!("({},)", parts[0])
+    } else {
+        format!("({})", parts.join(", "))
     }
-    out.push(')');
-    out
 }
 
-impl fmt::Display for Tensor {
-    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const PREFIX: &str = "tensor(";
-        let precision = out.precision().unwrap_or(4);
-        let mut suffixes = Vec::new();
-        if self.device() != Device::Cpu {
-            suffixes.push(format!("device='{}'", self.device()));
-        }
-        let dtype = self.dtype();
-        let float = dtype.is_float();
-        let dims = self.dims().to_vec();
-        let body = if self.elem_count() == 0 {
-            if dims.len() != 1 {
-                let shape: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
-                let tuple = if shape.len() == 1 {
-                    format!("({},)", shape[0])
-                } else {
-                    format!("({})", shape.join(", "))
-                };
-                suffixes.push(format!("size={tuple}"));
-            }
-            if dtype != DType::F32 {
-                suffixes.push(format!("dtype={}", torch_dtype(dtype)));
-            }
-            "[]".to_string()
+/// PyTorch's `_add_suffixes`: each suffix goes after `, ` or, when the line
+/// would pass the width, on a new line at `indent`.
+fn add_suffixes(mut s: String, suffixes: &[String], indent: usize, linewidth: usize) -> String {
+    // Python's `len(s) - s.rfind("\n") + 1`, with rfind giving -1 when absent.
+    let mut last_line_len = match s.rfind('\n') {
+        Some(p) => s.len() - p + 1,
+        None => s.len() + 2,
+    };
+    for suffix in suffixes {
+        if last_line_len + suffix.len() + 2 > linewidth {
+            s.push_str(",\n");
+            s.extend(std::iter::repeat_n(' ', indent));
+            s.push_str(suffix);
+            last_line_len = indent + suffix.len();
         } else {
-            if !matches!(dtype, DType::F32 | DType::I64) {
-                suffixes.push(format!("dtype={}", torch_dtype(dtype)));
-            }
-            // Values are read back to the host in f64: exact for every dtype
-            // but i64 beyond 2^53, which prints the nearest representable value.
-            let Ok(data) = self.to_vec::<f64>() else {
-                return write!(out, "{self:?}");
-            };
-            let view = View {
-                data: &data,
-                dims: &dims,
-            };
-            let summarize = self.elem_count() > THRESHOLD;
-            let mut seen = Vec::new();
-            view.summarized(summarize, &mut seen);
-            let f = Formatter::new(&seen, float, precision);
-            view.render(PREFIX.len(), summarize, &f)
-        };
-        if self.is_requires_grad() {
-            suffixes.push("requires_grad=True".into());
+            s.push_str(", ");
+            s.push_str(suffix);
+            last_line_len += suffix.len() + 2;
         }
-        out.write_str(&add_suffixes(format!("{PREFIX}{body}"), &suffixes, PREFIX.len()))
+    }
+    s.push(')');
+    s
+}
+
+/// The values shown, in row-major order.
+enum Values {
+    Float(Vec<f64>),
+    Int(Vec<i64>),
+}
+
+/// PyTorch's `_Formatter`: one notation and one width for every element.
+struct Formatter {
+    int_mode: bool,
+    sci_mode: bool,
+    max_width: usize,
+    precision: usize,
+}
+
+impl Formatter {
+    fn new(values: &Values, opts: &PrintOptions) -> Formatter {
+        let mut f = Formatter {
+            int_mode: true,
+            sci_mode: false,
+            max_width: 1,
+            precision: opts.precision,
+        };
+        let v = match values {
+            Values::Int(v) => {
+                f.max_width = v.iter().map(|x| x.to_string().len()).fold(1, usize::max);
+                return f;
+            }
+            Values::Float(v) => v,
+        };
+        let nonzero: Vec<f64> = v.iter().copied().filter(|x| x.is_finite() && *x != 0.0).collect();
+        if nonzero.is_empty() {
+            return f;
+        }
+        let (min, max) = nonzero.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
+            (lo.min(x.abs()), hi.max(x.abs()))
+        });
+        f.int_mode = nonzero.iter().all(|x| *x == x.ceil());
+        f.sci_mode = opts
+            .sci_mode
+            .unwrap_or(max / min > 1000.0 || max > 1.0e8 || min < 1.0e-4);
+        let p = opts.precision;
+        f.max_width = nonzero
+            .iter()
+            .map(|&x| match (f.sci_mode, f.int_mode) {
+                (true, _) => py_sci(x, p).len(),
+                (false, true) => py_fixed(x, 0).len() + 1,
+                (false, false) => py_fixed(x, p).len(),
+            })
+            .fold(1, usize::max);
+        f
+    }
+
+    fn format(&self, values: &Values, i: usize) -> String {
+        let s = match values {
+            Values::Int(v) => v[i].to_string(),
+            Values::Float(v) => {
+                let x = v[i];
+                if self.sci_mode {
+                    py_sci(x, self.precision)
+                } else if self.int_mode {
+                    let mut s = py_fixed(x, 0);
+                    if x.is_finite() {
+                        s.push('.');
+                    }
+                    s
+                } else {
+                    py_fixed(x, self.precision)
+                }
+            }
+        };
+        let pad = self.max_width.saturating_sub(s.len());
+        " ".repeat(pad) + &s
+    }
+}
+
+/// Python's `f"{x:.{p}f}"` (Rust's rounding of the exact binary value is the same).
+fn py_fixed(x: f64, p: usize) -> String {
+    if x.is_nan() {
+        "nan".to_string()
+    } else {
+        format!("{x:.p$}")
+    }
+}
+
+/// Python's `f"{x:.{p}e}"`: a signed exponent of at least two digits (`1.0000e-05`).
+fn py_sci(x: f64, p: usize) -> String {
+    if !x.is_finite() {
+        return py_fixed(x, p);
+    }
+    let s = format!("{x:.p$e}");
+    let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let (sign, digits) = match exp.strip_prefix('-') {
+        Some(d) => ('-', d),
+        None => ('+', exp),
+    };
+    format!("{mantissa}e{sign}{digits:0>2}")
+}
+
+/// The shown values with their dims, rendered PyTorch's way.
+struct View<'a> {
+    values: &'a Values,
+    fmt: &'a Formatter,
+    opts: &'a PrintOptions,
+    /// Per dim of the whole tensor: true when only its edges are shown.
+    cut: &'a [bool],
+}
+
+impl View<'_> {
+    /// Appends the sub-tensor starting at element `offset` with `dims` (the
+    /// trailing dims of the shown tensor).
+    fn render(&self, out: &mut String, offset: usize, dims: &[usize], indent: usize) {
+        let Some((&n, inner)) = dims.split_first() else {
+            out.push_str(&self.fmt.format(self.values, offset));
+            return;
+        };
+        let cut = self.cut[self.cut.len() - dims.len()];
+        let edge = self.opts.edgeitems;
+        if inner.is_empty() {
+            self.render_vector(out, offset, n, cut, indent);
+            return;
+        }
+        let stride: usize = inner.iter().product();
+        let sep = format!(",{}{}", "\n".repeat(dims.len() - 1), " ".repeat(indent + 1));
+        out.push('[');
+        for i in 0..n {
+            if i > 0 {
+                out.push_str(&sep);
+            }
+            if cut && i == edge {
+                out.push_str("...");
+                out.push_str(&sep);
+            }
+            self.render(out, offset + i * stride, inner, indent + 1);
+        }
+        out.push(']');
+    }
+
+    /// PyTorch's `_vector_str`: elements wrapped to the line width, with ` ...`
+    /// counting as an element where a long row was cut.
+    fn render_vector(&self, out: &mut String, offset: usize, n: usize, cut: bool, indent: usize) {
+        let element_length = (self.fmt.max_width + 2) as i64;
+        let room = self.opts.linewidth as i64 - indent as i64;
+        let per_line = room.div_euclid(element_length).max(1) as usize;
+        let mut items: Vec<String> = Vec::with_capacity(n + 1);
+        for i in 0..n {
+            if cut && i == self.opts.edgeitems {
+                items.push(" ...".to_string());
+            }
+            items.push(self.fmt.format(self.values, offset + i));
+        }
+        let sep = format!(",\n{}", " ".repeat(indent + 1));
+        out.push('[');
+        for (li, line) in items.chunks(per_line).enumerate() {
+            if li > 0 {
+                out.push_str(&sep);
+            }
+            out.push_str(&line.join(", "));
+        }
+        out.push(']');
     }
 }

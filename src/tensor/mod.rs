@@ -8,8 +8,9 @@ mod display;
 mod random;
 mod slice;
 
+pub use display::PrintOptions;
 pub use random::{RngState, manual_seed, rng_state, set_rng_state};
-pub use slice::{IndexOp, TensorIndexer};
+pub use slice::{IndexItem, TensorIndex};
 
 use crate::autograd::Node;
 use crate::backend::Storage;
@@ -33,6 +34,16 @@ impl TensorId {
 /// Cloning is cheap (an `Arc`). Every op returns a new tensor; storage is
 /// always contiguous and row-major. Ops that can fail on user input return
 /// [`Result`].
+///
+/// The arithmetic operators (`+ - * /`, unary `-`) work on `Tensor`, `&Tensor`,
+/// scalars (any element type on the right, `f64` on the left) and
+/// `Result<Tensor>` operands, and they too return `Result<Tensor>`, because a
+/// broadcast can fail: write `(&a * &b + &c)?`.
+/// A `Result` cannot meet a scalar or another `Result` (Rust's orphan rule),
+/// so such chains take an inner `?`: `((&a + &b)? * 2.0)?`. `Display` prints
+/// exactly what PyTorch's `print(t)` does ([`Tensor::format_with`] takes
+/// options); [`Tensor::i`] slices with ranges; [`Tensor::item`] reads a
+/// one-element tensor.
 ///
 /// ```
 /// use neurite::{Device, Tensor};
@@ -274,17 +285,5 @@ impl Tensor {
                 hint: " (cast with `to_dtype(DType::F32)` first)",
             })
         }
-    }
-}
-
-impl std::fmt::Debug for Tensor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tensor[{}, {}, {}]", self.shape(), self.dtype(), self.device())?;
-        if self.elem_count() <= 16
-            && let Ok(v) = self.to_vec::<f64>()
-        {
-            write!(f, " {v:?}")?;
-        }
-        Ok(())
     }
 }

@@ -1,182 +1,309 @@
-//! Slicing with ranges on every dimension: `x.i((.., 1..3))`, `x.i((0, 2..))`.
+//! Indexing with positions and ranges on every dim: `x.i((.., 1..3, 0))`,
+//! PyTorch's `x[:, 1:3, 0]`.
+//!
+//! Each dim takes a position (which selects one entry and removes the dim) or a
+//! range (`..`, `a..b`, `a..`, `..b`, `a..=b`, `..=b`). Signed positions and
+//! range ends count from the end when negative (`-1` is the last entry), as in
+//! Python. Unlike Python, a range reaching past the end is an error rather than
+//! silently clamped, so an off-by-one shows up where it happens.
+//!
+//! A literal range with a positive start and a negative end (`1..-1`, Python's
+//! `1:-1`) is what it says, but clippy's `reversed_empty_ranges` lint reads it as
+//! an empty Rust range: allow the lint there, or put an end in a variable.
+//!
+//! The result is built from [`Tensor::narrow`] and [`Tensor::reshape`], so
+//! gradients flow back into the indexed entries.
 
 use crate::{Error, Result, Tensor};
-use std::ops::{Range, RangeFrom, RangeFull, RangeInclusive, RangeTo, RangeToInclusive};
+use std::ops::{Bound, Range, RangeFrom, RangeFull, RangeInclusive, RangeTo, RangeToInclusive};
 
-/// What one dimension of an [`IndexOp::i`] keeps: one position (the dimension
-/// is removed, as `x[2]` in PyTorch) or a range of positions (`a..b`, `a..`,
-/// `..b`, `a..=b`, `..=b`, `..`).
+/// What one dim of an index asks for (see [`Tensor::i`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TensorIndexer {
-    /// One position; the dimension disappears.
-    Select(usize),
-    /// `start..end` (`end` exclusive; `None` is the dimension's end).
+pub enum IndexItem {
+    /// One entry (negative counts from the end); the dim is removed.
+    Select(i64),
+    /// The entries from `start` (`None`: the first) up to `end`; both may be
+    /// negative to count from the end. The dim is kept.
     Range {
-        /// First position kept.
-        start: usize,
-        /// One past the last position kept, or the end of the dimension.
-        end: Option<usize>,
+        /// The first entry, inclusive.
+        start: Option<i64>,
+        /// Where the range stops: `Excluded(b)` for `..b`, `Included(b)` for `..=b`.
+        end: Bound<i64>,
     },
 }
 
-impl From<usize> for TensorIndexer {
-    fn from(i: usize) -> Self {
-        TensorIndexer::Select(i)
-    }
-}
-
-impl From<Range<usize>> for TensorIndexer {
-    fn from(r: Range<usize>) -> Self {
-        TensorIndexer::Range {
-            start: r.start,
-            end: Some(r.end),
+impl std::fmt::Display for IndexItem {
+    /// The Rust syntax that produced it: `3`, `1..4`, `..=-2`, `..`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IndexItem::Select(i) => write!(f, "{i}"),
+            IndexItem::Range { start, end } => {
+                if let Some(s) = start {
+                    write!(f, "{s}")?;
+                }
+                match end {
+                    Bound::Unbounded => write!(f, ".."),
+                    Bound::Excluded(e) => write!(f, "..{e}"),
+                    Bound::Included(e) => write!(f, "..={e}"),
+                }
+            }
         }
     }
 }
 
-impl From<RangeFrom<usize>> for TensorIndexer {
-    fn from(r: RangeFrom<usize>) -> Self {
-        TensorIndexer::Range {
-            start: r.start,
-            end: None,
-        }
-    }
+/// Positions beyond `i64::MAX` cannot be valid; they saturate and fail the range check.
+fn to_i64<T: TryInto<i64>>(v: T) -> i64 {
+    v.try_into().unwrap_or(i64::MAX)
 }
 
-impl From<RangeTo<usize>> for TensorIndexer {
-    fn from(r: RangeTo<usize>) -> Self {
-        TensorIndexer::Range {
-            start: 0,
-            end: Some(r.end),
+macro_rules! index_items {
+    ($($t:ty),*) => {$(
+        impl From<$t> for IndexItem {
+            fn from(i: $t) -> Self {
+                IndexItem::Select(to_i64(i))
+            }
         }
-    }
+        impl From<Range<$t>> for IndexItem {
+            fn from(r: Range<$t>) -> Self {
+                IndexItem::Range { start: Some(to_i64(r.start)), end: Bound::Excluded(to_i64(r.end)) }
+            }
+        }
+        impl From<RangeFrom<$t>> for IndexItem {
+            fn from(r: RangeFrom<$t>) -> Self {
+                IndexItem::Range { start: Some(to_i64(r.start)), end: Bound::Unbounded }
+            }
+        }
+        impl From<RangeTo<$t>> for IndexItem {
+            fn from(r: RangeTo<$t>) -> Self {
+                IndexItem::Range { start: None, end: Bound::Excluded(to_i64(r.end)) }
+            }
+        }
+        impl From<RangeInclusive<$t>> for IndexItem {
+            fn from(r: RangeInclusive<$t>) -> Self {
+                let (s, e) = r.into_inner();
+                IndexItem::Range { start: Some(to_i64(s)), end: Bound::Included(to_i64(e)) }
+            }
+        }
+        impl From<RangeToInclusive<$t>> for IndexItem {
+            fn from(r: RangeToInclusive<$t>) -> Self {
+                IndexItem::Range { start: None, end: Bound::Included(to_i64(r.end)) }
+            }
+        }
+        impl TensorIndex for $t {
+            fn into_items(self) -> Vec<IndexItem> {
+                vec![self.into()]
+            }
+        }
+        impl TensorIndex for Range<$t> {
+            fn into_items(self) -> Vec<IndexItem> {
+                vec![self.into()]
+            }
+        }
+        impl TensorIndex for RangeFrom<$t> {
+            fn into_items(self) -> Vec<IndexItem> {
+                vec![self.into()]
+            }
+        }
+        impl TensorIndex for RangeTo<$t> {
+            fn into_items(self) -> Vec<IndexItem> {
+                vec![self.into()]
+            }
+        }
+        impl TensorIndex for RangeInclusive<$t> {
+            fn into_items(self) -> Vec<IndexItem> {
+                vec![self.into()]
+            }
+        }
+        impl TensorIndex for RangeToInclusive<$t> {
+            fn into_items(self) -> Vec<IndexItem> {
+                vec![self.into()]
+            }
+        }
+    )*};
 }
 
-impl From<RangeFull> for TensorIndexer {
+// i32 is there for literals: with several integer impls, `x.i(1..3)` falls back to i32.
+index_items!(usize, i64, i32, isize);
+
+impl From<RangeFull> for IndexItem {
     fn from(_: RangeFull) -> Self {
-        TensorIndexer::Range { start: 0, end: None }
-    }
-}
-
-impl From<RangeInclusive<usize>> for TensorIndexer {
-    fn from(r: RangeInclusive<usize>) -> Self {
-        let (start, last) = r.into_inner();
-        TensorIndexer::Range {
-            start,
-            // `usize::MAX` as the last position is out of range anyway; saturating keeps the error for `narrow`.
-            end: Some(last.saturating_add(1)),
+        IndexItem::Range {
+            start: None,
+            end: Bound::Unbounded,
         }
     }
 }
 
-impl From<RangeToInclusive<usize>> for TensorIndexer {
-    fn from(r: RangeToInclusive<usize>) -> Self {
-        TensorIndexer::Range {
-            start: 0,
-            end: Some(r.end.saturating_add(1)),
-        }
+/// What [`Tensor::i`] accepts: one [`IndexItem`]-like value (a position or a
+/// range) for the first dim, a tuple of up to six of them for the leading
+/// dims, or a `Vec<IndexItem>` built at run time. Dims left out are kept whole.
+pub trait TensorIndex {
+    /// One item per leading dim.
+    fn into_items(self) -> Vec<IndexItem>;
+}
+
+impl TensorIndex for RangeFull {
+    fn into_items(self) -> Vec<IndexItem> {
+        vec![self.into()]
     }
 }
 
-/// Slicing by position on the leading dimensions, PyTorch's `x[0, 1:3]`:
-/// `x.i(index)` with one indexer or a tuple of up to six, one per leading
-/// dimension (the others are kept whole). Built from `narrow` and `reshape`,
-/// so gradients flow back into the sliced positions. Out-of-range positions
-/// and more indexers than dimensions are errors naming the dimension, the
-/// range and the size. Negative positions are not accepted (count from
-/// `x.dims()[d]`).
-///
-/// ```
-/// use neurite::{Device, IndexOp, Tensor};
-/// # fn main() -> neurite::Result<()> {
-/// let x = Tensor::from_vec((0..24).map(|v| v as f32).collect(), (2, 3, 4), &Device::cpu())?;
-/// assert_eq!(x.i(1)?.dims(), &[3, 4]);
-/// assert_eq!(x.i((.., 1..3))?.dims(), &[2, 2, 4]);
-/// let y = x.i((1, ..=1, 2))?; // x[1, :2, 2]
-/// assert_eq!(y.to_vec::<f32>()?, vec![14., 18.]);
-/// assert!(x.i((0, 3)).is_err()); // dimension 1 has 3 positions
-/// # Ok(()) }
-/// ```
-pub trait IndexOp<T> {
-    /// The slice of `self` that `index` selects.
-    fn i(&self, index: T) -> Result<Tensor>;
-}
-
-impl Tensor {
-    /// Applies one indexer per leading dimension.
-    fn index_dims(&self, indexers: &[TensorIndexer]) -> Result<Tensor> {
-        const OP: &str = "Tensor::i";
-        let dims = self.dims().to_vec();
-        if indexers.len() > dims.len() {
-            return Err(Error::invalid(
-                OP,
-                format!(
-                    "{} indices for a tensor of shape {} ({} dimensions)",
-                    indexers.len(),
-                    self.shape(),
-                    dims.len()
-                ),
-            ));
-        }
-        let mut out = self.clone();
-        let mut kept = Vec::with_capacity(dims.len());
-        for (d, (ix, &size)) in indexers.iter().zip(&dims).enumerate() {
-            let (start, end) = match *ix {
-                TensorIndexer::Select(i) => (i, i.checked_add(1)),
-                TensorIndexer::Range { start, end } => (start, Some(end.unwrap_or(size))),
-            };
-            let valid = end.filter(|&e| start <= e && e <= size);
-            let Some(end) = valid else {
-                let what = match ix {
-                    TensorIndexer::Select(i) => format!("position {i}"),
-                    TensorIndexer::Range { end, .. } => {
-                        format!("range {start}..{}", end.map_or(size.to_string(), |e| e.to_string()))
-                    }
-                };
-                return Err(Error::invalid(
-                    OP,
-                    format!(
-                        "{what} is out of range for dimension {d} of size {size} (shape {})",
-                        self.shape()
-                    ),
-                ));
-            };
-            if start != 0 || end != size {
-                out = out.narrow(d, start, end - start)?;
-            }
-            if matches!(ix, TensorIndexer::Range { .. }) {
-                kept.push(end - start);
-            }
-        }
-        if kept.len() == indexers.len() {
-            return Ok(out);
-        }
-        kept.extend_from_slice(&dims[indexers.len()..]);
-        out.reshape(kept)
+impl TensorIndex for IndexItem {
+    fn into_items(self) -> Vec<IndexItem> {
+        vec![self]
     }
 }
 
-impl<A: Into<TensorIndexer>> IndexOp<A> for Tensor {
-    fn i(&self, index: A) -> Result<Tensor> {
-        self.index_dims(&[index.into()])
+impl TensorIndex for Vec<IndexItem> {
+    fn into_items(self) -> Vec<IndexItem> {
+        self
     }
 }
 
-macro_rules! index_tuple {
+impl TensorIndex for &[IndexItem] {
+    fn into_items(self) -> Vec<IndexItem> {
+        self.to_vec()
+    }
+}
+
+macro_rules! tuple_index {
     ($($name:ident),+) => {
-        impl<$($name: Into<TensorIndexer>),+> IndexOp<($($name,)+)> for Tensor {
+        impl<$($name: Into<IndexItem>),+> TensorIndex for ($($name,)+) {
             #[allow(non_snake_case)]
-            fn i(&self, index: ($($name,)+)) -> Result<Tensor> {
-                let ($($name,)+) = index;
-                self.index_dims(&[$($name.into()),+])
+            fn into_items(self) -> Vec<IndexItem> {
+                let ($($name,)+) = self;
+                vec![$($name.into()),+]
             }
         }
     };
 }
 
-index_tuple!(A);
-index_tuple!(A, B);
-index_tuple!(A, B, C);
-index_tuple!(A, B, C, D);
-index_tuple!(A, B, C, D, E);
-index_tuple!(A, B, C, D, E, F);
+tuple_index!(A);
+tuple_index!(A, B);
+tuple_index!(A, B, C);
+tuple_index!(A, B, C, D);
+tuple_index!(A, B, C, D, E);
+tuple_index!(A, B, C, D, E, F);
+
+/// One dim after resolving its item: the entries `start..start + len`, and
+/// whether the dim goes away (a position).
+struct DimSlice {
+    start: usize,
+    len: usize,
+    remove: bool,
+}
+
+/// Resolves `item` against dim `dim` of `size` entries.
+fn resolve(item: &IndexItem, dim: usize, size: usize, t: &Tensor) -> Result<DimSlice> {
+    let op = "i";
+    let n = to_i64(size);
+    // Negative positions count from the end; the caller checks the result's range.
+    let from_end = |v: i64| if v < 0 { v.saturating_add(n) } else { v };
+    match *item {
+        IndexItem::Select(i) => {
+            let k = from_end(i);
+            if !(0..n).contains(&k) {
+                return Err(Error::IndexOutOfRange {
+                    op,
+                    index: i,
+                    dim,
+                    size,
+                });
+            }
+            Ok(DimSlice {
+                start: k as usize,
+                len: 1,
+                remove: true,
+            })
+        }
+        IndexItem::Range { start, end } => {
+            let s = start.map_or(0, from_end);
+            let e = match end {
+                Bound::Unbounded => n,
+                Bound::Excluded(e) => from_end(e),
+                Bound::Included(e) => from_end(e).saturating_add(1),
+            };
+            if !(0..=n).contains(&s) || !(0..=n).contains(&e) {
+                return Err(Error::invalid(
+                    op,
+                    format!(
+                        "range {item} is out of bounds for dimension {dim} of size {size} (tensor shape {})",
+                        t.shape()
+                    ),
+                ));
+            }
+            if s > e {
+                return Err(Error::invalid(
+                    op,
+                    format!(
+                        "range {item} on dimension {dim} of size {size} starts at {s}, after its end {e} (tensor shape {})",
+                        t.shape()
+                    ),
+                ));
+            }
+            Ok(DimSlice {
+                start: s as usize,
+                len: (e - s) as usize,
+                remove: false,
+            })
+        }
+    }
+}
+
+impl Tensor {
+    /// Indexes the leading dims with positions and ranges, like PyTorch's
+    /// `x[1, :, 2:5]`: a position selects one entry and removes the dim, a range
+    /// keeps the dim. Negative positions and range ends count from the end.
+    ///
+    /// Errors when more items than dims are given, or when a position or range
+    /// does not fit its dim (ranges are not clamped as in Python). Gradients flow
+    /// back to the selected entries.
+    ///
+    /// ```
+    /// use neurite::{DType, Device, Tensor};
+    /// # fn main() -> neurite::Result<()> {
+    /// let x = Tensor::arange(0.0, 24.0, 1.0, DType::F32, &Device::cpu())?.reshape((2, 3, 4))?;
+    /// assert_eq!(x.i(1)?.dims(), &[3, 4]);
+    /// let y = x.i((.., 1..3, -1))?; // x[:, 1:3, -1]
+    /// assert_eq!(y.to_vec2::<f32>()?, vec![vec![7., 11.], vec![19., 23.]]);
+    /// assert_eq!(x.i((0, ..=1, 2..))?.to_vec2::<f32>()?, vec![vec![2., 3.], vec![6., 7.]]);
+    /// assert!(x.i((0, 0, 4)).is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn i<I: TensorIndex>(&self, index: I) -> Result<Tensor> {
+        let items = index.into_items();
+        if items.len() > self.rank() {
+            let list: Vec<String> = items.iter().map(|i| i.to_string()).collect();
+            return Err(Error::invalid(
+                "i",
+                format!(
+                    "{} indices ({}) given for a tensor of rank {} (shape {})",
+                    items.len(),
+                    list.join(", "),
+                    self.rank(),
+                    self.shape()
+                ),
+            ));
+        }
+        let slices: Vec<DimSlice> = items
+            .iter()
+            .enumerate()
+            .map(|(d, item)| resolve(item, d, self.dims()[d], self))
+            .collect::<Result<_>>()?;
+        let mut t = self.clone();
+        for (d, s) in slices.iter().enumerate() {
+            t = t.narrow(d, s.start, s.len)?;
+        }
+        if !slices.iter().any(|s| s.remove) {
+            return Ok(t);
+        }
+        let kept: Vec<usize> = t
+            .dims()
+            .iter()
+            .enumerate()
+            .filter(|&(d, _)| slices.get(d).is_none_or(|s| !s.remove))
+            .map(|(_, &size)| size)
+            .collect();
+        t.reshape(kept)
+    }
+}
