@@ -15,7 +15,7 @@ use libfuzzer_sys::fuzz_target;
 use neurite::Device;
 use neurite::checkpoint::format::encode_frame;
 use neurite::checkpoint::{CheckpointKind, load_training_from_bytes, parse_safetensors};
-use neurite::nn::{Linear, ReLU, Sequential};
+use neurite::nn::{Linear, Module, ReLU, Sequential};
 
 fn load_all(file: &[u8]) {
     let cpu = Device::cpu();
