@@ -25,7 +25,8 @@ fn map<T: Copy + Send + Sync, U: Send, F: Fn(T) -> U + Sync + Send>(x: &[T], f: 
     } else {
         fill(x, spare);
     }
-    // SAFETY: every one of the first `x.len()` slots was written above.
+    // SAFETY: `out` has capacity `x.len()` and every one of the first `x.len()`
+    // slots was written above (none for an empty input, where the length stays 0).
     unsafe { out.set_len(x.len()) };
     out
 }
@@ -219,7 +220,8 @@ where
     } else {
         fill(0, spare);
     }
-    // SAFETY: the pieces above cover all `n` slots, each written once.
+    // SAFETY: `out` has capacity `n` and the pieces above cover all `n` slots,
+    // each written once (none when `n == 0`, where the length stays 0).
     unsafe { out.set_len(n) };
     out
 }

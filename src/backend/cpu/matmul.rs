@@ -28,7 +28,12 @@ pub(super) fn matmul<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec) -> Vec<T> {
     // a few large ones are each spread over the pool instead.
     if s.batch >= threads && threads > 1 && m * n * k < PAR_BATCH_MAX_FLOPS {
         out.par_chunks_mut(m * n).enumerate().for_each(|(bi, dst)| {
-            // SAFETY: as below, for one batch item.
+            // SAFETY: the tensor layer checked that each operand holds every
+            // batch item its batch stride and the (row, column) strides address
+            // (`m * k` / `k * n` elements from `bi * stride`); `dst` is exactly one
+            // `m * n` chunk of the output, disjoint from the other tasks'. `m` and
+            // `n` are non-zero here (empty outputs returned above); with `k == 0`
+            // gemm reads no operand element and writes zeros.
             unsafe { gemm_one(a, b, dst, s, bi, (a_rs, a_cs), (b_rs, b_cs), Parallelism::None) }
         });
         return out;
@@ -42,6 +47,7 @@ pub(super) fn matmul<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec) -> Vec<T> {
         // SAFETY: the tensor layer checked that each operand holds
         // `batch_stride * (batch - 1) + m * k` (resp. `k * n`) elements and the
         // strides address exactly that matrix; `dst` is one `m * n` output.
+        // `m` and `n` are non-zero here; with `k == 0` no operand is read.
         unsafe { gemm_one(a, b, dst, s, bi, (a_rs, a_cs), (b_rs, b_cs), par) }
     }
     out
@@ -66,7 +72,11 @@ unsafe fn gemm_one<T: CpuFloat>(
     debug_assert_eq!(dst.len(), m * n);
     let a_ptr = a[bi * s.lhs_batch_stride..].as_ptr();
     let b_ptr = b[bi * s.rhs_batch_stride..].as_ptr();
-    // SAFETY: the caller guarantees both operands cover item `bi`.
+    // SAFETY: the caller guarantees both operands cover item `bi` with these
+    // strides (slicing at the batch offset above is bounds-checked, so a short
+    // operand panics there instead of being read past its end); `dst` holds
+    // the `m * n` outputs written with row stride `n`; `read_dst` is false, so
+    // its old (possibly stale) values are never read.
     unsafe {
         gemm::gemm(
             m,

@@ -92,14 +92,19 @@ pub(crate) fn alloc(dev: &Arc<DeviceState>, bytes: usize) -> Result<DeviceBuffer
         return Ok(buffer(ptr));
     }
     dev.bind()?;
-    // SAFETY: the context is current; the block is owned by the returned buffer.
+    // SAFETY: the context is current (bound just above); `class` is non-zero
+    // (empty buffers returned early with a null pointer the driver never
+    // sees), and the block is owned only by the returned buffer.
     let first = unsafe { result::malloc_sync(class) };
     let ptr = match first {
         Ok(p) => p,
         Err(e) if e.0 == sys::CUresult::CUDA_ERROR_OUT_OF_MEMORY => {
             // Give the cached blocks back to the driver and try once more.
             release_cache(dev)?;
-            // SAFETY: as above.
+            // SAFETY: the context is still current (bound above; release_cache
+            // binds it again); `class` is non-zero (a zero class returned early
+            // without touching the driver), and the new block is owned only by
+            // the buffer returned below, so nothing else can free it.
             unsafe { result::malloc_sync(class) }.map_err(|e| {
                 if e.0 == sys::CUresult::CUDA_ERROR_OUT_OF_MEMORY {
                     Error::OutOfMemory {
