@@ -369,3 +369,39 @@ macro_rules! group_accessors {
 }
 
 pub(super) use group_accessors;
+
+/// The `GroupConfig` methods of a config whose momentum-like value is its
+/// `momentum` field (SGD, RMSprop): lr and momentum access, validation and the
+/// `OptimizerConfig` variant. Expands inside `impl GroupConfig for $config`.
+macro_rules! momentum_group_config {
+    ($config:ident, $variant:ident, $kind:literal) => {
+        fn lr(&self) -> f64 {
+            self.lr
+        }
+        fn set_lr(&mut self, lr: f64) {
+            self.lr = lr;
+        }
+        fn momentum(&self) -> Option<f64> {
+            Some(self.momentum)
+        }
+        fn set_momentum(&mut self, momentum: f64) -> Result<()> {
+            unit_interval(concat!($kind, ".set_momentum"), "momentum", momentum)?;
+            self.momentum = momentum;
+            Ok(())
+        }
+        fn validate(&self) -> Result<()> {
+            $config::validate(self)
+        }
+        fn wrap(&self) -> OptimizerConfig {
+            OptimizerConfig::$variant(self.clone())
+        }
+        fn unwrap(config: &OptimizerConfig) -> Option<Self> {
+            match config {
+                OptimizerConfig::$variant(c) => Some(c.clone()),
+                _ => None,
+            }
+        }
+    };
+}
+
+pub(crate) use momentum_group_config;

@@ -2,7 +2,7 @@
 
 use super::Optimizer;
 use super::common::{addcdiv, addcmul, axpy, closed_unit_interval, gather_grads, lerp, non_negative, unit_interval};
-use super::groups::{GroupConfig, Groups, group_accessors};
+use super::groups::{GroupConfig, Groups, group_accessors, momentum_group_config};
 use super::param_group::{GroupOptions, ParamGroup};
 use super::state::{HostBuffer, OptimizerConfig, OptimizerState, ParamState};
 use crate::{GradStore, NoGradGuard, Result, Tensor};
@@ -65,23 +65,8 @@ impl GroupConfig for RmsPropConfig {
     const KIND: &'static str = "RMSprop";
     const OPTIONS: &'static [&'static str] = &["lr", "weight_decay", "momentum", "alpha", "eps", "centered"];
 
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
-    }
-    fn momentum(&self) -> Option<f64> {
-        Some(self.momentum)
-    }
-    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
-        unit_interval("RMSprop.set_momentum", "momentum", momentum)?;
-        self.momentum = momentum;
-        Ok(())
-    }
-    fn validate(&self) -> Result<()> {
-        RmsPropConfig::validate(self)
-    }
+    momentum_group_config!(RmsPropConfig, RmsProp, "RMSprop");
+
     fn apply(&self, o: &GroupOptions) -> Self {
         RmsPropConfig {
             lr: o.lr.unwrap_or(self.lr),
@@ -101,15 +86,6 @@ impl GroupConfig for RmsPropConfig {
             momentum: Some(self.momentum),
             centered: Some(self.centered),
             ..Default::default()
-        }
-    }
-    fn wrap(&self) -> OptimizerConfig {
-        OptimizerConfig::RmsProp(self.clone())
-    }
-    fn unwrap(config: &OptimizerConfig) -> Option<Self> {
-        match config {
-            OptimizerConfig::RmsProp(c) => Some(c.clone()),
-            _ => None,
         }
     }
 }

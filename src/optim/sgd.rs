@@ -3,7 +3,7 @@
 
 use super::Optimizer;
 use super::common::{axpy, gather_grads, non_negative, unit_interval};
-use super::groups::{GroupConfig, Groups, group_accessors};
+use super::groups::{GroupConfig, Groups, group_accessors, momentum_group_config};
 use super::param_group::{GroupOptions, ParamGroup};
 use super::state::{HostBuffer, OptimizerConfig, OptimizerState, ParamState};
 use crate::{Error, GradStore, NoGradGuard, Result, Tensor};
@@ -70,23 +70,8 @@ impl GroupConfig for SgdConfig {
     const KIND: &'static str = "SGD";
     const OPTIONS: &'static [&'static str] = &["lr", "weight_decay", "momentum", "dampening", "nesterov"];
 
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
-    }
-    fn momentum(&self) -> Option<f64> {
-        Some(self.momentum)
-    }
-    fn set_momentum(&mut self, momentum: f64) -> Result<()> {
-        unit_interval("SGD.set_momentum", "momentum", momentum)?;
-        self.momentum = momentum;
-        Ok(())
-    }
-    fn validate(&self) -> Result<()> {
-        SgdConfig::validate(self)
-    }
+    momentum_group_config!(SgdConfig, Sgd, "SGD");
+
     fn apply(&self, o: &GroupOptions) -> Self {
         SgdConfig {
             lr: o.lr.unwrap_or(self.lr),
@@ -104,15 +89,6 @@ impl GroupConfig for SgdConfig {
             weight_decay: Some(self.weight_decay),
             nesterov: Some(self.nesterov),
             ..Default::default()
-        }
-    }
-    fn wrap(&self) -> OptimizerConfig {
-        OptimizerConfig::Sgd(self.clone())
-    }
-    fn unwrap(config: &OptimizerConfig) -> Option<Self> {
-        match config {
-            OptimizerConfig::Sgd(c) => Some(c.clone()),
-            _ => None,
         }
     }
 }
