@@ -1,7 +1,7 @@
 //! Batch normalisation: BatchNorm1d and BatchNorm2d share one implementation
 //! and differ only in the input ranks they accept.
 
-use super::module::assign_by_name;
+use super::load::assign_by_name;
 use super::{Forward, LayerConfig, Module};
 use crate::{DType, Device, Error, Result, Tensor};
 use std::sync::atomic::{AtomicU64, Ordering};

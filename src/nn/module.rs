@@ -1,8 +1,9 @@
 //! The [`Module`] trait (a model's structure) and [`Forward`] (its one-tensor call).
 
 use super::LayerConfig;
+use super::load::{LoadReport, assign_by_name, check_named_tensors};
 use crate::{DType, Device, Error, Result, Tensor};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// The structure of a model or layer: the parameters (trainable tensors),
 /// buffers (state such as batch-norm running statistics) and submodules it
@@ -442,35 +443,6 @@ pub trait Module: Send + Sync {
     }
 }
 
-/// A module called with one tensor and returning one: every built-in layer,
-/// [`super::Sequential`], and user models whose forward has that signature.
-/// [`super::Sequential`] chains `Forward` layers, and `Trainer::fit` with a
-/// loss trains a `Forward` model. A model with several inputs or outputs does
-/// not implement it: it keeps an ordinary method
-/// (`fn forward(&self, a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)>`)
-/// and is trained through a [`crate::train::TrainStep`].
-pub trait Forward: Module {
-    /// Applies the module to `x`.
-    fn forward(&self, x: &Tensor) -> Result<Tensor>;
-}
-
-/// What a non-strict [`Module::load_named_tensors_with`] did not load, with
-/// PyTorch's names (`_IncompatibleKeys`). Both lists are sorted.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LoadReport {
-    /// Tensors of the model that the source did not hold (they keep their values).
-    pub missing_keys: Vec<String>,
-    /// Tensors of the source that the model does not have (ignored).
-    pub unexpected_keys: Vec<String>,
-}
-
-impl LoadReport {
-    /// True when every tensor matched.
-    pub fn is_complete(&self) -> bool {
-        self.missing_keys.is_empty() && self.unexpected_keys.is_empty()
-    }
-}
-
 /// `name.tensor` for each tensor of a child called `name`.
 fn prefix(name: &str, tensors: Vec<(String, Tensor)>) -> impl Iterator<Item = (String, Tensor)> + '_ {
     tensors.into_iter().map(move |(n, t)| (format!("{name}.{n}"), t))
@@ -511,84 +483,4 @@ fn convert(t: &Tensor, f: impl FnOnce(&Tensor) -> Result<Tensor>) -> Result<Tens
     } else {
         Ok(out)
     }
-}
-
-/// Copies `value` into `target` in place, moving it to `target`'s device first.
-pub(crate) fn assign(target: &Tensor, value: &Tensor) -> Result<()> {
-    crate::no_grad(|| {
-        let v = value.to_device(&target.device())?;
-        target.set_data(&v)
-    })
-}
-
-/// Finds `name` among `tensors` and copies `value` into it (the default [`Module::assign_named`]
-/// for a module's own tensors).
-pub fn assign_by_name(tensors: &[(String, Tensor)], name: &str, value: &Tensor, owner: &str) -> Result<()> {
-    let target = tensors
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, t)| t)
-        .ok_or_else(|| Error::invalid("assign_named", format!("{owner} has no tensor named {name:?}")))?;
-    if target.shape() != value.shape() || target.dtype() != value.dtype() {
-        return Err(Error::invalid(
-            "assign_named",
-            format!(
-                "{owner}.{name} is {} {}, the value is {} {}",
-                target.dtype(),
-                target.shape(),
-                value.dtype(),
-                value.shape()
-            ),
-        ));
-    }
-    assign(target, value)
-}
-
-/// Compares the tensors a module expects with those offered. Shape and dtype
-/// differences are always errors; missing and unexpected names are errors
-/// when `strict`, and are returned otherwise. Every problem is listed in one error.
-pub(crate) fn check_named_tensors(
-    expected: &[(String, Tensor)],
-    map: &HashMap<String, Tensor>,
-    strict: bool,
-) -> Result<LoadReport> {
-    let mut problems = Vec::new();
-    let mut report = LoadReport::default();
-    for (name, t) in expected {
-        match map.get(name) {
-            None => {
-                if strict {
-                    problems.push(format!(
-                        "missing {name:?} (expected shape {}, dtype {})",
-                        t.shape(),
-                        t.dtype()
-                    ));
-                }
-                report.missing_keys.push(name.clone());
-            }
-            Some(v) => {
-                if v.shape() != t.shape() {
-                    problems.push(format!("{name:?}: shape {} given, expected {}", v.shape(), t.shape()));
-                }
-                if v.dtype() != t.dtype() {
-                    problems.push(format!("{name:?}: dtype {} given, expected {}", v.dtype(), t.dtype()));
-                }
-            }
-        }
-    }
-    let known: HashSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
-    let mut unexpected: Vec<&String> = map.keys().filter(|k| !known.contains(k.as_str())).collect();
-    unexpected.sort();
-    if strict {
-        problems.extend(unexpected.iter().map(|k| format!("unexpected {k:?}")));
-    }
-    report.unexpected_keys = unexpected.into_iter().cloned().collect();
-    report.missing_keys.sort();
-    if problems.is_empty() {
-        return Ok(report);
-    }
-    Err(Error::invalid(
-        "load_named_tensors",
-        format!("{} problem(s):\n  - {}", problems.len(), problems.join("\n  - ")),
-    ))
 }

@@ -28,7 +28,8 @@ struct EpochSums {
     loss: f64,
     /// Sums of the metrics, then of the step's logged values (loss-weighted by batch size).
     values: Vec<f64>,
-    names: Option<RowNames>,
+    /// Fixed by the first batch; shared with every batch of the epoch without copying.
+    names: Option<std::sync::Arc<RowNames>>,
 }
 
 impl EpochSums {
@@ -346,7 +347,7 @@ fn train_epoch<M: Module, S: TrainStep<M>>(a: EpochArgs<'_, '_, '_, M, S>) -> Re
         let size = batch.size();
         let out: StepOutput = step_fn.train_step(model, &batch)?;
         if sums.names.is_none() {
-            sums.names = Some(RowNames::of(metrics, &out, OP)?);
+            sums.names = Some(std::sync::Arc::new(RowNames::of(metrics, &out, OP)?));
             sums.values = vec![0.0; sums.names.as_ref().map_or(0, |n| n.width() - 1)];
         }
         let names = sums.names.clone().unwrap_or_default();
