@@ -235,12 +235,8 @@ fn load_training_into_bytes<H: DeserializeOwned, M: Module>(
     model: M,
     label: &str,
 ) -> Result<TrainingCheckpoint<H, M>> {
-    let mut slot = Some(model);
-    load_training_labelled(bytes, label, |body, label| {
-        // Called once; the Option only moves the model into the closure's result.
-        let mut m = slot
-            .take()
-            .ok_or_else(|| Error::invalid("load_training_into", "model already taken"))?;
+    load_training_labelled(bytes, label, move |body, label| {
+        let mut m = model;
         let checked = body.check(label)?;
         let map = ModelBody::tensor_map(&checked)?;
         m.load_named_tensors(&map)
