@@ -3,7 +3,7 @@
 use super::reduction::same_shape;
 use super::{Loss, Reduction};
 use crate::autograd::Node;
-use crate::{Result, Tensor};
+use crate::{DType, Error, Result, Tensor};
 
 /// Binary cross-entropy of probabilities `input` in `[0, 1]` against targets
 /// in `[0, 1]`, mean-reduced, PyTorch's `binary_cross_entropy`. Use
@@ -23,7 +23,9 @@ pub fn binary_cross_entropy_with_logits(input: &Tensor, target: &Tensor) -> Resu
 /// `nn.BCELoss`.
 ///
 /// The gradient is PyTorch's `(p - y) / max(p (1 - p), 1e-12)`. Input values
-/// outside `[0, 1]` are not checked (that would need a device read); they give NaN.
+/// outside `[0, 1]` (NaN included) are an error naming the first one, as
+/// PyTorch's "all elements of input should be between 0 and 1"; the check
+/// reads one value back from the device.
 ///
 /// # Shapes
 /// `input` and `target` of one shape; `weight` broadcastable to it.
@@ -59,13 +61,56 @@ impl Loss for BceLoss {
         let op = "binary_cross_entropy";
         same_shape(input, target, op)?;
         input.require_float(op)?;
+        check_probabilities(input, op)?;
         let per = bce_elementwise(input, target)?;
-        let per = match &self.weight {
-            Some(w) => per.mul(w)?,
-            None => per,
-        };
+        let per = weighted(per, self.weight.as_ref(), op)?;
         self.reduction.apply(&per)
     }
+}
+
+/// Errors, naming the first offender, unless every element of `p` lies in
+/// `[0, 1]`: the logarithms of other values are NaN, which PyTorch refuses
+/// rather than return.
+fn check_probabilities(p: &Tensor, op: &'static str) -> Result<()> {
+    if p.elem_count() == 0 {
+        return Ok(());
+    }
+    crate::no_grad(|| {
+        let flat = p.flatten_all()?;
+        // 1 where valid, 0 elsewhere (NaN compares false): the first minimum is the first offender.
+        let valid = flat.ge_scalar(0.0)?.mul(&flat.le_scalar(1.0)?)?;
+        let first = valid.argmin(0usize, true)?;
+        let v = flat.index_select(0usize, &first)?.to_dtype(DType::F64)?.to_vec::<f64>()?;
+        match v.first() {
+            Some(x) if !(0.0..=1.0).contains(x) => {
+                let i = first.to_vec::<i64>()?.first().copied().unwrap_or(0);
+                Err(Error::invalid(
+                    op,
+                    format!(
+                        "all elements of input should be between 0 and 1, got {x} at flat index {i} of shape {}",
+                        p.shape()
+                    ),
+                ))
+            }
+            _ => Ok(()),
+        }
+    })
+}
+
+/// Multiplies per-element losses by an optional weight that must broadcast to
+/// their shape without enlarging it.
+fn weighted(per: Tensor, weight: Option<&Tensor>, op: &'static str) -> Result<Tensor> {
+    let Some(w) = weight else { return Ok(per) };
+    let out = per.mul(w)?;
+    if out.shape() != per.shape() {
+        return Err(Error::ShapeMismatch {
+            op,
+            lhs: per.shape().clone(),
+            rhs: w.shape().clone(),
+            expected: "a weight that broadcasts to the input's shape".into(),
+        });
+    }
+    Ok(out)
 }
 
 /// Unweighted element-wise BCE with PyTorch's clamped forward and its backward rules.
@@ -152,10 +197,7 @@ impl Loss for BceWithLogitsLoss {
         same_shape(input, target, op)?;
         input.require_float(op)?;
         let per = bce_logits_elementwise(input, target, self.pos_weight.as_ref())?;
-        let per = match &self.weight {
-            Some(w) => per.mul(w)?,
-            None => per,
-        };
+        let per = weighted(per, self.weight.as_ref(), op)?;
         self.reduction.apply(&per)
     }
 }

@@ -2,6 +2,7 @@
 //! and differ only in the input ranks they accept.
 
 use super::load::assign_by_name;
+use super::params::{Unbuilt, check_size, placeholder};
 use super::{Forward, LayerConfig, Module};
 use crate::{DType, Device, Error, Result, Tensor};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,22 +20,31 @@ struct Core {
     /// as an `I64` buffer for checkpoints.
     num_batches_tracked: AtomicU64,
     training: bool,
+    unbuilt: Unbuilt,
 }
 
 impl Core {
-    fn new(num_features: usize) -> Core {
+    /// PyTorch's defaults; a channel count whose buffers cannot be created
+    /// gives empty placeholders and a failure reported by `validate`.
+    fn new(num_features: usize, op: &'static str) -> Core {
         let (dtype, dev) = (DType::F32, Device::cpu());
-        // Constant fills of host f32 buffers cannot fail.
-        let full = |v: f64| Tensor::full(v, num_features, dtype, &dev).expect("CPU f32 fill");
+        let full = |v: f64| Tensor::full(v, num_features, dtype, &dev);
+        let made = check_size(op, "running statistics", &[num_features], dtype)
+            .and_then(|()| Ok((full(1.0)?, full(0.0)?, full(0.0)?, full(1.0)?)));
+        let (weight, bias, running_mean, running_var, unbuilt) = match made {
+            Ok((w, b, m, v)) => (w, b, m, v, Unbuilt::none()),
+            Err(e) => (placeholder(1), placeholder(1), placeholder(1), placeholder(1), Unbuilt::because(&e)),
+        };
         Core {
             eps: 1e-5,
             momentum: Some(0.1),
-            weight: Some(full(1.0).requires_grad()),
-            bias: Some(full(0.0).requires_grad()),
-            running_mean: full(0.0),
-            running_var: full(1.0),
+            weight: Some(weight.requires_grad()),
+            bias: Some(bias.requires_grad()),
+            running_mean,
+            running_var,
             num_batches_tracked: AtomicU64::new(0),
             training: true,
+            unbuilt,
         }
     }
 
@@ -48,13 +58,19 @@ impl Core {
             self.bias = None;
         } else if self.weight.is_none() {
             let rm = &self.running_mean;
-            // Same-shape fills on the buffers' own device; only a failed allocation could fail.
-            self.weight = Some(rm.ones_like().expect("BatchNorm weight").requires_grad());
-            self.bias = Some(rm.zeros_like().expect("BatchNorm bias").requires_grad());
+            // Same-shape fills on the buffers' own device: only a failed allocation can fail.
+            match (rm.ones_like(), rm.zeros_like()) {
+                (Ok(w), Ok(b)) => {
+                    self.weight = Some(w.requires_grad());
+                    self.bias = Some(b.requires_grad());
+                }
+                (Err(e), _) | (_, Err(e)) => self.unbuilt = Unbuilt::because(&e),
+            }
         }
     }
 
     fn validate(&self, op: &'static str) -> Result<()> {
+        self.unbuilt.check(op)?;
         if !(self.eps.is_finite() && self.eps >= 0.0) {
             return Err(Error::invalid(
                 op,
@@ -211,9 +227,11 @@ macro_rules! batch_norm {
 
         impl $ty {
             /// A layer over `num_features` channels with PyTorch's defaults:
-            /// eps 1e-5, momentum 0.1, affine, training mode.
+            /// eps 1e-5, momentum 0.1, affine, training mode. Never fails: a
+            /// channel count whose buffers cannot be created is reported by
+            /// `validate`, `forward` and `try_new`.
             pub fn new(num_features: usize) -> $ty {
-                $ty { core: Core::new(num_features) }
+                $ty { core: Core::new(num_features, stringify!($ty)) }
             }
 
             /// A layer with every hyperparameter, validated now.
@@ -242,7 +260,8 @@ macro_rules! batch_norm {
                 self
             }
 
-            /// Checks eps (finite, >= 0) and momentum (in `[0, 1]`).
+            /// Checks eps (finite, >= 0), momentum (in `[0, 1]`) and that the
+            /// parameters and buffers could be created.
             pub fn validate(&self) -> Result<()> {
                 self.core.validate(stringify!($ty))
             }
@@ -314,6 +333,7 @@ macro_rules! batch_norm {
             }
 
             fn config(&self) -> Result<LayerConfig> {
+                self.core.unbuilt.check(stringify!($ty))?;
                 Ok(LayerConfig::$cfg {
                     num_features: self.core.num_features(),
                     eps: self.core.eps,

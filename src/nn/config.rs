@@ -161,7 +161,7 @@ impl LayerConfig {
                 in_features,
                 out_features,
                 bias,
-            } => Box::new(Linear::new(*in_features, *out_features).with_bias(*bias)),
+            } => Box::new(Linear::try_new(*in_features, *out_features, *bias)?),
             LayerConfig::Conv2d {
                 in_channels,
                 out_channels,
@@ -216,7 +216,7 @@ impl LayerConfig {
             LayerConfig::Embedding {
                 num_embeddings,
                 embedding_dim,
-            } => Box::new(Embedding::new(*num_embeddings, *embedding_dim)),
+            } => Box::new(Embedding::try_new(*num_embeddings, *embedding_dim)?),
             LayerConfig::Normalization { axis, num_features } => {
                 Box::new(Normalization::try_new(*axis, *num_features)?)
             }

@@ -1,6 +1,7 @@
 //! 2-D convolution layer.
 
 use super::init::{Init, default_bias};
+use super::params::{Unbuilt, check_size, placeholder};
 use super::size2::IntoSize2;
 use super::{Forward, LayerConfig, Module};
 use crate::{DType, Device, Error, Result, Tensor};
@@ -13,8 +14,8 @@ use crate::{DType, Device, Error, Result, Tensor};
 /// with `fan_in = in_channels * kh * kw`. Created on the CPU in `f32`.
 ///
 /// [`Conv2d::new`] and the `with_*` builders never fail: a zero kernel or
-/// stride is reported by [`Conv2d::validate`], by `forward` and by
-/// [`Conv2d::try_new`].
+/// stride, or sizes whose parameters cannot be allocated, are reported by
+/// [`Conv2d::validate`], by `forward` and by [`Conv2d::try_new`].
 ///
 /// # Shapes
 /// - input: `(N, C_in, H, W)` or `(C_in, H, W)`
@@ -36,24 +37,38 @@ pub struct Conv2d {
     bias: Option<Tensor>,
     stride: [usize; 2],
     padding: [usize; 2],
+    unbuilt: Unbuilt,
 }
 
 impl Conv2d {
-    /// A convolution with stride 1, no padding and a bias.
+    /// A convolution with stride 1, no padding and a bias. Sizes whose
+    /// parameters cannot be created give a layer holding empty placeholders
+    /// that reports the failure from [`Conv2d::validate`] and `forward`.
     pub fn new(in_channels: usize, out_channels: usize, kernel_size: impl IntoSize2) -> Conv2d {
-        let [kh, kw] = kernel_size.into_size2();
+        Conv2d::build(in_channels, out_channels, kernel_size.into_size2()).unwrap_or_else(|e| Conv2d {
+            weight: placeholder(4),
+            bias: None,
+            stride: [1, 1],
+            padding: [0, 0],
+            unbuilt: Unbuilt::because(&e),
+        })
+    }
+
+    /// Creates the parameters, with a bias, stride 1 and no padding.
+    fn build(in_channels: usize, out_channels: usize, [kh, kw]: [usize; 2]) -> Result<Conv2d> {
         let (dtype, dev) = (DType::F32, Device::cpu());
-        // Host allocation of finite-bound samples for a float dtype cannot fail.
-        let weight = Init::pytorch_default_weight()
-            .tensor((out_channels, in_channels, kh, kw), dtype, &dev)
-            .expect("CPU f32 initialisation");
-        let bias = default_bias(in_channels * kh * kw, out_channels, dtype, &dev).expect("CPU f32 initialisation");
-        Conv2d {
+        check_size("Conv2d", "weight", &[out_channels, in_channels, kh, kw], dtype)?;
+        let weight = Init::pytorch_default_weight().tensor((out_channels, in_channels, kh, kw), dtype, &dev)?;
+        // The weight's element count did not overflow, so neither does this product.
+        let fan_in = in_channels * kh * kw;
+        let bias = default_bias(fan_in, out_channels, dtype, &dev)?;
+        Ok(Conv2d {
             weight: weight.requires_grad(),
             bias: Some(bias.requires_grad()),
             stride: [1, 1],
             padding: [0, 0],
-        }
+            unbuilt: Unbuilt::none(),
+        })
     }
 
     /// A convolution holding `weight` `[out_channels, in_channels, kh, kw]` and
@@ -84,6 +99,7 @@ impl Conv2d {
             bias,
             stride: stride.into_size2(),
             padding: padding.into_size2(),
+            unbuilt: Unbuilt::none(),
         };
         c.validate()?;
         Ok(c)
@@ -98,7 +114,8 @@ impl Conv2d {
         padding: impl IntoSize2,
         bias: bool,
     ) -> Result<Conv2d> {
-        let c = Conv2d::new(in_channels, out_channels, kernel_size)
+        // The bias is drawn even when dropped, so a seed gives the weights of `new`.
+        let c = Conv2d::build(in_channels, out_channels, kernel_size.into_size2())?
             .with_stride(stride)
             .with_padding(padding)
             .with_bias(bias);
@@ -124,17 +141,24 @@ impl Conv2d {
             (false, _) => self.bias = None,
             (true, true) => {}
             (true, false) => {
+                if self.unbuilt.check("Conv2d").is_err() {
+                    return self;
+                }
+                // A product of the existing weight's dims: it fits in usize.
                 let fan_in = self.in_channels() * self.kernel_size().iter().product::<usize>();
-                let b = default_bias(fan_in, self.out_channels(), self.weight.dtype(), &self.weight.device());
-                // Same invariant as in `new`; only a failed device allocation could fail here.
-                self.bias = Some(b.expect("bias initialisation").requires_grad());
+                match default_bias(fan_in, self.out_channels(), self.weight.dtype(), &self.weight.device()) {
+                    Ok(b) => self.bias = Some(b.requires_grad()),
+                    Err(e) => self.unbuilt = Unbuilt::because(&e),
+                }
             }
         }
         self
     }
 
-    /// Checks the hyperparameters: kernel and stride must be positive.
+    /// Checks the hyperparameters (kernel and stride must be positive) and
+    /// that the parameters were created (see [`Conv2d::new`]).
     pub fn validate(&self) -> Result<()> {
+        self.unbuilt.check("Conv2d")?;
         let k = self.kernel_size();
         if k.contains(&0) || self.stride.contains(&0) {
             return Err(Error::invalid(
@@ -191,6 +215,7 @@ impl Module for Conv2d {
     }
 
     fn config(&self) -> Result<LayerConfig> {
+        self.unbuilt.check("Conv2d")?;
         Ok(LayerConfig::Conv2d {
             in_channels: self.in_channels(),
             out_channels: self.out_channels(),

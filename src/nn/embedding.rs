@@ -1,6 +1,7 @@
 //! Embedding lookup table.
 
 use super::init::Init;
+use super::params::{Unbuilt, check_size, placeholder};
 use super::{Forward, LayerConfig, Module};
 use crate::{DType, Device, Error, Result, Tensor};
 
@@ -9,6 +10,8 @@ use crate::{DType, Device, Error, Result, Tensor};
 ///
 /// The gradient of the table is dense: rows that were looked up several times
 /// accumulate, the others get zero. Ids out of range are reported as errors.
+/// A table too large to create is an error from [`Embedding::try_new`];
+/// [`Embedding::new`] reports it from [`Embedding::validate`] and `forward`.
 ///
 /// # Shapes
 /// - input: `I64` ids of any shape `(*)`
@@ -29,18 +32,41 @@ use crate::{DType, Device, Error, Result, Tensor};
 #[derive(Debug)]
 pub struct Embedding {
     weight: Tensor,
+    unbuilt: Unbuilt,
 }
 
 impl Embedding {
-    /// A table initialised from `N(0, 1)`.
+    /// A table initialised from `N(0, 1)`. Never fails: a table that cannot
+    /// be created gives a layer holding an empty placeholder that reports the
+    /// failure from [`Embedding::validate`] and `forward`.
     pub fn new(num_embeddings: usize, embedding_dim: usize) -> Embedding {
-        // Host sampling into an f32 buffer cannot fail.
-        let w = Init::Normal { mean: 0.0, std: 1.0 }
-            .tensor((num_embeddings, embedding_dim), DType::F32, &Device::cpu())
-            .expect("CPU f32 initialisation");
-        Embedding {
+        Embedding::try_new(num_embeddings, embedding_dim).unwrap_or_else(|e| Embedding {
+            weight: placeholder(2),
+            unbuilt: Unbuilt::because(&e),
+        })
+    }
+
+    /// A table initialised from `N(0, 1)`, or an error when it cannot be
+    /// created (sizes whose product overflows, or more memory than there is).
+    ///
+    /// ```
+    /// use neurite::nn::Embedding;
+    /// assert_eq!(Embedding::try_new(10, 4).unwrap().embedding_dim(), 4);
+    /// assert!(Embedding::try_new(usize::MAX, 4).is_err());
+    /// ```
+    pub fn try_new(num_embeddings: usize, embedding_dim: usize) -> Result<Embedding> {
+        let dims = [num_embeddings, embedding_dim];
+        check_size("Embedding", "table", &dims, DType::F32)?;
+        let w = Init::Normal { mean: 0.0, std: 1.0 }.tensor(dims, DType::F32, &Device::cpu())?;
+        Ok(Embedding {
             weight: w.requires_grad(),
-        }
+            unbuilt: Unbuilt::none(),
+        })
+    }
+
+    /// Checks that the table was created (see [`Embedding::new`]).
+    pub fn validate(&self) -> Result<()> {
+        self.unbuilt.check("Embedding")
     }
 
     /// A table holding `weight` `[num_embeddings, embedding_dim]` (PyTorch's
@@ -60,7 +86,10 @@ impl Embedding {
     /// ```
     pub fn from_pretrained(weight: Tensor) -> Result<Embedding> {
         let weight = super::given::parameter("Embedding::from_pretrained", "weight", &weight, 2)?;
-        Ok(Embedding { weight })
+        Ok(Embedding {
+            weight,
+            unbuilt: Unbuilt::none(),
+        })
     }
 
     /// Number of rows.
@@ -90,6 +119,7 @@ impl Module for Embedding {
     }
 
     fn config(&self) -> Result<LayerConfig> {
+        self.validate()?;
         Ok(LayerConfig::Embedding {
             num_embeddings: self.num_embeddings(),
             embedding_dim: self.embedding_dim(),
@@ -103,6 +133,7 @@ impl Module for Embedding {
 
 impl Forward for Embedding {
     fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        self.validate()?;
         if ids.dtype() != DType::I64 {
             return Err(Error::invalid(
                 "Embedding",

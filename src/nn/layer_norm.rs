@@ -1,5 +1,6 @@
 //! Layer normalisation.
 
+use super::params::{Unbuilt, check_size, placeholder};
 use super::{Forward, LayerConfig, Module};
 use crate::{DType, Device, Error, Result, Shape, Tensor};
 
@@ -31,21 +32,35 @@ pub struct LayerNorm {
     eps: f64,
     weight: Option<Tensor>,
     bias: Option<Tensor>,
+    unbuilt: Unbuilt,
+}
+
+/// Ones and zeros of `shape`: the affine parameters.
+fn affine_parameters(shape: &Shape) -> Result<(Tensor, Tensor)> {
+    let (dtype, dev) = (DType::F32, Device::cpu());
+    check_size("LayerNorm", "weight", shape.dims(), dtype)?;
+    Ok((
+        Tensor::ones(shape, dtype, &dev)?.requires_grad(),
+        Tensor::zeros(shape, dtype, &dev)?.requires_grad(),
+    ))
 }
 
 impl LayerNorm {
     /// A layer over the trailing `normalized_shape` dims, eps 1e-5, affine.
+    /// Never fails: a shape whose parameters cannot be created is reported by
+    /// [`LayerNorm::validate`], `forward` and [`LayerNorm::try_new`].
     pub fn new(normalized_shape: impl Into<Shape>) -> LayerNorm {
         let shape = normalized_shape.into();
-        let (dtype, dev) = (DType::F32, Device::cpu());
-        // Constant fills of host f32 buffers cannot fail.
-        let w = Tensor::ones(&shape, dtype, &dev).expect("CPU f32 fill");
-        let b = Tensor::zeros(&shape, dtype, &dev).expect("CPU f32 fill");
+        let (weight, bias, unbuilt) = match affine_parameters(&shape) {
+            Ok((w, b)) => (Some(w), Some(b), Unbuilt::none()),
+            Err(e) => (Some(placeholder(1)), Some(placeholder(1)), Unbuilt::because(&e)),
+        };
         LayerNorm {
             normalized_shape: shape,
             eps: 1e-5,
-            weight: Some(w.requires_grad()),
-            bias: Some(b.requires_grad()),
+            weight,
+            bias,
+            unbuilt,
         }
     }
 
@@ -70,18 +85,21 @@ impl LayerNorm {
             self.weight = None;
             self.bias = None;
         } else if self.weight.is_none() {
-            let (dtype, dev) = (DType::F32, Device::cpu());
-            // Constant fills of host f32 buffers cannot fail.
-            let w = Tensor::ones(&self.normalized_shape, dtype, &dev).expect("CPU f32 fill");
-            let b = Tensor::zeros(&self.normalized_shape, dtype, &dev).expect("CPU f32 fill");
-            self.weight = Some(w.requires_grad());
-            self.bias = Some(b.requires_grad());
+            match affine_parameters(&self.normalized_shape) {
+                Ok((w, b)) => {
+                    self.weight = Some(w);
+                    self.bias = Some(b);
+                }
+                Err(e) => self.unbuilt = Unbuilt::because(&e),
+            }
         }
         self
     }
 
-    /// Checks that the normalised shape is non-empty and eps finite and >= 0.
+    /// Checks that the normalised shape is non-empty, eps finite and >= 0,
+    /// and that the parameters could be created.
     pub fn validate(&self) -> Result<()> {
+        self.unbuilt.check("LayerNorm")?;
         if self.normalized_shape.rank() == 0 {
             return Err(Error::invalid(
                 "LayerNorm",
@@ -136,6 +154,7 @@ impl Module for LayerNorm {
     }
 
     fn config(&self) -> Result<LayerConfig> {
+        self.unbuilt.check("LayerNorm")?;
         Ok(LayerConfig::LayerNorm {
             normalized_shape: self.normalized_shape.dims().to_vec(),
             eps: self.eps,

@@ -12,10 +12,12 @@
 //!   optimizer.
 //! - **Hyperparameters never panic**: `new` constructors and `with_*` builders
 //!   always succeed, and invalid values (a zero kernel, a dropout probability
-//!   outside `[0, 1]`) are reported as an [`crate::Error`] by the first
-//!   `forward`. Every layer with such hyperparameters also has a `try_new`
-//!   and a `validate` that report them at once, and
-//!   [`Sequential::from_config`] validates every layer it builds.
+//!   outside `[0, 1]`, sizes whose parameters cannot be allocated) are
+//!   reported as an [`crate::Error`] by the first `forward` (and by `config`).
+//!   Every layer with such hyperparameters also has a `try_new` and a
+//!   `validate` that report them at once, and [`Sequential::from_config`]
+//!   validates every layer it builds. A layer whose parameters could not be
+//!   created holds zero-element placeholders in their place.
 //! - **Mode is explicit**: [`Module::train`] / [`Module::eval`]; only Dropout
 //!   and BatchNorm depend on it.
 //! - **Rebuilding with no code**: [`Sequential::to_config`] gives a
@@ -64,6 +66,7 @@ mod module;
 mod module_dict;
 mod module_list;
 mod normalization;
+mod params;
 mod pool;
 mod sequential;
 mod size2;

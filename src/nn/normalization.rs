@@ -1,5 +1,6 @@
 //! Input standardisation with statistics that travel with the model.
 
+use super::params::{Unbuilt, check_size, placeholder};
 use super::{Forward, LayerConfig, Module};
 use crate::data::StandardScaler;
 use crate::{DType, Device, Error, Result, Tensor};
@@ -42,21 +43,29 @@ pub struct Normalization {
     axis: Option<i64>,
     mean: Tensor,
     variance: Tensor,
+    unbuilt: Unbuilt,
 }
 
 impl Normalization {
     /// The identity (mean 0, variance 1) with `num_features` statistics on
     /// `axis` (1 when `axis` is `None`), to be filled by loading a checkpoint.
     /// An invalid axis (0, the batch dim) is reported by the first `forward`
-    /// (or at once by [`Normalization::try_new`]).
+    /// (or at once by [`Normalization::try_new`]), and so is a feature count
+    /// whose statistics cannot be created.
     pub fn new(axis: Option<i64>, num_features: usize) -> Normalization {
         let n = if axis.is_some() { num_features } else { 1 };
-        // Constant fills of host f32 buffers cannot fail.
-        let full = |v: f64| Tensor::full(v, n, DType::F32, &Device::cpu()).expect("CPU f32 fill");
+        let full = |v: f64| Tensor::full(v, n, DType::F32, &Device::cpu());
+        let made = check_size("Normalization", "statistics", &[n], DType::F32)
+            .and_then(|()| Ok((full(0.0)?, full(1.0)?)));
+        let (mean, variance, unbuilt) = match made {
+            Ok((m, v)) => (m, v, Unbuilt::none()),
+            Err(e) => (placeholder(1), placeholder(1), Unbuilt::because(&e)),
+        };
         Normalization {
             axis,
-            mean: full(0.0),
-            variance: full(1.0),
+            mean,
+            variance,
+            unbuilt,
         }
     }
 
@@ -67,8 +76,10 @@ impl Normalization {
         Ok(layer)
     }
 
-    /// Checks the axis: statistics cannot be kept per sample (axis 0).
+    /// Checks the axis (statistics cannot be kept per sample, axis 0) and
+    /// that the statistics could be created.
     pub fn validate(&self) -> Result<()> {
+        self.unbuilt.check("Normalization")?;
         if self.axis == Some(0) {
             return Err(Error::invalid(
                 "Normalization",
@@ -107,6 +118,7 @@ impl Normalization {
             axis,
             mean: buffer(mean)?,
             variance: buffer(variance)?,
+            unbuilt: Unbuilt::none(),
         })
     }
 
@@ -206,6 +218,7 @@ impl Module for Normalization {
     }
 
     fn config(&self) -> Result<LayerConfig> {
+        self.unbuilt.check("Normalization")?;
         Ok(LayerConfig::Normalization {
             axis: self.axis,
             num_features: self.num_features(),
