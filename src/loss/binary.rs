@@ -80,7 +80,10 @@ fn check_probabilities(p: &Tensor, op: &'static str) -> Result<()> {
         // 1 where valid, 0 elsewhere (NaN compares false): the first minimum is the first offender.
         let valid = flat.ge_scalar(0.0)?.mul(&flat.le_scalar(1.0)?)?;
         let first = valid.argmin(0usize, true)?;
-        let v = flat.index_select(0usize, &first)?.to_dtype(DType::F64)?.to_vec::<f64>()?;
+        let v = flat
+            .index_select(0usize, &first)?
+            .to_dtype(DType::F64)?
+            .to_vec::<f64>()?;
         match v.first() {
             Some(x) if !(0.0..=1.0).contains(x) => {
                 let i = first.to_vec::<i64>()?.first().copied().unwrap_or(0);

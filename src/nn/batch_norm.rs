@@ -33,7 +33,13 @@ impl Core {
             .and_then(|()| Ok((full(1.0)?, full(0.0)?, full(0.0)?, full(1.0)?)));
         let (weight, bias, running_mean, running_var, unbuilt) = match made {
             Ok((w, b, m, v)) => (w, b, m, v, Unbuilt::none()),
-            Err(e) => (placeholder(1), placeholder(1), placeholder(1), placeholder(1), Unbuilt::because(&e)),
+            Err(e) => (
+                placeholder(1),
+                placeholder(1),
+                placeholder(1),
+                placeholder(1),
+                Unbuilt::because(&e),
+            ),
         };
         Core {
             eps: 1e-5,

@@ -128,7 +128,9 @@ fn two_to_the_forty_elements_is_out_of_memory() {
 
 #[test]
 fn usize_max_rows_is_an_error() {
-    let r = must_not_panic("zeros([usize::MAX, 2])", || Tensor::zeros([usize::MAX, 2], DType::F32, &cpu()));
+    let r = must_not_panic("zeros([usize::MAX, 2])", || {
+        Tensor::zeros([usize::MAX, 2], DType::F32, &cpu())
+    });
     assert!(r.is_err(), "got {r:?}");
 }
 
@@ -152,6 +154,8 @@ fn random_i64_is_an_error() {
     let d = cpu();
     let r = must_not_panic("randn i64", || Tensor::randn([2, 3], DType::I64, &d));
     assert!(r.is_err(), "randn with I64: {r:?}");
-    let r = must_not_panic("rand_uniform i64", || Tensor::rand_uniform(0.0, 1.0, [2, 3], DType::I64, &d));
+    let r = must_not_panic("rand_uniform i64", || {
+        Tensor::rand_uniform(0.0, 1.0, [2, 3], DType::I64, &d)
+    });
     assert!(r.is_err(), "rand_uniform with I64: {r:?}");
 }

@@ -161,7 +161,10 @@ proptest! {
 #[test]
 fn relu_of_nan_is_nan() {
     let x = Tensor::from_vec(vec![f32::NAN, -1.0, 2.0], 3, &cpu()).unwrap();
-    let y = must_not_panic("relu(NaN)", || x.relu()).unwrap().to_vec::<f32>().unwrap();
+    let y = must_not_panic("relu(NaN)", || x.relu())
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
     assert!(y[0].is_nan(), "relu(NaN) = {}", y[0]);
     assert_eq!(&y[1..], &[0.0, 2.0]);
 }

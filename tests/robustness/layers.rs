@@ -227,7 +227,9 @@ proptest! {
 
 #[test]
 fn layer_norm_of_two_to_the_forty_is_an_error() {
-    let r = must_not_panic("LayerNorm::try_new([1 << 40])", || LayerNorm::try_new([1usize << 40], 1e-5, true));
+    let r = must_not_panic("LayerNorm::try_new([1 << 40])", || {
+        LayerNorm::try_new([1usize << 40], 1e-5, true)
+    });
     assert!(r.is_err(), "got {r:?}");
     let ln = must_not_panic("LayerNorm::new([1 << 40])", || LayerNorm::new([1usize << 40]));
     assert!(ln.validate().is_err());
@@ -236,7 +238,9 @@ fn layer_norm_of_two_to_the_forty_is_an_error() {
 
 #[test]
 fn linear_with_usize_max_inputs_is_an_error() {
-    let r = must_not_panic("Linear::try_new(usize::MAX, 2)", || Linear::try_new(usize::MAX, 2, true));
+    let r = must_not_panic("Linear::try_new(usize::MAX, 2)", || {
+        Linear::try_new(usize::MAX, 2, true)
+    });
     assert!(r.is_err(), "got {r:?}");
     let l = must_not_panic("Linear::new(usize::MAX, 2)", || Linear::new(usize::MAX, 2));
     let e = l.validate().unwrap_err().to_string();
@@ -264,7 +268,9 @@ fn dropout_outside_zero_one_is_an_error() {
 
 #[test]
 fn batch_norm_on_a_huge_channel_count_is_an_error() {
-    let r = must_not_panic("BatchNorm1d::try_new(1 << 62)", || BatchNorm1d::try_new(1 << 62, 1e-5, Some(0.1), true));
+    let r = must_not_panic("BatchNorm1d::try_new(1 << 62)", || {
+        BatchNorm1d::try_new(1 << 62, 1e-5, Some(0.1), true)
+    });
     assert!(r.is_err(), "got {r:?}");
     let b = must_not_panic("BatchNorm2d::new(usize::MAX)", || BatchNorm2d::new(usize::MAX));
     assert!(b.validate().is_err());

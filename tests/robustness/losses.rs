@@ -2,9 +2,7 @@
 //! probabilities, empty batches and every reduction.
 
 use crate::util::*;
-use neurite::loss::{
-    self, BceLoss, BceWithLogitsLoss, CrossEntropyLoss, L1Loss, Loss, MseLoss, NllLoss, Reduction,
-};
+use neurite::loss::{self, BceLoss, BceWithLogitsLoss, CrossEntropyLoss, L1Loss, Loss, MseLoss, NllLoss, Reduction};
 use neurite::{DType, Tensor};
 use proptest::prelude::*;
 
@@ -26,7 +24,11 @@ fn scores_and_classes() -> BoxedStrategy<(Spec, (Vec<usize>, Vec<i64>))> {
 fn input_and_target() -> BoxedStrategy<(Spec, Spec)> {
     (tensor(3), any::<bool>(), dtype())
         .prop_flat_map(|(a, same, dt)| {
-            let (dims, dt) = if same { (a.dims.clone(), a.dtype) } else { (vec![2, 1], dt) };
+            let (dims, dt) = if same {
+                (a.dims.clone(), a.dtype)
+            } else {
+                (vec![2, 1], dt)
+            };
             (Just(a), tensor_with_dims(dims, dt))
         })
         .boxed()
@@ -167,7 +169,10 @@ fn bce_outside_zero_one_is_an_error() {
         let r = must_not_panic(bad, || loss::binary_cross_entropy(&p, &t));
         let msg = r.expect_err("inputs outside [0, 1] must be rejected").to_string();
         assert!(msg.contains("binary_cross_entropy"), "{msg}");
-        assert!(msg.contains(&bad.to_string()), "the message names the value {bad}: {msg}");
+        assert!(
+            msg.contains(&bad.to_string()),
+            "the message names the value {bad}: {msg}"
+        );
     }
     // The boundary values are valid, as in PyTorch.
     let p = Tensor::from_vec(vec![0.0f32, 1.0], 2, &cpu()).unwrap();
@@ -181,7 +186,10 @@ fn mean_losses_over_an_empty_batch_are_nan() {
     let t = Tensor::zeros([0], DType::I64, &cpu()).unwrap();
     let ce = must_not_panic("cross_entropy on [0, 3]", || loss::cross_entropy(&x, &t)).unwrap();
     assert!(ce.to_scalar::<f32>().unwrap().is_nan());
-    let sum = CrossEntropyLoss::new().with_reduction(Reduction::Sum).forward(&x, &t).unwrap();
+    let sum = CrossEntropyLoss::new()
+        .with_reduction(Reduction::Sum)
+        .forward(&x, &t)
+        .unwrap();
     assert_eq!(sum.to_scalar::<f32>().unwrap(), 0.0);
     let mse = must_not_panic("mse on [0, 3]", || loss::mse_loss(&x, &x)).unwrap();
     assert!(mse.to_scalar::<f32>().unwrap().is_nan());

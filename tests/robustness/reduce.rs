@@ -102,7 +102,10 @@ proptest! {
 fn half_precision_mean_and_var_of_many_ones() {
     for dtype in [DType::F16, DType::BF16] {
         let x = Tensor::ones(70_000, dtype, &cpu()).unwrap();
-        let mean = must_not_panic(dtype, || x.mean_all()).unwrap().to_scalar::<f32>().unwrap();
+        let mean = must_not_panic(dtype, || x.mean_all())
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
         assert!((mean - 1.0).abs() < 1e-2, "{dtype:?} mean of 70,000 ones = {mean}");
         let var = must_not_panic(dtype, || x.var_dim(0usize, false, true))
             .unwrap()

@@ -196,8 +196,10 @@ pub struct Spec {
 impl Spec {
     /// Builds the tensor; creation of a small tensor must succeed.
     pub fn build(&self) -> Tensor {
-        let t = Tensor::from_vec(self.values.clone(), self.dims.clone(), &cpu())
-            .unwrap_or_else(|e| panic!("from_vec of {self:?}: {e}"));
+        let t = must_not_panic(("from_vec", self), || {
+            Tensor::from_vec(self.values.clone(), self.dims.clone(), &cpu())
+        })
+        .unwrap_or_else(|e| panic!("from_vec of {self:?}: {e}"));
         t.to_dtype(self.dtype)
             .unwrap_or_else(|e| panic!("to_dtype of {self:?}: {e}"))
     }
@@ -246,7 +248,9 @@ pub fn ids(dims: Vec<usize>) -> BoxedStrategy<(Vec<usize>, Vec<i64>)> {
         6 => -1i64..6,
         1 => prop::sample::select(vec![i64::MIN, -(1 << 40), 1 << 31, 1 << 40, i64::MAX]),
     ];
-    prop::collection::vec(id, n).prop_map(move |v| (dims.clone(), v)).boxed()
+    prop::collection::vec(id, n)
+        .prop_map(move |v| (dims.clone(), v))
+        .boxed()
 }
 
 /// Builds an index tensor from [`ids`] output.
