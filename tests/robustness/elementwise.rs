@@ -53,6 +53,8 @@ fn pair() -> BoxedStrategy<(Spec, Spec)> {
                     .skip(usize::from(edits[0] == 2))
                     .collect()
             };
+            // Turning the zero of an empty tensor into 1 can leave hostile dims alone.
+            let b_dims = if count(&b_dims) > MAX_ELEMS { vec![2, 3] } else { b_dims };
             let dt = if edits[1] == 0 { dt } else { a.dtype };
             (Just(a), tensor_with_dims(b_dims, dt))
         })
