@@ -71,9 +71,13 @@ pub enum Error {
     /// An error reported by the CUDA driver, cuBLAS, cuRAND or NVRTC.
     #[error("CUDA error in {op}: {msg}")]
     Cuda { op: &'static str, msg: String },
-    /// A device allocation that did not fit.
+    /// An allocation the device cannot satisfy (host memory for the CPU).
     #[error("out of memory on {device}: asked for {bytes} bytes")]
     OutOfMemory { device: Device, bytes: usize },
+    /// A size (element count, byte count, index range) that does not fit in
+    /// the machine's address space: the product or sum overflows `usize`.
+    #[error("{op}: size overflow: {detail}")]
+    SizeOverflow { op: &'static str, detail: String },
     /// Reading or writing a file failed.
     #[error("{context}: {source}")]
     Io {
