@@ -34,14 +34,16 @@ impl Shape {
     }
 
     /// The number of elements, or [`Error::SizeOverflow`] naming `op` when the
-    /// product of the dims (or its size in bytes at 8 bytes per element, the
-    /// widest dtype) does not fit in the address space.
+    /// product of the non-zero dims (or its size in bytes at 8 bytes per
+    /// element, the widest dtype) does not fit in the address space.
     ///
     /// ```
     /// use neurite::Shape;
     /// assert_eq!(Shape::from([2, 3]).checked_elem_count("t").unwrap(), 6);
     /// assert!(Shape::from([usize::MAX, 2]).checked_elem_count("t").is_err());
-    /// assert_eq!(Shape::from([0, usize::MAX, 2]).checked_elem_count("t").unwrap(), 0);
+    /// assert_eq!(Shape::from([0, 1 << 40, 2]).checked_elem_count("t").unwrap(), 0);
+    /// // Zero dims do not excuse the others: strides of this shape would overflow.
+    /// assert!(Shape::from([0, usize::MAX, 2]).checked_elem_count("t").is_err());
     /// ```
     pub fn checked_elem_count(&self, op: &'static str) -> Result<usize> {
         checked_numel(&self.0, op)
