@@ -2,6 +2,7 @@
 //! exact resume and safetensors interop with PyTorch.
 
 mod any_module;
+mod bounded;
 mod common;
 mod corruption;
 mod crafted;
