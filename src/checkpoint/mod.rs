@@ -23,7 +23,9 @@
 //! # Crash safety
 //! Every save writes a temporary file in the target's folder, syncs it, renames
 //! it over the target and syncs the folder ([`write_atomic`]): after a crash the
-//! target holds the previous checkpoint or the new one, whole.
+//! target holds the previous checkpoint or the new one, whole. A save also
+//! removes the temporary files earlier saves to the same target left when
+//! their process was killed (Linux with glibc; see [`write_atomic`]).
 //!
 //! # Hostile input
 //! Any byte string gives a model or an [`Error::BadCheckpoint`](crate::Error::BadCheckpoint),

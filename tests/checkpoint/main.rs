@@ -12,3 +12,4 @@ mod fuzz_seeds;
 mod interop;
 mod resume;
 mod roundtrip;
+mod stale_temps;
