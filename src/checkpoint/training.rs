@@ -2,7 +2,7 @@
 
 use super::format::{self, CheckpointKind};
 use super::model::{BYTES_LABEL, ModelBody, SaveOptions, open_frame, read_file};
-use super::record::RawBytes;
+use super::record::{MAX_RANK, RawBytes, checked_elem_count};
 use super::{CheckpointProblem, atomic, codec};
 use crate::data::{DataLoader, LoaderState};
 use crate::nn::{Configurable, Module, Sequential};
@@ -303,16 +303,20 @@ fn check_optimizer_state(state: &OptimizerState) -> std::result::Result<(), Stri
             ));
         }
         for (name, b) in &p.buffers {
-            let elems = b
-                .shape
-                .iter()
-                .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-                .ok_or_else(|| {
-                    format!(
-                        "optimizer buffer {name:?} of parameter {i}: shape {:?} overflows",
-                        b.shape
-                    )
-                })?;
+            if b.shape.len() > MAX_RANK {
+                return Err(format!(
+                    "optimizer buffer {name:?} of parameter {i}: rank {} is above the maximum of {MAX_RANK}",
+                    b.shape.len()
+                ));
+            }
+            // The partial products of the non-zero dims too: a zero dim makes
+            // the product fit while the strides of the rebuilt tensor overflow.
+            let elems = checked_elem_count(&b.shape).ok_or_else(|| {
+                format!(
+                    "optimizer buffer {name:?} of parameter {i}: shape {:?} has too many elements",
+                    b.shape
+                )
+            })?;
             let len = match &b.data {
                 HostData::F32(v) => v.len(),
                 HostData::F64(v) => v.len(),
