@@ -373,3 +373,42 @@ impl<H, M: Module> TrainingCheckpoint<H, M> {
         crate::set_rng_state(&self.rng);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::{HostBuffer, ParamState, Sgd, SgdConfig};
+    use crate::{DType, Tensor};
+    use std::collections::BTreeMap;
+
+    /// A real optimizer's state, with one empty buffer of `shape` for its parameter.
+    fn state_with_buffer(shape: Vec<usize>) -> OptimizerState {
+        let w = Tensor::zeros(2, DType::F32, &Device::Cpu).unwrap();
+        let mut state = Sgd::new(vec![w], SgdConfig::new(0.1)).unwrap().state().unwrap();
+        let buffer = HostBuffer {
+            shape,
+            data: HostData::F32(vec![]),
+        };
+        state.params.insert(
+            0,
+            ParamState {
+                step: 1,
+                buffers: BTreeMap::from([("momentum_buffer".to_string(), buffer)]),
+            },
+        );
+        state
+    }
+
+    #[test]
+    fn optimizer_buffer_shapes_are_checked_like_tensor_shapes() {
+        assert_eq!(check_optimizer_state(&state_with_buffer(vec![0])), Ok(()));
+        assert_eq!(check_optimizer_state(&state_with_buffer(vec![3, 0, 5])), Ok(()));
+        // No element, but the strides of the other dimensions overflow.
+        let err = check_optimizer_state(&state_with_buffer(vec![0, 1 << 40, 1 << 40])).unwrap_err();
+        assert!(err.contains("too many elements"), "{err}");
+        let err = check_optimizer_state(&state_with_buffer(vec![0; MAX_RANK + 1])).unwrap_err();
+        assert!(err.contains("rank 65"), "{err}");
+        let err = check_optimizer_state(&state_with_buffer(vec![2])).unwrap_err();
+        assert!(err.contains("needs 2 values, 0 stored"), "{err}");
+    }
+}
