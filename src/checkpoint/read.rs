@@ -12,7 +12,7 @@
 //!   reading stops at the declared length: a source that does not end is read
 //!   one byte past the declaration, then refused.
 //!
-//! Every allocation that depends on the input is fallible
+//! The buffer that holds the file is reserved and grown fallibly
 //! ([`Error::OutOfMemory`] instead of an abort).
 
 use super::CheckpointProblem;
