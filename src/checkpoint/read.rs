@@ -197,7 +197,7 @@ pub(crate) fn read_safetensors_file(path: &Path) -> Result<Vec<u8>> {
         msg: format!("not a valid safetensors file: {msg}"),
     };
     let (mut file, meta) = open(path, "safetensors file")?;
-    let size = meta.is_file().then(|| meta.len());
+    let size = meta.is_file().then_some(meta.len());
     let mut len_field = [0u8; 8];
     let got = read_up_to(&mut file, &mut len_field).map_err(|e| Error::io(context(), e))?;
     if got < len_field.len() {
