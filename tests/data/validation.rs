@@ -47,10 +47,18 @@ fn format_err<T>(r: neurite::Result<T>, path_part: &str, needles: &[&str]) {
 fn split_lengths_whose_sum_overflows_are_an_error() {
     let d = ds(10);
     // usize::MAX + 11 wraps to 10, the dataset's length.
-    for lengths in [vec![usize::MAX, 11], vec![usize::MAX, 1], vec![usize::MAX, usize::MAX, 12]] {
+    for lengths in [
+        vec![usize::MAX, 11],
+        vec![usize::MAX, 1],
+        vec![usize::MAX, usize::MAX, 12],
+    ] {
         invalid_arg(
             random_split_lengths(&d, &lengths, 0),
-            &["random_split_lengths", "Sum of input lengths does not equal the length of the input dataset", "10"],
+            &[
+                "random_split_lengths",
+                "Sum of input lengths does not equal the length of the input dataset",
+                "10",
+            ],
         );
     }
     invalid_arg(random_split_lengths(&d, &[3, 3], 0), &["sum to 6"]);
@@ -92,10 +100,17 @@ fn mnist_labels_outside_0_to_9_name_the_file_and_index() {
 #[cfg(unix)]
 #[test]
 fn idx_reader_refuses_devices_and_pipes() {
-    format_err(IdxArray::read("/dev/zero"), "/dev/zero", &["not a regular file", "a device"]);
+    format_err(
+        IdxArray::read("/dev/zero"),
+        "/dev/zero",
+        &["not a regular file", "a device"],
+    );
     let dir = scratch_dir("fifo");
     let fifo = dir.join("labels.idx");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("running mkfifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("running mkfifo");
     assert!(made.success(), "mkfifo failed");
     // Opening a FIFO for reading blocks until a writer appears: run the read
     // on a thread so that a regression fails the test instead of hanging it.
@@ -118,7 +133,11 @@ fn idx_header_declaring_more_than_the_file_holds() {
     for _ in 0..4 {
         bytes.extend_from_slice(&u32::MAX.to_be_bytes());
     }
-    format_err(IdxArray::from_bytes(&bytes, "huge.idx"), "huge.idx", &["more bytes than fit in 64 bits"]);
+    format_err(
+        IdxArray::from_bytes(&bytes, "huge.idx"),
+        "huge.idx",
+        &["more bytes than fit in 64 bits"],
+    );
     // 2^32 - 1 bytes declared in a 12-byte file: refused before reading or allocating.
     let mut bytes = vec![0, 0, 0x08, 1];
     bytes.extend_from_slice(&u32::MAX.to_be_bytes());
@@ -137,7 +156,16 @@ fn csv_labels(column: &str) -> neurite::Result<Vec<i64>> {
 
 #[test]
 fn csv_class_labels_must_be_exact_non_negative_integers() {
-    for bad in ["9223372036854775808", "9.3e18", "1e300", "NaN", "1.5", "-1", "-3.0", "inf"] {
+    for bad in [
+        "9223372036854775808",
+        "9.3e18",
+        "1e300",
+        "NaN",
+        "1.5",
+        "-1",
+        "-3.0",
+        "inf",
+    ] {
         format_err(csv_labels(bad), "labels.csv", &["line 2", &format!("{bad:?}")]);
     }
     // Written as an integer, every i64 is exact, even past 2^53.
@@ -163,7 +191,10 @@ fn csv_values_must_fit_in_f32() {
 fn loader_state_only_restores_into_a_matching_loader() {
     let saved = DataLoader::new(ds(10), 4).unwrap().shuffle(3).state();
     let mut other_len = DataLoader::new(ds(12), 4).unwrap().shuffle(3);
-    invalid_arg(other_len.set_state(&saved), &["DataLoader::set_state", "10 samples", "12"]);
+    invalid_arg(
+        other_len.set_state(&saved),
+        &["DataLoader::set_state", "10 samples", "12"],
+    );
     let mut other_batch = DataLoader::new(ds(10), 5).unwrap().shuffle(3);
     invalid_arg(other_batch.set_state(&saved), &["batch size 4", "5"]);
     assert_eq!(other_batch.epoch(), 0, "a refused state changes nothing");
@@ -171,9 +202,8 @@ fn loader_state_only_restores_into_a_matching_loader() {
     let mut same = DataLoader::new(ds(10), 4).unwrap().shuffle(9);
     same.set_state(&saved).unwrap();
     let mut original = DataLoader::new(ds(10), 4).unwrap().shuffle(3);
-    let order = |l: &mut DataLoader| -> Vec<i64> {
-        l.iter().flat_map(|b| b.unwrap().1.to_vec::<i64>().unwrap()).collect()
-    };
+    let order =
+        |l: &mut DataLoader| -> Vec<i64> { l.iter().flat_map(|b| b.unwrap().1.to_vec::<i64>().unwrap()).collect() };
     assert_eq!(order(&mut same), order(&mut original));
 
     // A state saved before the sizes were recorded still restores.

@@ -43,7 +43,10 @@ fn check_case(case: &Value) {
         if let Some(m) = &want_momentum {
             let got = opt.momentum().unwrap();
             let want_m = m[k_momentum];
-            assert!(close(got, want_m), "{name} epoch {k}: momentum {got} vs PyTorch {want_m}");
+            assert!(
+                close(got, want_m),
+                "{name} epoch {k}: momentum {got} vs PyTorch {want_m}"
+            );
         }
     }
 }

@@ -50,7 +50,12 @@ fn all_with_lr(lr: f64) -> Vec<(&'static str, Result<Box<dyn Optimizer>>)> {
 
 #[test]
 fn constructors_reject_every_invalid_learning_rate() {
-    for (lr, shown) in [(-1.0, "-1"), (f64::NAN, "NaN"), (f64::INFINITY, "inf"), (f64::NEG_INFINITY, "-inf")] {
+    for (lr, shown) in [
+        (-1.0, "-1"),
+        (f64::NAN, "NaN"),
+        (f64::INFINITY, "inf"),
+        (f64::NEG_INFINITY, "-inf"),
+    ] {
         for (kind, r) in all_with_lr(lr) {
             invalid(r, &[kind, &format!("Invalid learning rate: {shown}")]);
         }
@@ -93,24 +98,68 @@ fn set_group_lr_checks_the_value_of_one_group() {
 fn eps_must_be_finite_and_positive() {
     let p = || vec![param()];
     for eps in [0.0, -1e-8, f64::NAN, f64::INFINITY] {
-        let adam = Adam::new(p(), AdamConfig { eps, ..Default::default() });
+        let adam = Adam::new(
+            p(),
+            AdamConfig {
+                eps,
+                ..Default::default()
+            },
+        );
         invalid(adam, &["Adam", "Invalid epsilon value"]);
-        let adamw = AdamW::new(p(), AdamWConfig { eps, ..Default::default() });
+        let adamw = AdamW::new(
+            p(),
+            AdamWConfig {
+                eps,
+                ..Default::default()
+            },
+        );
         invalid(adamw, &["AdamW", "Invalid epsilon value"]);
-        let rms = RmsProp::new(p(), RmsPropConfig { eps, ..Default::default() });
+        let rms = RmsProp::new(
+            p(),
+            RmsPropConfig {
+                eps,
+                ..Default::default()
+            },
+        );
         invalid(rms, &["RMSprop", "eps"]);
     }
-    Adam::new(p(), AdamConfig { eps: 1e-12, ..Default::default() }).unwrap();
+    Adam::new(
+        p(),
+        AdamConfig {
+            eps: 1e-12,
+            ..Default::default()
+        },
+    )
+    .unwrap();
 }
 
 #[test]
 fn betas_use_pytorchs_wording() {
     let p = || vec![param()];
-    let r = Adam::new(p(), AdamConfig { betas: (0.9, f64::NAN), ..Default::default() });
+    let r = Adam::new(
+        p(),
+        AdamConfig {
+            betas: (0.9, f64::NAN),
+            ..Default::default()
+        },
+    );
     invalid(r, &["Invalid beta parameter at index 1: NaN"]);
-    let r = AdamW::new(p(), AdamWConfig { betas: (1.0, 0.999), ..Default::default() });
+    let r = AdamW::new(
+        p(),
+        AdamWConfig {
+            betas: (1.0, 0.999),
+            ..Default::default()
+        },
+    );
     invalid(r, &["Invalid beta parameter at index 0: 1"]);
-    Adam::new(p(), AdamConfig { betas: (0.0, 0.0), ..Default::default() }).unwrap();
+    Adam::new(
+        p(),
+        AdamConfig {
+            betas: (0.0, 0.0),
+            ..Default::default()
+        },
+    )
+    .unwrap();
 }
 
 #[test]
@@ -127,7 +176,10 @@ fn sgd_momentum_dampening_and_nesterov() {
         invalid(Sgd::new(p(), cfg(0.9, d, false)), &["SGD", "dampening"]);
     }
     invalid(Sgd::new(p(), cfg(f64::INFINITY, 0.0, false)), &["momentum"]);
-    invalid(Sgd::new(p(), cfg(0.0, 0.0, true)), &["Nesterov momentum requires a momentum and zero dampening"]);
+    invalid(
+        Sgd::new(p(), cfg(0.0, 0.0, true)),
+        &["Nesterov momentum requires a momentum and zero dampening"],
+    );
     invalid(Sgd::new(p(), cfg(0.9, 0.5, true)), &["Nesterov", "dampening 0.5"]);
     let mut nesterov = Sgd::new(p(), cfg(0.9, 0.0, true)).unwrap();
     // Turning the momentum off would break the Nesterov rule: refused, unchanged.
@@ -142,11 +194,33 @@ fn sgd_momentum_dampening_and_nesterov() {
 fn rmsprop_alpha_momentum_and_weight_decay() {
     let p = || vec![param()];
     for alpha in [f64::NAN, -0.01, 1.01] {
-        invalid(RmsProp::new(p(), RmsPropConfig { alpha, ..Default::default() }), &["alpha"]);
+        invalid(
+            RmsProp::new(
+                p(),
+                RmsPropConfig {
+                    alpha,
+                    ..Default::default()
+                },
+            ),
+            &["alpha"],
+        );
     }
-    let wd = RmsProp::new(p(), RmsPropConfig { weight_decay: f64::NAN, ..Default::default() });
+    let wd = RmsProp::new(
+        p(),
+        RmsPropConfig {
+            weight_decay: f64::NAN,
+            ..Default::default()
+        },
+    );
     invalid(wd, &["Invalid weight_decay value: NaN"]);
-    RmsProp::new(p(), RmsPropConfig { alpha: 0.0, ..Default::default() }).unwrap();
+    RmsProp::new(
+        p(),
+        RmsPropConfig {
+            alpha: 0.0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
 }
 
 #[test]
@@ -166,11 +240,17 @@ fn group_options_are_checked_per_group() {
         &["parameter group 1", "Nesterov"],
     );
     invalid(
-        RmsProp::with_groups(with(ParamGroup::new(vec![param()]).alpha(2.0)), RmsPropConfig::default()),
+        RmsProp::with_groups(
+            with(ParamGroup::new(vec![param()]).alpha(2.0)),
+            RmsPropConfig::default(),
+        ),
         &["parameter group 1", "alpha"],
     );
     // Invalid defaults are reported even when every group overrides the value.
-    invalid(Sgd::with_groups(groups(), SgdConfig::new(-1.0)), &["Invalid learning rate: -1"]);
+    invalid(
+        Sgd::with_groups(groups(), SgdConfig::new(-1.0)),
+        &["Invalid learning rate: -1"],
+    );
     let ok = Sgd::with_groups(with(ParamGroup::new(vec![param()]).lr(0.0)), SgdConfig::new(0.1)).unwrap();
     assert_eq!(ok.group_lrs(), vec![0.1, 0.0]);
 }
@@ -184,7 +264,10 @@ fn loading_a_state_with_an_invalid_lr_is_refused() {
         c.lr = f64::NAN;
     }
     invalid(opt.load_state(&bad), &["Invalid learning rate: NaN"]);
-    invalid(bad.build_optimizer(vec![("w".into(), param())]), &["Invalid learning rate: NaN"]);
+    invalid(
+        bad.build_optimizer(vec![("w".into(), param())]),
+        &["Invalid learning rate: NaN"],
+    );
     let mut bad = good.clone();
     bad.groups[0].initial_lr = Some(f64::INFINITY);
     invalid(opt.load_state(&bad), &["initial_lr"]);
@@ -237,7 +320,10 @@ impl Optimizer for Plain {
     fn state(&self) -> Result<OptimizerState> {
         let values = [("lr".to_string(), self.lr)].into_iter().collect();
         Ok(OptimizerState::new(
-            OptimizerConfig::Custom { name: "Plain".into(), values },
+            OptimizerConfig::Custom {
+                name: "Plain".into(),
+                values,
+            },
             self.params.len(),
         ))
     }
@@ -248,13 +334,24 @@ impl Optimizer for Plain {
 
 #[test]
 fn one_cycle_needs_momentum_to_cycle() {
-    let mut plain = Plain { params: vec![param()], lr: 0.1, initial_lr: None };
+    let mut plain = Plain {
+        params: vec![param()],
+        lr: 0.1,
+        initial_lr: None,
+    };
     invalid(
         OneCycleLr::new(&mut plain, OneCycleConfig::new(1.0, 10)),
-        &["OneCycleLR", "optimizer must support momentum or beta1 with `cycle_momentum` option enabled", "Plain"],
+        &[
+            "OneCycleLR",
+            "optimizer must support momentum or beta1 with `cycle_momentum` option enabled",
+            "Plain",
+        ],
     );
     assert_eq!((plain.lr, plain.initial_lr), (0.1, None), "nothing changed");
-    let config = OneCycleConfig { cycle_momentum: false, ..OneCycleConfig::new(1.0, 10) };
+    let config = OneCycleConfig {
+        cycle_momentum: false,
+        ..OneCycleConfig::new(1.0, 10)
+    };
     let mut sched = OneCycleLr::new(&mut plain, config).unwrap();
     assert!((plain.lr - 1.0 / 25.0).abs() < 1e-12);
     sched.step(&mut plain).unwrap();
@@ -268,7 +365,10 @@ fn one_cycle_needs_momentum_to_cycle() {
 fn eta_min_must_be_finite_and_non_negative() {
     for eta in [-1e-3, f64::NAN, f64::INFINITY] {
         let mut o = sgd(0.1);
-        invalid(CosineAnnealingLr::new(&mut o, 10, eta), &["CosineAnnealingLR", "Invalid eta_min"]);
+        invalid(
+            CosineAnnealingLr::new(&mut o, 10, eta),
+            &["CosineAnnealingLR", "Invalid eta_min"],
+        );
         invalid(
             CosineAnnealingWarmRestarts::new(&mut o, 10, 2, eta),
             &["CosineAnnealingWarmRestarts", "Invalid eta_min"],
@@ -353,7 +453,14 @@ fn restored_counters_at_the_limits_do_not_overflow() {
     s.load_state(&serde_json::from_value(json).unwrap()).unwrap();
     invalid(s.step(&mut o), &["cannot step past"]);
 
-    let mut p = ReduceLrOnPlateau::new(&o, PlateauConfig { patience: usize::MAX, ..Default::default() }).unwrap();
+    let mut p = ReduceLrOnPlateau::new(
+        &o,
+        PlateauConfig {
+            patience: usize::MAX,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     p.step_with_metric(1.0, &mut o).unwrap();
     let mut json = serde_json::to_value(p.state()).unwrap();
     json["ReduceLrOnPlateau"]["num_bad_epochs"] = serde_json::json!(usize::MAX);

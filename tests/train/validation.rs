@@ -11,7 +11,10 @@ use neurite::{Error, Result};
 /// Fits a small MLP on 16 XOR samples; returns the history and the optimizer's step count.
 fn fit(trainer: Trainer<'_>) -> Result<(History, u64)> {
     let data = xor_data(4, 0.1)?;
-    let mut model = Sequential::new().add(Linear::new(2, 8)).add(Tanh).add(Linear::new(8, 2));
+    let mut model = Sequential::new()
+        .add(Linear::new(2, 8))
+        .add(Tanh)
+        .add(Linear::new(8, 2));
     let mut opt = Sgd::new(model.parameters(), SgdConfig::new(0.1))?;
     let mut trainer = trainer.quiet();
     let h = trainer.fit(&mut model, &mut opt, &data)?;
@@ -37,8 +40,18 @@ fn validation_data_and_split_together_are_an_error() {
     let _g = serial();
     let val = xor_data(2, 0.1).unwrap();
     let both = ["Trainer::fit", "validation_data", "validation_split (0.25)"];
-    refused(Trainer::new(loss::cross_entropy).validation_data(val.clone()).validation_split(0.25), &both);
-    refused(Trainer::new(loss::cross_entropy).validation_split(0.25).validation_data(val.clone()), &both);
+    refused(
+        Trainer::new(loss::cross_entropy)
+            .validation_data(val.clone())
+            .validation_split(0.25),
+        &both,
+    );
+    refused(
+        Trainer::new(loss::cross_entropy)
+            .validation_split(0.25)
+            .validation_data(val.clone()),
+        &both,
+    );
     // Either one alone validates.
     let (h, _) = fit(Trainer::new(loss::cross_entropy).validation_data(val)).unwrap();
     assert_eq!(h.val_loss.len(), 1);
@@ -49,8 +62,14 @@ fn validation_data_and_split_together_are_an_error() {
 #[test]
 fn zero_sizes_and_counts_are_an_error() {
     let _g = serial();
-    refused(Trainer::new(loss::cross_entropy).accumulation_steps(0), &["accumulation_steps", "got 0"]);
-    refused(Trainer::new(loss::cross_entropy).batch_size(0), &["batch size", "batch_size 0"]);
+    refused(
+        Trainer::new(loss::cross_entropy).accumulation_steps(0),
+        &["accumulation_steps", "got 0"],
+    );
+    refused(
+        Trainer::new(loss::cross_entropy).batch_size(0),
+        &["batch size", "batch_size 0"],
+    );
     refused(
         Trainer::new(loss::cross_entropy).validation_batch_size(0),
         &["batch size", "validation_batch_size 0"],
@@ -66,12 +85,24 @@ fn zero_sizes_and_counts_are_an_error() {
 fn early_stopping_with_nan_settings_is_an_error() {
     let _g = serial();
     let mut es = EarlyStopping::new("loss").min_delta(f64::NAN);
-    refused(Trainer::new(loss::cross_entropy).callback(&mut es), &["EarlyStopping", "min_delta", "NaN"]);
+    refused(
+        Trainer::new(loss::cross_entropy).callback(&mut es),
+        &["EarlyStopping", "min_delta", "NaN"],
+    );
     let mut es = EarlyStopping::new("loss").min_delta(f64::INFINITY);
-    refused(Trainer::new(loss::cross_entropy).callback(&mut es), &["min_delta", "inf"]);
+    refused(
+        Trainer::new(loss::cross_entropy).callback(&mut es),
+        &["min_delta", "inf"],
+    );
     let mut es = EarlyStopping::new("loss").baseline(f64::NAN);
-    refused(Trainer::new(loss::cross_entropy).callback(&mut es), &["baseline", "NaN"]);
-    let mut es = EarlyStopping::new("loss").min_delta(-1e-3).baseline(10.0).patience(usize::MAX);
+    refused(
+        Trainer::new(loss::cross_entropy).callback(&mut es),
+        &["baseline", "NaN"],
+    );
+    let mut es = EarlyStopping::new("loss")
+        .min_delta(-1e-3)
+        .baseline(10.0)
+        .patience(usize::MAX);
     let (h, _) = fit(Trainer::new(loss::cross_entropy).epochs(2).callback(&mut es)).unwrap();
     assert_eq!(h.len(), 2);
 }

@@ -107,7 +107,9 @@ pub(crate) fn set_lrs(op: &'static str, opt: &mut dyn Optimizer, lrs: &[f64]) ->
     if let Some((g, lr)) = lrs.iter().enumerate().find(|(_, lr)| !(lr.is_finite() && **lr >= 0.0)) {
         return Err(Error::invalid(
             op,
-            format!("the schedule computed an invalid learning rate {lr} for parameter group {g}: expected a finite value >= 0"),
+            format!(
+                "the schedule computed an invalid learning rate {lr} for parameter group {g}: expected a finite value >= 0"
+            ),
         ));
     }
     for (g, &lr) in lrs.iter().enumerate() {

@@ -132,7 +132,10 @@ impl CosineAnnealingWarmRestarts {
         if !t_cur.is_finite() {
             return Err(Error::invalid(
                 OP,
-                format!("epoch {next_epoch} is too far into the cycles of t_0 {} and t_mult {}", self.t_0, self.t_mult),
+                format!(
+                    "epoch {next_epoch} is too far into the cycles of t_0 {} and t_mult {}",
+                    self.t_0, self.t_mult
+                ),
             ));
         }
         let lrs: Vec<f64> = (0..self.base.base_lrs.len())
