@@ -106,3 +106,22 @@ fn early_stopping_with_nan_settings_is_an_error() {
     let (h, _) = fit(Trainer::new(loss::cross_entropy).epochs(2).callback(&mut es)).unwrap();
     assert_eq!(h.len(), 2);
 }
+
+#[test]
+fn binary_accuracy_with_a_nan_threshold_is_an_error() {
+    let dev = neurite::Device::cpu();
+    let out = neurite::Tensor::from_vec(vec![0.2f32, 0.9], 2, &dev).unwrap();
+    let y = neurite::Tensor::from_vec(vec![0f32, 1.0], 2, &dev).unwrap();
+    let nan = neurite::train::Metric::BinaryAccuracy { threshold: f64::NAN };
+    match nan.compute(&out, &y) {
+        Err(e @ Error::InvalidArgument { .. }) => {
+            assert!(
+                e.to_string().contains("BinaryAccuracy") && e.to_string().contains("NaN"),
+                "{e}"
+            )
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+    let half = neurite::train::Metric::BinaryAccuracy { threshold: 0.5 };
+    assert_eq!(half.compute(&out, &y).unwrap(), 1.0);
+}
