@@ -354,7 +354,8 @@ impl<H, M: Module> TrainingCheckpoint<H, M> {
 
     /// Puts the data loader where it stood when the checkpoint was taken, so the
     /// next epoch is shuffled as it would have been. Fails when no loader state
-    /// was saved.
+    /// was saved, or when it was saved by a loader over a dataset of another
+    /// length or with another batch size.
     pub fn restore_loader(&self, loader: &mut DataLoader) -> Result<()> {
         let state = self.loader_state.as_ref().ok_or_else(|| {
             Error::invalid(
@@ -362,8 +363,7 @@ impl<H, M: Module> TrainingCheckpoint<H, M> {
                 "the checkpoint holds no data-loader state (save it with TrainingSnapshot::loader)",
             )
         })?;
-        loader.set_state(state);
-        Ok(())
+        loader.set_state(state)
     }
 
     /// Restores the global random generator (dropout masks, random init) to
