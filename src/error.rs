@@ -145,7 +145,10 @@ mod tests {
             device: Device::Cpu,
             bytes: 1 << 42,
         };
-        assert_eq!(e.to_string(), "out of memory on cpu: asked for 4398046511104 bytes (4.0 TiB)");
+        assert_eq!(
+            e.to_string(),
+            "out of memory on cpu: asked for 4398046511104 bytes (4.0 TiB)"
+        );
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(1536), "1.5 KiB");
     }

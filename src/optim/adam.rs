@@ -2,7 +2,7 @@
 //! shared with [`super::AdamW`], which only changes how weight decay applies.
 
 use super::Optimizer;
-use super::common::{addcdiv, addcmul, axpy, check_lr, gather_grads, lerp, non_negative, positive, unit_interval};
+use super::common::{addcdiv, addcmul, axpy, check_lr, gather_grads, lerp, non_negative, unit_interval};
 use super::groups::{GroupConfig, Groups, group_accessors};
 use super::param_group::{GroupOptions, ParamGroup};
 use super::state::{HostBuffer, OptimizerConfig, OptimizerState, ParamState};
@@ -48,8 +48,7 @@ impl AdamConfig {
 
     /// Checks every hyperparameter as PyTorch's constructor does (lr and
     /// weight decay finite and `>= 0`, betas in `[0, 1)`), with `eps` finite
-    /// and `> 0` (PyTorch accepts 0, which turns the update into 0 / 0 = NaN
-    /// for a parameter whose gradient has been zero so far).
+    /// and `>= 0`, as in PyTorch.
     pub fn validate(&self) -> Result<()> {
         validate_adam("Adam", self)
     }
@@ -57,10 +56,12 @@ impl AdamConfig {
 
 pub(crate) fn validate_adam(op: &'static str, c: &AdamConfig) -> Result<()> {
     check_lr(op, c.lr)?;
-    positive(op, "epsilon", c.eps).map_err(|_| {
+    // PyTorch accepts eps = 0 (which divides 0 by 0 for a parameter whose
+    // gradient has been zero so far); only what it refuses is refused.
+    non_negative(op, "epsilon", c.eps).map_err(|_| {
         crate::Error::invalid(
             op,
-            format!("Invalid epsilon value: {} (eps must be a finite value > 0)", c.eps),
+            format!("Invalid epsilon value: {} (eps must be a finite value >= 0)", c.eps),
         )
     })?;
     for (i, b) in [c.betas.0, c.betas.1].into_iter().enumerate() {

@@ -46,19 +46,6 @@ pub(crate) fn non_negative(op: &'static str, name: &str, value: f64) -> Result<(
     }
 }
 
-/// Errors unless `value` is finite and `> 0`: a zero `eps` divides zero by
-/// zero wherever a gradient's second moment is still zero.
-pub(crate) fn positive(op: &'static str, name: &str, value: f64) -> Result<()> {
-    if value > 0.0 && value.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            op,
-            format!("Invalid {name} value: {value} ({name} must be a finite value > 0)"),
-        ))
-    }
-}
-
 /// Errors unless `0 <= value < 1` (NaN fails).
 pub(crate) fn unit_interval(op: &'static str, name: &str, value: f64) -> Result<()> {
     if (0.0..1.0).contains(&value) {

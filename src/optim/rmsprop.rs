@@ -2,7 +2,7 @@
 
 use super::Optimizer;
 use super::common::{
-    addcdiv, addcmul, axpy, check_lr, closed_unit_interval, gather_grads, lerp, non_negative, positive, unit_interval,
+    addcdiv, addcmul, axpy, check_lr, closed_unit_interval, gather_grads, lerp, non_negative, unit_interval,
 };
 use super::groups::{GroupConfig, Groups, group_accessors, momentum_group_config};
 use super::param_group::{GroupOptions, ParamGroup};
@@ -58,7 +58,9 @@ impl RmsPropConfig {
     pub fn validate(&self) -> Result<()> {
         const OP: &str = "RMSprop";
         check_lr(OP, self.lr)?;
-        positive(OP, "eps", self.eps)?;
+        // PyTorch accepts eps = 0 (and then divides 0 by 0 where a
+        // second moment is still zero); only what it refuses is refused.
+        non_negative(OP, "eps", self.eps)?;
         non_negative(OP, "momentum", self.momentum)?;
         non_negative(OP, "weight_decay", self.weight_decay)?;
         closed_unit_interval(OP, "alpha", self.alpha)

@@ -2,7 +2,7 @@
 //! L2 weight decay (PyTorch's `torch.optim.SGD`).
 
 use super::Optimizer;
-use super::common::{axpy, check_lr, gather_grads, non_negative, unit_interval};
+use super::common::{axpy, check_lr, closed_unit_interval, gather_grads, non_negative, unit_interval};
 use super::groups::{GroupConfig, Groups, group_accessors, momentum_group_config};
 use super::param_group::{GroupOptions, ParamGroup};
 use super::state::{HostBuffer, OptimizerConfig, OptimizerState, ParamState};
@@ -48,13 +48,13 @@ impl SgdConfig {
 
     /// Checks every hyperparameter: PyTorch's checks (lr, momentum and
     /// weight decay finite and `>= 0`, Nesterov only with momentum and no
-    /// dampening), and dampening in `[0, 1)` (at 1 the momentum buffer would
-    /// never see another gradient).
+    /// dampening), and dampening in `[0, 1]` (PyTorch does not check it;
+    /// outside that range the momentum buffer grows or flips sign).
     pub fn validate(&self) -> Result<()> {
         const OP: &str = "SGD";
         check_lr(OP, self.lr)?;
         non_negative(OP, "momentum", self.momentum)?;
-        unit_interval(OP, "dampening", self.dampening)?;
+        closed_unit_interval(OP, "dampening", self.dampening)?;
         non_negative(OP, "weight_decay", self.weight_decay)?;
         if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
             return Err(Error::invalid(
