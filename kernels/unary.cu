@@ -1,6 +1,6 @@
 // Element-wise maps (UnaryOp). Op codes match src/backend/cuda/elementwise.rs.
-// Semantics follow the CPU backend exactly, NaN handling included: Relu and Sign
-// send NaN to 0, Clamp keeps it, scalar comparisons run in f64.
+// Semantics follow the CPU backend exactly, NaN handling included: Sign
+// sends NaN to 0, Relu and Clamp keep it (as PyTorch does), scalar comparisons run in f64.
 
 enum UnaryCode {
     U_NEG = 0, U_EXP, U_LOG, U_SQRT, U_ABS, U_SIGN, U_RECIP, U_SQR, U_RELU, U_SIGMOID,
@@ -31,7 +31,7 @@ __device__ __forceinline__ C apply_unary(int code, C v, C p0, C p1, double s) {
         case U_SIGN: return v > zero ? one : (v < zero ? -one : zero);
         case U_RECIP: return one / v;
         case U_SQR: return v * v;
-        case U_RELU: return v > zero ? v : zero;
+        case U_RELU: return v < zero ? zero : v;  // NaN stays NaN, as in PyTorch
         case U_SIGMOID:
             // Two branches keep exp() from overflowing for large |v|.
             if (v >= zero) return one / (one + m_exp(-v));

@@ -34,6 +34,32 @@ impl Node {
     pub(crate) fn inputs(&self) -> &[Tensor] {
         &self.inputs
     }
+
+    /// Drops the backward rule now, so that the clones of inputs it captured
+    /// are released before the inputs themselves are walked.
+    fn release_backward(&mut self) {
+        // A zero-sized closure: boxing it does not allocate.
+        self.backward = Box::new(|_, _| Ok(Vec::new()));
+    }
+}
+
+/// Dropping a graph walks it with an explicit stack. The derived drop would
+/// recurse once per op (tensor -> node -> input tensor -> ...), and a graph
+/// a few hundred thousand ops deep (a running loss kept as a tensor over a
+/// long loop) would overflow the thread's stack and abort the process.
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.release_backward();
+        let mut stack = std::mem::take(&mut self.inputs);
+        while let Some(t) = stack.pop() {
+            // Only the last owner of a tensor frees it; its node's inputs move
+            // onto the stack, so the node drops with nothing left to recurse into.
+            if let Some(mut node) = t.into_node_if_unique() {
+                node.release_backward();
+                stack.append(&mut node.inputs);
+            }
+        }
+    }
 }
 
 thread_local! {

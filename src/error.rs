@@ -71,9 +71,13 @@ pub enum Error {
     /// An error reported by the CUDA driver, cuBLAS, cuRAND or NVRTC.
     #[error("CUDA error in {op}: {msg}")]
     Cuda { op: &'static str, msg: String },
-    /// A device allocation that did not fit.
-    #[error("out of memory on {device}: asked for {bytes} bytes")]
+    /// An allocation the device cannot satisfy (host memory for the CPU).
+    #[error("out of memory on {device}: asked for {bytes} bytes ({})", human_bytes(*bytes))]
     OutOfMemory { device: Device, bytes: usize },
+    /// A size (element count, byte count, index range) that does not fit in
+    /// the machine's address space: the product or sum overflows `usize`.
+    #[error("{op}: size overflow: {detail}")]
+    SizeOverflow { op: &'static str, detail: String },
     /// Reading or writing a file failed.
     #[error("{context}: {source}")]
     Io {
@@ -97,6 +101,22 @@ pub enum Error {
     },
 }
 
+/// `bytes` in binary units, for messages: `4398046511104` is `4.0 TiB`.
+fn human_bytes(bytes: usize) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 /// `Result` with the crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -112,5 +132,24 @@ impl Error {
             context: context.into(),
             source,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_memory_names_the_size_in_binary_units() {
+        let e = Error::OutOfMemory {
+            device: Device::Cpu,
+            bytes: 1 << 42,
+        };
+        assert_eq!(
+            e.to_string(),
+            "out of memory on cpu: asked for 4398046511104 bytes (4.0 TiB)"
+        );
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
     }
 }

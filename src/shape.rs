@@ -19,17 +19,45 @@ impl Shape {
     }
 
     /// Total number of elements (1 for a scalar).
+    ///
+    /// Saturates at `usize::MAX` instead of wrapping: every shape a tensor
+    /// actually has was checked by [`Shape::checked_elem_count`] when it was
+    /// built, and a saturated count can never be allocated, so an unchecked
+    /// shape reaching an allocation fails there as `OutOfMemory` rather than
+    /// silently sizing a buffer from a wrapped product.
     pub fn elem_count(&self) -> usize {
-        self.0.iter().product()
+        match checked_product(&self.0) {
+            Some(n) => n,
+            None if self.0.contains(&0) => 0,
+            None => usize::MAX,
+        }
     }
 
-    /// Row-major (C-contiguous) strides, in elements.
+    /// The number of elements, or [`Error::SizeOverflow`] naming `op` when the
+    /// product of the non-zero dims (or its size in bytes at 8 bytes per
+    /// element, the widest dtype) does not fit in the address space.
+    ///
+    /// ```
+    /// use neurite::Shape;
+    /// assert_eq!(Shape::from([2, 3]).checked_elem_count("t").unwrap(), 6);
+    /// assert!(Shape::from([usize::MAX, 2]).checked_elem_count("t").is_err());
+    /// assert_eq!(Shape::from([0, 1 << 40, 2]).checked_elem_count("t").unwrap(), 0);
+    /// // Zero dims do not excuse the others: strides of this shape would overflow.
+    /// assert!(Shape::from([0, usize::MAX, 2]).checked_elem_count("t").is_err());
+    /// ```
+    pub fn checked_elem_count(&self, op: &'static str) -> Result<usize> {
+        checked_numel(&self.0, op)
+    }
+
+    /// Row-major (C-contiguous) strides, in elements. Strides saturate where
+    /// the shape holds no element (a dim of 0 next to huge ones): nothing is
+    /// ever read through them.
     pub fn stride_contiguous(&self) -> Vec<usize> {
         let mut strides = vec![0; self.0.len()];
-        let mut acc = 1;
+        let mut acc: usize = 1;
         for (s, &d) in strides.iter_mut().zip(self.0.iter()).rev() {
             *s = acc;
-            acc *= d;
+            acc = acc.saturating_mul(d);
         }
         strides
     }
@@ -54,6 +82,7 @@ impl Shape {
                 }
             };
         }
+        checked_numel(&out, op)?;
         Ok(Shape(out))
     }
 
@@ -84,6 +113,45 @@ impl Shape {
                 .zip(target.0.iter().rev())
                 .all(|(&s, &t)| s == t || s == 1)
     }
+}
+
+/// Largest element count any tensor may have: its bytes at the widest dtype
+/// (8 bytes) must fit in `isize`, Rust's limit for one allocation.
+pub(crate) const MAX_ELEMS: usize = (isize::MAX as usize) / 8;
+
+fn checked_product(dims: &[usize]) -> Option<usize> {
+    dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+}
+
+/// The element count of `dims`, checked: the one helper behind every shape a
+/// constructor or an op builds. A product above [`MAX_ELEMS`] is
+/// [`Error::SizeOverflow`] (no machine can hold it, and byte counts derived
+/// from it would overflow); a dim of 0 anywhere makes the count 0, as in PyTorch.
+pub(crate) fn checked_numel(dims: &[usize], op: &'static str) -> Result<usize> {
+    // Zero dims are skipped in the product, so that every partial product of
+    // a valid shape (strides, the `outer` of a split, a flatten) fits too,
+    // even for a shape like `[0, 2^40, 2^40]` that holds no element.
+    let nonzero = dims
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    match nonzero {
+        Some(n) if n <= MAX_ELEMS => Ok(if dims.contains(&0) { 0 } else { n }),
+        _ => Err(Error::SizeOverflow {
+            op,
+            detail: format!(
+                "shape {dims:?} has more than {MAX_ELEMS} elements (the product of its dims overflows the address space)"
+            ),
+        }),
+    }
+}
+
+/// `a + b` for sizes, or [`Error::SizeOverflow`] naming `op` and `what`.
+pub(crate) fn checked_add(a: usize, b: usize, op: &'static str, what: &str) -> Result<usize> {
+    a.checked_add(b).ok_or_else(|| Error::SizeOverflow {
+        op,
+        detail: format!("{what}: {a} + {b} overflows usize"),
+    })
 }
 
 fn dim_from_end(dims: &[usize], i: usize) -> usize {

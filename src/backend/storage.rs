@@ -47,8 +47,13 @@ impl Storage {
 
     /// A buffer filled with `value`.
     pub fn full(value: f64, len: usize, dtype: DType, device: &Device) -> Result<Storage> {
-        let cpu = CpuStorage::full(value, len, dtype);
-        Storage::from_cpu(cpu, device)
+        match device {
+            Device::Cpu => Ok(Storage::Cpu(CpuStorage::full(value, len, dtype)?)),
+            // Filled on the device: no host buffer of the full size, and an
+            // allocation that does not fit is reported against the GPU.
+            #[cfg(feature = "cuda")]
+            Device::Cuda(i) => Ok(Storage::Cuda(super::cuda::CudaStorage::full(value, len, dtype, *i)?)),
+        }
     }
 
     /// Moves host data onto `device`.
@@ -63,7 +68,7 @@ impl Storage {
     /// Copies to `device` (a no-op copy when it is already there).
     pub fn to_device(&self, device: &Device) -> Result<Storage> {
         match (self, device) {
-            (Storage::Cpu(c), Device::Cpu) => Ok(Storage::Cpu(c.clone())),
+            (Storage::Cpu(c), Device::Cpu) => Ok(Storage::Cpu(c.try_clone()?)),
             #[cfg(feature = "cuda")]
             _ => Storage::from_cpu(self.to_cpu()?, device),
         }
@@ -99,7 +104,7 @@ impl Storage {
 
     pub fn to_cpu(&self) -> Result<CpuStorage> {
         match self {
-            Storage::Cpu(s) => Ok(s.clone()),
+            Storage::Cpu(s) => s.try_clone(),
             #[cfg(feature = "cuda")]
             Storage::Cuda(s) => s.to_cpu(),
         }

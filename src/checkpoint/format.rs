@@ -112,11 +112,11 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
-/// Checks the frame of a whole checkpoint file and returns its header and body.
-///
-/// Nothing is decoded and nothing is allocated here: the body is a slice of
-/// `bytes`, returned only once the magic, version, length and checksum are right.
-pub fn decode_frame(bytes: &[u8]) -> Result<(Header, &[u8]), (CheckpointProblem, String)> {
+/// Checks the start of a file, the only part read before anything is
+/// allocated for the body: the magic (a prefix of it when the file is that
+/// short), a whole header, and a readable format version. Returns the format
+/// version and the declared body length.
+pub(crate) fn check_start(bytes: &[u8]) -> Result<(u32, u64), (CheckpointProblem, String)> {
     use CheckpointProblem as P;
     let n = bytes.len();
     let magic_len = n.min(MAGIC.len());
@@ -153,57 +153,107 @@ pub fn decode_frame(bytes: &[u8]) -> Result<(Header, &[u8]), (CheckpointProblem,
             ),
         ));
     }
-    let body_len = u64_at(bytes, 40);
-    let expected = body_len
+    Ok((format_version, u64_at(bytes, 40)))
+}
+
+/// The whole file size a declared body length implies (header, body,
+/// checksum), when this machine can hold it in memory.
+fn expected_len(body_len: u64) -> Option<usize> {
+    body_len
         .checked_add((HEADER_LEN + CHECKSUM_LEN) as u64)
-        .filter(|&e| e <= usize::MAX as u64);
+        .and_then(|e| usize::try_from(e).ok())
+}
+
+/// [`expected_len`], or the error for a length no file read into memory can have.
+pub(crate) fn declared_len(body_len: u64) -> Result<usize, (CheckpointProblem, String)> {
+    expected_len(body_len).ok_or_else(|| {
+        (
+            CheckpointProblem::Truncated,
+            format!(
+                "the header declares a {body_len}-byte body, more than this machine can address: \
+                 a corrupt length field"
+            ),
+        )
+    })
+}
+
+/// Checks the declared body length against the real size `n` of the file
+/// (checked arithmetic: any `u64` is a possible field value). Returns the size.
+pub(crate) fn check_length(body_len: u64, n: u64) -> Result<usize, (CheckpointProblem, String)> {
+    use CheckpointProblem as P;
+    let expected = expected_len(body_len).map(|e| e as u64);
     match expected {
-        Some(e) if e == n as u64 => {}
-        Some(e) if e < n as u64 => {
-            return Err((
-                P::LengthMismatch,
-                format!(
-                    "the header declares a {body_len}-byte body, so the file should have {e} bytes, \
-                     but it has {n} ({} too many)",
-                    n as u64 - e
-                ),
-            ));
-        }
+        Some(e) if e == n => Ok(e as usize),
+        Some(e) if e < n => Err((
+            P::LengthMismatch,
+            format!(
+                "the header declares a {body_len}-byte body, so the file should have {e} bytes, \
+                 but it has {n} ({} too many)",
+                n - e
+            ),
+        )),
         _ => {
-            let far = expected.is_none_or(|e| e > 2 * n as u64 + 1024);
+            let far = expected.is_none_or(|e| e > n.saturating_mul(2).saturating_add(1024));
             let what = if far {
                 "the declared length is far beyond the file: a corrupt length field or a badly truncated file"
             } else {
                 "the file was cut short"
             };
-            return Err((
+            Err((
                 P::Truncated,
                 format!(
                     "the header declares a {body_len}-byte body, but only {} byte(s) follow the header, \
                      including the {CHECKSUM_LEN}-byte checksum; {what}",
-                    n - HEADER_LEN
+                    n.saturating_sub(HEADER_LEN as u64)
                 ),
-            ));
+            ))
         }
     }
+}
+
+/// The header of a file whose start passed [`check_start`]. The kind is
+/// checked last, after the checksum where there is one, so that damage to
+/// its bytes reads as damage rather than as an unknown kind.
+fn header_of(bytes: &[u8], format_version: u32, body_len: u64) -> Result<Header, (CheckpointProblem, String)> {
+    let code = u16_at(bytes, 12);
+    let kind = CheckpointKind::from_code(code).ok_or_else(|| {
+        (
+            CheckpointProblem::WrongKind,
+            format!("unknown checkpoint kind code {code}"),
+        )
+    })?;
+    Ok(Header {
+        format_version,
+        kind,
+        crate_version: crate_version(bytes),
+        body_len,
+    })
+}
+
+/// Decodes the fixed header alone: magic, version and kind. Neither the
+/// declared length nor the checksum is checked (see [`decode_frame`]).
+pub fn decode_header(bytes: &[u8]) -> Result<Header, (CheckpointProblem, String)> {
+    let (format_version, body_len) = check_start(bytes)?;
+    header_of(bytes, format_version, body_len)
+}
+
+/// Checks the frame of a whole checkpoint file and returns its header and body.
+///
+/// Nothing is decoded and nothing is allocated here: the body is a slice of
+/// `bytes`, returned only once the magic, version, length and checksum are right.
+pub fn decode_frame(bytes: &[u8]) -> Result<(Header, &[u8]), (CheckpointProblem, String)> {
+    let (format_version, body_len) = check_start(bytes)?;
+    let n = check_length(body_len, bytes.len() as u64)?;
     let end = n - CHECKSUM_LEN;
     let stored = u32_at(bytes, end);
     let computed = crc32fast::hash(&bytes[..end]);
     if stored != computed {
         return Err((
-            P::ChecksumMismatch,
+            CheckpointProblem::ChecksumMismatch,
             format!("stored CRC32 {stored:08x}, computed {computed:08x}: the file is damaged"),
         ));
     }
-    let code = u16_at(bytes, 12);
-    let kind = CheckpointKind::from_code(code)
-        .ok_or_else(|| (P::WrongKind, format!("unknown checkpoint kind code {code}")))?;
-    let header = Header {
-        format_version,
-        kind,
-        crate_version: crate_version(bytes),
-        body_len,
-    };
+    let header = header_of(bytes, format_version, body_len)?;
     Ok((header, &bytes[HEADER_LEN..end]))
 }
 

@@ -81,12 +81,14 @@ pub fn write_safetensors(path: impl AsRef<Path>, tensors: &[(String, Tensor)]) -
     atomic::write_atomic(path.as_ref(), &safetensors_bytes(tensors)?)
 }
 
-/// Reads every tensor of a safetensors file, on the CPU. Files with dtypes
+/// Reads every tensor of a safetensors file, on the CPU, never reading past
+/// the data its header declares (the header itself is at most 100 MB, as
+/// safetensors allows). Files with dtypes
 /// neurite has no counterpart for (`int32`, `uint8`, `bool`, fp8) are refused
 /// with an error naming the tensor.
 pub fn read_safetensors(path: impl AsRef<Path>) -> Result<HashMap<String, Tensor>> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let bytes = super::read::read_safetensors_file(path)?;
     parse_safetensors(&bytes, &path.display().to_string())
 }
 

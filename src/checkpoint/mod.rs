@@ -23,12 +23,17 @@
 //! # Crash safety
 //! Every save writes a temporary file in the target's folder, syncs it, renames
 //! it over the target and syncs the folder ([`write_atomic`]): after a crash the
-//! target holds the previous checkpoint or the new one, whole.
+//! target holds the previous checkpoint or the new one, whole. A save also
+//! removes the temporary files earlier saves to the same target left when
+//! their process was killed (Linux with glibc; see [`write_atomic`]).
 //!
 //! # Hostile input
 //! Any byte string gives a model or an [`Error::BadCheckpoint`](crate::Error::BadCheckpoint),
-//! never a panic or an unbounded allocation: the magic, version, declared length
-//! (against the real size) and checksum are checked before decoding; decoding
+//! never a panic or an unbounded allocation: from a path, only the fixed
+//! header is read until its magic, version and declared length (against the
+//! file's size) are checked, and never more than the declared length, so
+//! `/dev/zero`, a FIFO or a huge sparse file cannot exhaust memory; the
+//! checksum is checked before decoding; decoding
 //! bounds nesting depth and never allocates more than the input holds; the
 //! decoded content (byte counts against shapes, unique names, an architecture
 //! that fits its stored tensors) is validated before anything is built.
@@ -41,6 +46,7 @@ mod interop;
 mod limit;
 mod model;
 mod problem;
+mod read;
 mod record;
 mod training;
 

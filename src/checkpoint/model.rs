@@ -229,9 +229,10 @@ impl ModelBody {
 /// Label used in errors for checkpoints that are not files.
 pub(crate) const BYTES_LABEL: &str = "<bytes>";
 
-/// Reads a whole file, mapping failures to [`Error::Io`].
+/// Reads a checkpoint file, never past the length its header declares
+/// ([`super::read`]); failing to read it is an [`Error::Io`].
 pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::io(format!("reading checkpoint {}", path.display()), e))
+    super::read::read_checkpoint(path)
 }
 
 /// Checks the frame and returns the header and body.
@@ -254,12 +255,12 @@ pub(crate) fn decode_model(header: &Header, body: &[u8], path: &str) -> Result<M
     Ok(model)
 }
 
-/// Reads only the header of the checkpoint at `path`, after checking the
-/// whole frame (magic, version, length, checksum).
+/// Reads only the header of the checkpoint at `path` (its first 48 bytes),
+/// checking the magic, the format version, the kind and, for a regular file,
+/// that the file's size is the one the header declares. The body is never
+/// read, so the checksum is not checked here: loading does that.
 pub fn read_header(path: impl AsRef<Path>) -> Result<Header> {
-    let path = path.as_ref();
-    let bytes = read_file(path)?;
-    Ok(open_frame(&bytes, &path.display().to_string())?.0)
+    super::read::read_checkpoint_header(path.as_ref())
 }
 
 /// Saves `model` (any module) to `path`, atomically: its configuration when

@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 /// The most dimensions a stored tensor may have (PyTorch's limit is 64 too).
-const MAX_RANK: usize = 64;
+pub(crate) const MAX_RANK: usize = 64;
 
 /// A named tensor in a checkpoint body.
 ///

@@ -2,7 +2,7 @@
 
 use super::format::{self, CheckpointKind};
 use super::model::{BYTES_LABEL, ModelBody, SaveOptions, open_frame, read_file};
-use super::record::RawBytes;
+use super::record::{MAX_RANK, RawBytes, checked_elem_count};
 use super::{CheckpointProblem, atomic, codec};
 use crate::data::{DataLoader, LoaderState};
 use crate::nn::{Configurable, Module, Sequential};
@@ -303,16 +303,20 @@ fn check_optimizer_state(state: &OptimizerState) -> std::result::Result<(), Stri
             ));
         }
         for (name, b) in &p.buffers {
-            let elems = b
-                .shape
-                .iter()
-                .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-                .ok_or_else(|| {
-                    format!(
-                        "optimizer buffer {name:?} of parameter {i}: shape {:?} overflows",
-                        b.shape
-                    )
-                })?;
+            if b.shape.len() > MAX_RANK {
+                return Err(format!(
+                    "optimizer buffer {name:?} of parameter {i}: rank {} is above the maximum of {MAX_RANK}",
+                    b.shape.len()
+                ));
+            }
+            // The partial products of the non-zero dims too: a zero dim makes
+            // the product fit while the strides of the rebuilt tensor overflow.
+            let elems = checked_elem_count(&b.shape).ok_or_else(|| {
+                format!(
+                    "optimizer buffer {name:?} of parameter {i}: shape {:?} has too many elements",
+                    b.shape
+                )
+            })?;
             let len = match &b.data {
                 HostData::F32(v) => v.len(),
                 HostData::F64(v) => v.len(),
@@ -350,7 +354,8 @@ impl<H, M: Module> TrainingCheckpoint<H, M> {
 
     /// Puts the data loader where it stood when the checkpoint was taken, so the
     /// next epoch is shuffled as it would have been. Fails when no loader state
-    /// was saved.
+    /// was saved, or when it was saved by a loader over a dataset of another
+    /// length or with another batch size.
     pub fn restore_loader(&self, loader: &mut DataLoader) -> Result<()> {
         let state = self.loader_state.as_ref().ok_or_else(|| {
             Error::invalid(
@@ -358,8 +363,7 @@ impl<H, M: Module> TrainingCheckpoint<H, M> {
                 "the checkpoint holds no data-loader state (save it with TrainingSnapshot::loader)",
             )
         })?;
-        loader.set_state(state);
-        Ok(())
+        loader.set_state(state)
     }
 
     /// Restores the global random generator (dropout masks, random init) to
@@ -367,5 +371,44 @@ impl<H, M: Module> TrainingCheckpoint<H, M> {
     /// draws random numbers.
     pub fn restore_rng(&self) {
         crate::set_rng_state(&self.rng);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::{HostBuffer, ParamState, Sgd, SgdConfig};
+    use crate::{DType, Tensor};
+    use std::collections::BTreeMap;
+
+    /// A real optimizer's state, with one empty buffer of `shape` for its parameter.
+    fn state_with_buffer(shape: Vec<usize>) -> OptimizerState {
+        let w = Tensor::zeros(2, DType::F32, &Device::Cpu).unwrap();
+        let mut state = Sgd::new(vec![w], SgdConfig::new(0.1)).unwrap().state().unwrap();
+        let buffer = HostBuffer {
+            shape,
+            data: HostData::F32(vec![]),
+        };
+        state.params.insert(
+            0,
+            ParamState {
+                step: 1,
+                buffers: BTreeMap::from([("momentum_buffer".to_string(), buffer)]),
+            },
+        );
+        state
+    }
+
+    #[test]
+    fn optimizer_buffer_shapes_are_checked_like_tensor_shapes() {
+        assert_eq!(check_optimizer_state(&state_with_buffer(vec![0])), Ok(()));
+        assert_eq!(check_optimizer_state(&state_with_buffer(vec![3, 0, 5])), Ok(()));
+        // No element, but the strides of the other dimensions overflow.
+        let err = check_optimizer_state(&state_with_buffer(vec![0, 1 << 40, 1 << 40])).unwrap_err();
+        assert!(err.contains("too many elements"), "{err}");
+        let err = check_optimizer_state(&state_with_buffer(vec![0; MAX_RANK + 1])).unwrap_err();
+        assert!(err.contains("rank 65"), "{err}");
+        let err = check_optimizer_state(&state_with_buffer(vec![2])).unwrap_err();
+        assert!(err.contains("needs 2 values, 0 stored"), "{err}");
     }
 }

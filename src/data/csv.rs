@@ -102,9 +102,10 @@ impl CsvData {
 
 /// Reads a numeric CSV file whose first line names the columns.
 ///
-/// Every other line is one sample; every field must be a finite number (and
-/// class labels non-negative integers). Errors name the file, the line, the
-/// column and what was wrong.
+/// Every other line is one sample; every field must be a number that is
+/// finite as an `f32` (and class labels non-negative integers, represented
+/// exactly: `1.5`, `-1`, `NaN` or `9.3e18` are refused, not rounded or
+/// saturated). Errors name the file, the line, the column and what was wrong.
 ///
 /// ```no_run
 /// use neurite::data::{read_csv, CsvOptions};
@@ -123,6 +124,18 @@ pub fn read_csv(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<CsvData> {
 /// Parses CSV text held in memory; `name` stands for the file in error messages.
 pub fn parse_csv(text: &str, name: &str, opts: &CsvOptions) -> Result<CsvData> {
     parse(text.as_bytes(), name, opts)
+}
+
+/// The class index a label field holds, if it is one: an integer written as
+/// such (exact over the whole `i64` range), or a number in decimal notation
+/// (`"3.0"`, `"3e0"`) that is whole and below 2^53, where `f64` holds every
+/// integer exactly, so the value read is the value written.
+fn class_label(text: &str, value: f64) -> Option<i64> {
+    if let Ok(i) = text.parse::<i64>() {
+        return (i >= 0).then_some(i);
+    }
+    let exact = value >= 0.0 && value.fract() == 0.0 && value < (1u64 << 53) as f64;
+    exact.then_some(value as i64)
 }
 
 fn parse<R: std::io::Read>(reader: R, name: &str, opts: &CsvOptions) -> Result<CsvData> {
@@ -218,21 +231,33 @@ fn parse<R: std::io::Read>(reader: R, name: &str, opts: &CsvOptions) -> Result<C
             if !v.is_finite() {
                 return Err(err(line, format!("{}: {text:?} is not a finite number", col())));
             }
+            if Some(c) == label_col && opts.label_kind == LabelKind::Class {
+                let label = class_label(text, v).ok_or_else(|| {
+                    err(
+                        line,
+                        format!(
+                            "{}: class label {text:?} is not a non-negative integer class index \
+                             (an integer in 0..={}, or a whole number below 2^53 in decimal notation)",
+                            col(),
+                            i64::MAX
+                        ),
+                    )
+                })?;
+                labels_i.push(label);
+                continue;
+            }
+            // Finite as f64 is not enough: 1e39 becomes an infinite f32.
+            let x = v as f32;
+            if !x.is_finite() {
+                return Err(err(
+                    line,
+                    format!("{}: {text:?} is outside the range of f32 (about ±3.4e38)", col()),
+                ));
+            }
             if Some(c) == label_col {
-                match opts.label_kind {
-                    LabelKind::Value => labels_f.push(v as f32),
-                    LabelKind::Class => {
-                        if v < 0.0 || v.fract() != 0.0 || v > i64::MAX as f64 {
-                            return Err(err(
-                                line,
-                                format!("{}: class label {text:?} is not a non-negative integer", col()),
-                            ));
-                        }
-                        labels_i.push(v as i64);
-                    }
-                }
+                labels_f.push(x);
             } else {
-                features.push(v as f32);
+                features.push(x);
             }
         }
         rows += 1;

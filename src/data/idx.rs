@@ -114,9 +114,24 @@ pub struct IdxArray {
 impl IdxArray {
     /// Reads an IDX file, gzip-compressed (detected by its magic bytes `1f 8b`,
     /// not by the file name) or raw.
+    ///
+    /// Only regular files are read: the header is checked against the file's
+    /// size before any data is read, and a device (`/dev/zero`) or a pipe has
+    /// no size to check it against (opening a FIFO would also block until a
+    /// writer appears), so those are refused up front with [`Error::Format`].
     pub fn read(path: impl AsRef<Path>) -> Result<IdxArray> {
         let path = path.as_ref();
         let name = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(format!("opening IDX file {name}"), e))?;
+        if !meta.is_file() {
+            return Err(Error::Format {
+                path: name,
+                msg: format!(
+                    "IDX file: not a regular file ({}); IDX data is read from regular files only, whose size bounds what the header may declare",
+                    file_kind(&meta)
+                ),
+            });
+        }
         let file = std::fs::File::open(path).map_err(|e| Error::io(format!("opening IDX file {name}"), e))?;
         let file_len = file
             .metadata()
@@ -249,6 +264,28 @@ impl IdxArray {
         }
         out
     }
+}
+
+/// What a path that is not a regular file is, for messages.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    let ft = meta.file_type();
+    if ft.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a named pipe";
+        }
+        if ft.is_char_device() || ft.is_block_device() {
+            return "a device";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+    }
+    "a special file"
 }
 
 fn data_len(d: &IdxData) -> usize {

@@ -62,6 +62,15 @@ pub struct LoaderState {
     /// Epochs started so far ([`DataLoader::iter`] and [`DataLoader::iter_batches`] calls).
     pub epoch: u64,
     rng: ChaCha8Rng,
+    /// The number of samples of the saved loader's dataset (`None` in states
+    /// saved before it was recorded): the permutations drawn from `rng`
+    /// depend on it, so a state only resumes a loader over as many samples.
+    #[serde(default)]
+    pub dataset_len: Option<usize>,
+    /// The saved loader's batch size (`None` in older states): a different
+    /// one would cut the resumed epochs into other batches.
+    #[serde(default)]
+    pub batch_size: Option<usize>,
 }
 
 impl DataLoader {
@@ -151,14 +160,43 @@ impl DataLoader {
         LoaderState {
             epoch: self.epoch,
             rng: self.rng.clone(),
+            dataset_len: Some(self.dataset.len()),
+            batch_size: Some(self.batch_size),
         }
     }
 
     /// Restores a state from [`DataLoader::state`]: the next epoch is shuffled
-    /// exactly as it would have been.
-    pub fn set_state(&mut self, state: &LoaderState) {
+    /// exactly as it would have been. Errors, changing nothing, when the state
+    /// was saved by a loader over a dataset of another length or with another
+    /// batch size (the same generator would then give other batches, so the
+    /// run would not resume where it stopped).
+    pub fn set_state(&mut self, state: &LoaderState) -> Result<()> {
+        const OP: &str = "DataLoader::set_state";
+        if let Some(n) = state.dataset_len
+            && n != self.dataset.len()
+        {
+            return Err(Error::invalid(
+                OP,
+                format!(
+                    "the state was saved by a loader over {n} samples, this loader's dataset has {}",
+                    self.dataset.len()
+                ),
+            ));
+        }
+        if let Some(b) = state.batch_size
+            && b != self.batch_size
+        {
+            return Err(Error::invalid(
+                OP,
+                format!(
+                    "the state was saved by a loader with batch size {b}, this loader's is {}",
+                    self.batch_size
+                ),
+            ));
+        }
         self.epoch = state.epoch;
         self.rng = state.rng.clone();
+        Ok(())
     }
 
     /// Starts the next epoch: draws its order (when shuffling) and returns its
@@ -203,7 +241,9 @@ impl DataLoader {
             o.shuffle(&mut self.rng);
             o
         });
-        self.epoch += 1;
+        // Saturating: a restored state may hold any count, and the count
+        // does not drive the order.
+        self.epoch = self.epoch.saturating_add(1);
         let plan = Plan {
             dataset,
             order,

@@ -95,7 +95,8 @@ impl Mnist {
     }
 
     /// Loads one split as `(images, labels)`, checking that the two files hold
-    /// the same number of samples.
+    /// the same number of samples and that every label is a class in `0..=9`
+    /// (the error names the labels file and the first offending index).
     pub fn load_split(dir: impl AsRef<Path>, split: MnistSplit, layout: ImageLayout) -> Result<(Tensor, Tensor)> {
         let dir = dir.as_ref();
         let p = split.prefix();
@@ -137,6 +138,15 @@ impl Mnist {
             return Err(Error::Format {
                 path: lab_name,
                 msg: format!("holds {} labels but {img_name} holds {n} images", labels.dims()[0]),
+            });
+        }
+        // A label past 9 would only fail much later, inside a loss or a
+        // one-hot encoding, far from the file that holds it.
+        let bad = labels.as_u8().and_then(|v| v.iter().enumerate().find(|(_, l)| **l > 9));
+        if let Some((i, l)) = bad {
+            return Err(Error::Format {
+                path: lab_name,
+                msg: format!("label {l} at index {i} is not a class in 0..=9"),
             });
         }
         let cpu = Device::cpu();

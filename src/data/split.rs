@@ -25,14 +25,16 @@ fn lengths_from_fractions(n: usize, fractions: &[f64], op: &'static str) -> Resu
         .map(|f| ((n as f64 * f / sum).floor() as usize).min(n))
         .collect();
     let k = lengths.len();
+    // Saturating: each length is at most n, but k of them may not fit in a usize.
+    let total = |l: &[usize]| l.iter().fold(0usize, |a, &x| a.saturating_add(x));
     let mut i = 0;
-    while lengths.iter().sum::<usize>() > n {
+    while total(&lengths) > n {
         // Only reachable through rounding on enormous n: trim from the end.
         let j = k - 1 - i % k;
         lengths[j] = lengths[j].saturating_sub(1);
         i += 1;
     }
-    let assigned: usize = lengths.iter().sum();
+    let assigned = total(&lengths);
     for i in 0..n - assigned {
         lengths[i % k] += 1;
     }
@@ -40,14 +42,25 @@ fn lengths_from_fractions(n: usize, fractions: &[f64], op: &'static str) -> Resu
 }
 
 /// Splits into parts of the given sizes (summing to the dataset's length),
-/// after one seeded shuffle.
+/// after one seeded shuffle. Errors when the lengths do not sum to the
+/// dataset's length, including when their sum does not even fit in a `usize`.
 pub fn random_split_lengths(dataset: &Dataset, lengths: &[usize], seed: u64) -> Result<Vec<Dataset>> {
     let n = dataset.len();
-    let total: usize = lengths.iter().sum();
+    let Some(total) = lengths.iter().try_fold(0usize, |acc, &l| acc.checked_add(l)) else {
+        return Err(Error::invalid(
+            "random_split_lengths",
+            format!(
+                "Sum of input lengths does not equal the length of the input dataset: lengths {lengths:?} sum to more than {}, the dataset has {n} samples",
+                usize::MAX
+            ),
+        ));
+    };
     if total != n {
         return Err(Error::invalid(
             "random_split_lengths",
-            format!("lengths {lengths:?} sum to {total}, but the dataset has {n} samples"),
+            format!(
+                "Sum of input lengths does not equal the length of the input dataset: lengths {lengths:?} sum to {total}, the dataset has {n} samples"
+            ),
         ));
     }
     let mut order: Vec<usize> = (0..n).collect();

@@ -39,7 +39,7 @@ fn spec_for(
             ),
         ));
     }
-    Ok(Im2ColSpec {
+    let spec = Im2ColSpec {
         n: d[0],
         c: d[1],
         h: d[2],
@@ -48,7 +48,10 @@ fn spec_for(
         kw: kernel.1,
         stride,
         padding,
-    })
+    };
+    // The unfolded columns are the largest buffer a convolution makes.
+    crate::shape::checked_numel(&[spec.n, spec.c, spec.kh, spec.kw, spec.out_h(), spec.out_w()], op)?;
+    Ok(spec)
 }
 
 impl Tensor {

@@ -158,6 +158,7 @@ impl Tensor {
         }
         let mut dims = self.dims().to_vec();
         dims.push(num_classes);
+        crate::shape::checked_numel(&dims, op)?;
         let n = self.elem_count();
         let ones = Tensor::ones(self.shape(), dtype, &self.device())?;
         let flat_ids = self.reshape([n, 1])?;

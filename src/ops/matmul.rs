@@ -12,12 +12,18 @@ fn bmm_raw(a: &Tensor, ta: bool, b: &Tensor, tb: bool) -> Result<Tensor> {
     Ok(Tensor::from_storage(s, shape))
 }
 
+/// The batch of a product of batches `ba` and `bb` (equal, or one of them 1):
+/// a batch of 0 against a batch of 1 is 0 products, not one.
+fn broadcast_batch(ba: usize, bb: usize) -> usize {
+    if ba == 0 || bb == 0 { 0 } else { ba.max(bb) }
+}
+
 fn bmm_storage(a: &Tensor, ta: bool, b: &Tensor, tb: bool) -> Result<(crate::backend::Storage, Shape)> {
     let (ba, ar, ac) = (a.dims()[0], a.dims()[1], a.dims()[2]);
     let (bb, br, bc) = (b.dims()[0], b.dims()[1], b.dims()[2]);
     let (m, k) = if ta { (ac, ar) } else { (ar, ac) };
     let n = if tb { br } else { bc };
-    let batch = ba.max(bb);
+    let batch = broadcast_batch(ba, bb);
     let spec = MatmulSpec {
         batch,
         m,
@@ -70,6 +76,7 @@ impl Tensor {
         let nb = batch.elem_count();
         let mut out_dims = batch.dims().to_vec();
         out_dims.extend([m, n]);
+        crate::shape::checked_numel(&out_dims, op)?;
 
         // Normalise to 3-D, copying only when a batch must actually be expanded.
         let (a3, b3) = crate::no_grad(|| -> Result<(Tensor, Tensor)> {
@@ -95,7 +102,7 @@ impl Tensor {
             let (a_shape, b_shape) = (self.shape().clone(), rhs.shape().clone());
             let (a_tracks, b_tracks) = (self.tracks_grad(), rhs.tracks_grad());
             Node::new(op, vec![self.clone(), rhs.clone()], move |g, _| {
-                let g3 = g.reshape([a3.dims()[0].max(b3.dims()[0]), a3.dims()[1], n])?;
+                let g3 = g.reshape([broadcast_batch(a3.dims()[0], b3.dims()[0]), a3.dims()[1], n])?;
                 let fold = |t: Tensor, target: &Shape, rows: usize, cols: usize| -> Result<Tensor> {
                     // A batch-broadcast operand collects the gradient of every batch.
                     let t = if t.dims()[0] > 1 && target.elem_count() == rows * cols {

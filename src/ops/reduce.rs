@@ -28,6 +28,15 @@ fn reduced_shape(shape: &Shape, dims: &[usize], keepdim: bool) -> Shape {
 }
 
 impl Tensor {
+    /// This tensor cast to `f32` when it is `f16`/`bf16`, whose range and
+    /// precision are too small to hold a running sum.
+    fn widened_for_accumulation(&self) -> Result<Option<Tensor>> {
+        match self.dtype() {
+            crate::DType::F16 | crate::DType::BF16 => Ok(Some(self.to_dtype(crate::DType::F32)?)),
+            _ => Ok(None),
+        }
+    }
+
     /// Sums (or max/min) over sorted, distinct `dims`, keeping them as size 1.
     fn reduce_keepdim(&self, op: ReduceOp, dims: &[usize]) -> Result<crate::backend::Storage> {
         let mut shape = self.dims().to_vec();
@@ -86,8 +95,14 @@ impl Tensor {
     }
 
     /// Mean over `dims`.
+    ///
+    /// 16-bit floats are accumulated in `f32` (as PyTorch does), so the mean
+    /// of many half-precision values does not overflow to `inf` on the way.
     pub fn mean_dims<D: Dim>(&self, dims: &[D], keepdim: bool) -> Result<Tensor> {
         let idx = resolve_dims(dims, self.shape(), "mean")?;
+        if let Some(wide) = self.widened_for_accumulation()? {
+            return wide.mean_dims(&idx, keepdim)?.to_dtype(self.dtype());
+        }
         let n: usize = idx.iter().map(|&d| self.dims()[d]).product();
         self.sum_dims(&idx, keepdim)?.affine(1.0 / n as f64, 0.0)
     }
@@ -104,8 +119,12 @@ impl Tensor {
     }
 
     /// Variance over `dims`; `unbiased` divides by `n - 1` (PyTorch's default).
+    /// 16-bit floats are accumulated in `f32`, as for [`Tensor::mean_dims`].
     pub fn var_dims<D: Dim>(&self, dims: &[D], keepdim: bool, unbiased: bool) -> Result<Tensor> {
         let idx = resolve_dims(dims, self.shape(), "var")?;
+        if let Some(wide) = self.widened_for_accumulation()? {
+            return wide.var_dims(&idx, keepdim, unbiased)?.to_dtype(self.dtype());
+        }
         let n: usize = idx.iter().map(|&d| self.dims()[d]).product();
         let centred = self.sub(&self.mean_dims(&idx, true)?)?;
         let denom = if unbiased { n.saturating_sub(1) } else { n } as f64;

@@ -7,7 +7,7 @@ impl Tensor {
     /// The same elements under another shape with the same element count.
     pub fn reshape(&self, shape: impl Into<Shape>) -> Result<Tensor> {
         let shape = shape.into();
-        if shape.elem_count() != self.elem_count() {
+        if shape.checked_elem_count("reshape")? != self.elem_count() {
             return Err(Error::ElementCountMismatch {
                 op: "reshape",
                 from: self.shape().clone(),
@@ -143,6 +143,7 @@ impl Tensor {
         if &shape == self.shape() {
             return Ok(self.clone());
         }
+        shape.checked_elem_count("broadcast_as")?;
         if !self.shape().can_broadcast_to(&shape) {
             return Err(Error::BroadcastIncompatible {
                 op: "broadcast_as",
@@ -177,12 +178,13 @@ impl Tensor {
         let d = dim.to_index(self.shape(), op)?;
         let size = self.dims()[d];
         if start.checked_add(len).is_none_or(|end| end > size) {
-            return Err(Error::IndexOutOfRange {
+            return Err(Error::invalid(
                 op,
-                index: (start + len) as i64,
-                dim: d,
-                size,
-            });
+                format!(
+                    "start {start} + length {len} exceeds the size {size} of dimension {d} (shape {})",
+                    self.shape()
+                ),
+            ));
         }
         if start == 0 && len == size {
             return Ok(self.clone());
@@ -255,14 +257,17 @@ impl Tensor {
         if tensors.len() == 1 {
             return Ok(first.clone());
         }
+        let sizes: Vec<usize> = tensors.iter().map(|t| t.dims()[d]).collect();
+        let mut dims = first.dims().to_vec();
+        dims[d] = sizes.iter().try_fold(0usize, |acc, &n| {
+            crate::shape::checked_add(acc, n, op, "the concatenated dimension")
+        })?;
+        crate::shape::checked_numel(&dims, op)?;
         let outer: usize = first.dims()[..d].iter().product();
         let guards: Vec<_> = tensors.iter().map(|t| t.storage()).collect();
         let refs: Vec<&crate::backend::Storage> = guards.iter().map(|g| &**g).collect();
         let s = crate::backend::Storage::cat(&refs, outer)?;
         drop(guards);
-        let sizes: Vec<usize> = tensors.iter().map(|t| t.dims()[d]).collect();
-        let mut dims = first.dims().to_vec();
-        dims[d] = sizes.iter().sum();
         Ok(Tensor::from_op(s, Shape::from(dims), || {
             Node::new(op, tensors.to_vec(), move |g, _| {
                 let mut start = 0;

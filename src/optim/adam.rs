@@ -2,7 +2,7 @@
 //! shared with [`super::AdamW`], which only changes how weight decay applies.
 
 use super::Optimizer;
-use super::common::{addcdiv, addcmul, axpy, gather_grads, lerp, non_negative, unit_interval};
+use super::common::{addcdiv, addcmul, axpy, check_lr, gather_grads, lerp, non_negative, unit_interval};
 use super::groups::{GroupConfig, Groups, group_accessors};
 use super::param_group::{GroupOptions, ParamGroup};
 use super::state::{HostBuffer, OptimizerConfig, OptimizerState, ParamState};
@@ -46,17 +46,32 @@ impl AdamConfig {
         }
     }
 
-    /// Checks every hyperparameter, as PyTorch's constructor does.
+    /// Checks every hyperparameter as PyTorch's constructor does (lr and
+    /// weight decay finite and `>= 0`, betas in `[0, 1)`), with `eps` finite
+    /// and `>= 0`, as in PyTorch.
     pub fn validate(&self) -> Result<()> {
         validate_adam("Adam", self)
     }
 }
 
 pub(crate) fn validate_adam(op: &'static str, c: &AdamConfig) -> Result<()> {
-    non_negative(op, "lr", c.lr)?;
-    non_negative(op, "eps", c.eps)?;
-    unit_interval(op, "betas.0", c.betas.0)?;
-    unit_interval(op, "betas.1", c.betas.1)?;
+    check_lr(op, c.lr)?;
+    // PyTorch accepts eps = 0 (which divides 0 by 0 for a parameter whose
+    // gradient has been zero so far); only what it refuses is refused.
+    non_negative(op, "epsilon", c.eps).map_err(|_| {
+        crate::Error::invalid(
+            op,
+            format!("Invalid epsilon value: {} (eps must be a finite value >= 0)", c.eps),
+        )
+    })?;
+    for (i, b) in [c.betas.0, c.betas.1].into_iter().enumerate() {
+        if unit_interval(op, "beta", b).is_err() {
+            return Err(crate::Error::invalid(
+                op,
+                format!("Invalid beta parameter at index {i}: {b} (betas.{i} must be in [0, 1))"),
+            ));
+        }
+    }
     non_negative(op, "weight_decay", c.weight_decay)
 }
 
@@ -89,7 +104,7 @@ macro_rules! adam_group_config {
             fn set_momentum(&mut self, beta1: f64) -> Result<()> {
                 unit_interval(concat!($kind, ".set_momentum"), "betas.0", beta1)?;
                 self.betas.0 = beta1;
-                Ok(())
+                self.validate()
             }
             fn validate(&self) -> Result<()> {
                 $config::validate(self)

@@ -20,33 +20,53 @@ pub(crate) fn gather_grads(op: &'static str, params: &[Tensor], grads: &GradStor
         .collect()
 }
 
-/// Errors unless `value >= 0` (NaN fails too), naming the hyperparameter.
+/// Errors unless `lr` is finite and `>= 0`, with PyTorch's wording
+/// ("Invalid learning rate: -1"). A NaN or infinite lr would turn every
+/// parameter into NaN on the next step, so it is refused wherever an lr is set.
+pub(crate) fn check_lr(op: &'static str, lr: f64) -> Result<()> {
+    if lr.is_finite() && lr >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            op,
+            format!("Invalid learning rate: {lr} (lr must be a finite value >= 0)"),
+        ))
+    }
+}
+
+/// Errors unless `value` is finite and `>= 0`, naming the hyperparameter.
 pub(crate) fn non_negative(op: &'static str, name: &str, value: f64) -> Result<()> {
     if value >= 0.0 && value.is_finite() {
         Ok(())
     } else {
         Err(Error::invalid(
             op,
-            format!("{name} must be a finite value >= 0, got {value}"),
+            format!("Invalid {name} value: {value} ({name} must be a finite value >= 0)"),
         ))
     }
 }
 
-/// Errors unless `0 <= value < 1`.
+/// Errors unless `0 <= value < 1` (NaN fails).
 pub(crate) fn unit_interval(op: &'static str, name: &str, value: f64) -> Result<()> {
     if (0.0..1.0).contains(&value) {
         Ok(())
     } else {
-        Err(Error::invalid(op, format!("{name} must be in [0, 1), got {value}")))
+        Err(Error::invalid(
+            op,
+            format!("Invalid {name} value: {value} ({name} must be in [0, 1))"),
+        ))
     }
 }
 
-/// Errors unless `0 <= value <= 1`.
+/// Errors unless `0 <= value <= 1` (NaN fails).
 pub(crate) fn closed_unit_interval(op: &'static str, name: &str, value: f64) -> Result<()> {
     if (0.0..=1.0).contains(&value) {
         Ok(())
     } else {
-        Err(Error::invalid(op, format!("{name} must be in [0, 1], got {value}")))
+        Err(Error::invalid(
+            op,
+            format!("Invalid {name} value: {value} ({name} must be in [0, 1])"),
+        ))
     }
 }
 

@@ -6,6 +6,7 @@
 //! index (the key of its saved state) is its position in that list, as in
 //! PyTorch's `state_dict()`.
 
+use super::common::check_lr;
 use super::param_group::{GroupOptions, ParamGroup};
 use super::state::{GroupState, OptimizerConfig, OptimizerState, ParamState};
 use crate::tensor::TensorId;
@@ -21,10 +22,13 @@ pub(crate) trait GroupConfig: Clone + Send + Sized {
     const OPTIONS: &'static [&'static str];
 
     fn lr(&self) -> f64;
+    /// Sets the lr as given; callers check it first (see [`Groups::set_lr_all`]).
     fn set_lr(&mut self, lr: f64);
     /// The momentum-like value a one-cycle schedule cycles, if any.
     fn momentum(&self) -> Option<f64>;
-    /// Sets it after checking it lies in `[0, 1)`.
+    /// Sets it after checking it lies in `[0, 1)` and that the config stays
+    /// valid with it; on an error `self` may be left changed, so callers
+    /// work on a copy.
     fn set_momentum(&mut self, momentum: f64) -> Result<()>;
     fn validate(&self) -> Result<()>;
     /// `self` with the values `o` sets (only those in `OPTIONS` are read).
@@ -67,6 +71,17 @@ fn in_group(e: Error, g: usize, n: usize) -> Error {
             msg: format!("parameter group {g}: {msg}"),
         },
         other => other,
+    }
+}
+
+/// Errors unless an `initial_lr` (the base lr of the schedules) is finite and `>= 0`.
+fn check_initial_lr(op: &'static str, lr: Option<f64>) -> Result<()> {
+    match lr {
+        Some(v) if !(v.is_finite() && v >= 0.0) => Err(Error::invalid(
+            op,
+            format!("Invalid initial_lr: {v} (initial_lr must be a finite value >= 0)"),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -192,14 +207,63 @@ impl<C: GroupConfig> Groups<C> {
         Ok(&self.params[range])
     }
 
-    /// Sets the momentum of every group, checking the value once first so
-    /// that an invalid one changes nothing.
+    /// Sets the momentum of every group, after checking it against every
+    /// group's other values (SGD's Nesterov rule), so that an invalid value
+    /// changes nothing.
     pub(crate) fn set_momentum_all(&mut self, momentum: f64) -> Result<()> {
-        let mut probe = self.groups[0].config.clone();
-        probe.set_momentum(momentum)?;
-        for g in &mut self.groups {
-            g.config.set_momentum(momentum)?;
+        let mut updated = Vec::with_capacity(self.groups.len());
+        let n = self.groups.len();
+        for (i, g) in self.groups.iter().enumerate() {
+            let mut c = g.config.clone();
+            c.set_momentum(momentum).map_err(|e| in_group(e, i, n))?;
+            updated.push(c);
         }
+        for (g, c) in self.groups.iter_mut().zip(updated) {
+            g.config = c;
+        }
+        Ok(())
+    }
+
+    /// Sets the lr of every group after checking it ("Invalid learning rate").
+    pub(crate) fn set_lr_all(&mut self, lr: f64) -> Result<()> {
+        check_lr(C::KIND, lr)?;
+        for g in &mut self.groups {
+            g.config.set_lr(lr);
+        }
+        Ok(())
+    }
+
+    /// Sets the lr of group `i` after checking it.
+    pub(crate) fn set_group_lr(&mut self, i: usize, lr: f64) -> Result<()> {
+        let g = self.get_mut(i, "set_group_lr")?;
+        check_lr(C::KIND, lr)?;
+        g.config.set_lr(lr);
+        Ok(())
+    }
+
+    /// Sets or clears the `initial_lr` of every group after checking it.
+    pub(crate) fn set_initial_lr_all(&mut self, lr: Option<f64>) -> Result<()> {
+        check_initial_lr(C::KIND, lr)?;
+        for g in &mut self.groups {
+            g.initial_lr = lr;
+        }
+        Ok(())
+    }
+
+    /// Sets or clears the `initial_lr` of group `i` after checking it.
+    pub(crate) fn set_group_initial_lr(&mut self, i: usize, lr: Option<f64>) -> Result<()> {
+        let g = self.get_mut(i, "set_group_initial_lr")?;
+        check_initial_lr(C::KIND, lr)?;
+        g.initial_lr = lr;
+        Ok(())
+    }
+
+    /// Sets the momentum-like value of group `i` (see [`GroupConfig::set_momentum`]).
+    pub(crate) fn set_group_momentum(&mut self, i: usize, momentum: f64) -> Result<()> {
+        let g = self.get_mut(i, "set_group_momentum")?;
+        let mut c = g.config.clone();
+        c.set_momentum(momentum)?;
+        g.config = c;
         Ok(())
     }
 
@@ -290,20 +354,16 @@ macro_rules! group_accessors {
             $crate::optim::groups::GroupConfig::lr(&self.$($path)+.groups[0].config)
         }
 
-        fn set_lr(&mut self, lr: f64) {
-            for g in &mut self.$($path)+.groups {
-                $crate::optim::groups::GroupConfig::set_lr(&mut g.config, lr);
-            }
+        fn set_lr(&mut self, lr: f64) -> $crate::Result<()> {
+            self.$($path)+.set_lr_all(lr)
         }
 
         fn initial_lr(&self) -> Option<f64> {
             self.$($path)+.groups[0].initial_lr
         }
 
-        fn set_initial_lr(&mut self, lr: Option<f64>) {
-            for g in &mut self.$($path)+.groups {
-                g.initial_lr = lr;
-            }
+        fn set_initial_lr(&mut self, lr: Option<f64>) -> $crate::Result<()> {
+            self.$($path)+.set_initial_lr_all(lr)
         }
 
         fn momentum(&self) -> Option<f64> {
@@ -331,9 +391,7 @@ macro_rules! group_accessors {
         }
 
         fn set_group_lr(&mut self, group: usize, lr: f64) -> $crate::Result<()> {
-            let g = self.$($path)+.get_mut(group, "set_group_lr")?;
-            $crate::optim::groups::GroupConfig::set_lr(&mut g.config, lr);
-            Ok(())
+            self.$($path)+.set_group_lr(group, lr)
         }
 
         fn group_initial_lr(&self, group: usize) -> $crate::Result<Option<f64>> {
@@ -341,8 +399,7 @@ macro_rules! group_accessors {
         }
 
         fn set_group_initial_lr(&mut self, group: usize, lr: Option<f64>) -> $crate::Result<()> {
-            self.$($path)+.get_mut(group, "set_group_initial_lr")?.initial_lr = lr;
-            Ok(())
+            self.$($path)+.set_group_initial_lr(group, lr)
         }
 
         fn group_momentum(&self, group: usize) -> $crate::Result<Option<f64>> {
@@ -352,8 +409,7 @@ macro_rules! group_accessors {
         }
 
         fn set_group_momentum(&mut self, group: usize, momentum: f64) -> $crate::Result<()> {
-            let g = self.$($path)+.get_mut(group, "set_group_momentum")?;
-            $crate::optim::groups::GroupConfig::set_momentum(&mut g.config, momentum)
+            self.$($path)+.set_group_momentum(group, momentum)
         }
 
         fn group_params(&self, group: usize) -> $crate::Result<&[$crate::Tensor]> {
@@ -387,7 +443,8 @@ macro_rules! momentum_group_config {
         fn set_momentum(&mut self, momentum: f64) -> Result<()> {
             unit_interval(concat!($kind, ".set_momentum"), "momentum", momentum)?;
             self.momentum = momentum;
-            Ok(())
+            // SGD's Nesterov rule needs momentum > 0: setting 0 must fail.
+            self.validate()
         }
         fn validate(&self) -> Result<()> {
             $config::validate(self)

@@ -64,15 +64,17 @@ pub trait Optimizer: Send {
     fn lr(&self) -> f64;
 
     /// Sets the learning rate of **every** group for the following steps; use
-    /// [`Optimizer::set_group_lr`] to set one group's.
-    fn set_lr(&mut self, lr: f64);
+    /// [`Optimizer::set_group_lr`] to set one group's. Errors, changing
+    /// nothing, unless `lr` is finite and `>= 0` ("Invalid learning rate").
+    fn set_lr(&mut self, lr: f64) -> Result<()>;
 
     /// The learning rate group 0's first attached scheduler started from
     /// (PyTorch's `param_group["initial_lr"]`); `None` until a scheduler is attached.
     fn initial_lr(&self) -> Option<f64>;
 
-    /// Sets or clears the `initial_lr` of every group.
-    fn set_initial_lr(&mut self, lr: Option<f64>);
+    /// Sets or clears the `initial_lr` of every group. Errors, changing
+    /// nothing, unless a value given is finite and `>= 0`.
+    fn set_initial_lr(&mut self, lr: Option<f64>) -> Result<()>;
 
     /// The momentum-like hyperparameter of group 0 a one-cycle schedule may
     /// cycle: SGD's and RMSprop's `momentum`, Adam's `beta1`. `None` when there
@@ -123,12 +125,13 @@ pub trait Optimizer: Send {
         Ok(self.lr())
     }
 
-    /// Sets the learning rate of group `group` (the value is used as given, as
-    /// PyTorch does). Errors on an index past the last group.
+    /// Sets the learning rate of group `group`. Errors on an index past the
+    /// last group, and unless `lr` is finite and `>= 0` (PyTorch's
+    /// constructor check, applied here too so that a schedule cannot drive
+    /// the lr to NaN, infinity or below 0 unnoticed).
     fn set_group_lr(&mut self, group: usize, lr: f64) -> Result<()> {
         only_group(self.name(), "set_group_lr", group)?;
-        self.set_lr(lr);
-        Ok(())
+        self.set_lr(lr)
     }
 
     /// Every group's learning rate, in group order.
@@ -146,11 +149,11 @@ pub trait Optimizer: Send {
         Ok(self.initial_lr())
     }
 
-    /// Sets or clears the `initial_lr` of group `group`.
+    /// Sets or clears the `initial_lr` of group `group`; errors as
+    /// [`Optimizer::set_initial_lr`] does, or on a bad index.
     fn set_group_initial_lr(&mut self, group: usize, lr: Option<f64>) -> Result<()> {
         only_group(self.name(), "set_group_initial_lr", group)?;
-        self.set_initial_lr(lr);
-        Ok(())
+        self.set_initial_lr(lr)
     }
 
     /// The momentum-like hyperparameter of group `group` (see [`Optimizer::momentum`]).

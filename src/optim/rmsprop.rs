@@ -1,7 +1,9 @@
 //! RMSprop (PyTorch's `torch.optim.RMSprop`), optionally centered and with momentum.
 
 use super::Optimizer;
-use super::common::{addcdiv, addcmul, axpy, closed_unit_interval, gather_grads, lerp, non_negative, unit_interval};
+use super::common::{
+    addcdiv, addcmul, axpy, check_lr, closed_unit_interval, gather_grads, lerp, non_negative, unit_interval,
+};
 use super::groups::{GroupConfig, Groups, group_accessors, momentum_group_config};
 use super::param_group::{GroupOptions, ParamGroup};
 use super::state::{HostBuffer, OptimizerConfig, OptimizerState, ParamState};
@@ -49,11 +51,15 @@ impl RmsPropConfig {
         }
     }
 
-    /// Checks every hyperparameter: PyTorch's checks, and `alpha <= 1` (a
-    /// larger smoothing constant makes the average diverge).
+    /// Checks every hyperparameter: PyTorch's checks (lr, momentum and weight
+    /// decay finite and `>= 0`), `alpha` in `[0, 1]` (a larger smoothing
+    /// constant makes the average diverge) and `eps` finite and `> 0` (at 0 a
+    /// parameter whose gradient has been zero so far is updated by 0 / 0 = NaN).
     pub fn validate(&self) -> Result<()> {
         const OP: &str = "RMSprop";
-        non_negative(OP, "lr", self.lr)?;
+        check_lr(OP, self.lr)?;
+        // PyTorch accepts eps = 0 (and then divides 0 by 0 where a
+        // second moment is still zero); only what it refuses is refused.
         non_negative(OP, "eps", self.eps)?;
         non_negative(OP, "momentum", self.momentum)?;
         non_negative(OP, "weight_decay", self.weight_decay)?;

@@ -2,7 +2,7 @@
 //! L2 weight decay (PyTorch's `torch.optim.SGD`).
 
 use super::Optimizer;
-use super::common::{axpy, gather_grads, non_negative, unit_interval};
+use super::common::{axpy, check_lr, closed_unit_interval, gather_grads, non_negative, unit_interval};
 use super::groups::{GroupConfig, Groups, group_accessors, momentum_group_config};
 use super::param_group::{GroupOptions, ParamGroup};
 use super::state::{HostBuffer, OptimizerConfig, OptimizerState, ParamState};
@@ -46,18 +46,21 @@ impl SgdConfig {
         }
     }
 
-    /// Checks every hyperparameter, as PyTorch's constructor does.
+    /// Checks every hyperparameter: PyTorch's checks (lr, momentum and
+    /// weight decay finite and `>= 0`, Nesterov only with momentum and no
+    /// dampening), and dampening in `[0, 1]` (PyTorch does not check it;
+    /// outside that range the momentum buffer grows or flips sign).
     pub fn validate(&self) -> Result<()> {
         const OP: &str = "SGD";
-        non_negative(OP, "lr", self.lr)?;
+        check_lr(OP, self.lr)?;
         non_negative(OP, "momentum", self.momentum)?;
-        non_negative(OP, "dampening", self.dampening)?;
+        closed_unit_interval(OP, "dampening", self.dampening)?;
         non_negative(OP, "weight_decay", self.weight_decay)?;
         if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
             return Err(Error::invalid(
                 OP,
                 format!(
-                    "Nesterov momentum requires momentum > 0 and dampening == 0, got momentum {} and dampening {}",
+                    "Nesterov momentum requires a momentum and zero dampening (momentum > 0, dampening == 0), got momentum {} and dampening {}",
                     self.momentum, self.dampening
                 ),
             ));

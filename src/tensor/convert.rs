@@ -6,7 +6,7 @@ use crate::{DType, Device, Error, Result, Tensor, WithDType};
 impl Tensor {
     /// All elements in row-major order, converted to `T` (copies from the GPU).
     pub fn to_vec<T: WithDType>(&self) -> Result<Vec<T>> {
-        Ok(self.storage().to_cpu()?.to_vec())
+        self.storage().to_cpu()?.to_vec()
     }
 
     /// The elements of a 1-D tensor.

@@ -10,7 +10,7 @@ impl Tensor {
     /// A tensor of `value` everywhere.
     pub fn full(value: f64, shape: impl Into<Shape>, dtype: DType, device: &Device) -> Result<Tensor> {
         let shape = shape.into();
-        let s = Storage::full(value, shape.elem_count(), dtype, device)?;
+        let s = Storage::full(value, shape.checked_elem_count("full")?, dtype, device)?;
         Ok(Tensor::from_storage(s, shape))
     }
 
@@ -41,14 +41,30 @@ impl Tensor {
 
     /// `start, start + step, ...` below `end`, like `torch.arange`.
     pub fn arange(start: f64, end: f64, step: f64, dtype: DType, device: &Device) -> Result<Tensor> {
-        if step == 0.0 || !step.is_finite() || (end - start) / step < 0.0 {
+        // NaN fails every comparison, so each test is written to reject it.
+        if !(start.is_finite() && end.is_finite() && step.is_finite()) || step == 0.0 {
             return Err(Error::invalid(
                 "arange",
-                format!("cannot step from {start} to {end} by {step}"),
+                format!("start, end and step must be finite and step non-zero, got {start}, {end}, {step}"),
             ));
         }
-        let n = ((end - start) / step).ceil() as usize;
-        let v: Vec<f64> = (0..n).map(|i| start + i as f64 * step).collect();
+        let count = ((end - start) / step).ceil();
+        if !(count >= 0.0) {
+            return Err(Error::invalid(
+                "arange",
+                format!(
+                    "upper bound and larger bound inconsistent with step sign: cannot step from {start} to {end} by {step}"
+                ),
+            ));
+        }
+        if count > crate::shape::MAX_ELEMS as f64 {
+            return Err(Error::SizeOverflow {
+                op: "arange",
+                detail: format!("stepping from {start} to {end} by {step} gives {count} elements"),
+            });
+        }
+        let n = count as usize;
+        let v = crate::backend::cpu::buffer::collect(n, (0..n).map(|i| start + i as f64 * step))?;
         let cpu = CpuStorage::F64(v);
         let s = crate::backend::BackendStorage::to_dtype(&cpu, dtype)?;
         Ok(Tensor::from_storage(Storage::from_cpu(s, device)?, Shape::from(n)))
@@ -57,7 +73,7 @@ impl Tensor {
     /// Builds a tensor from a vector of elements in row-major order.
     pub fn from_vec<T: WithDType>(data: Vec<T>, shape: impl Into<Shape>, device: &Device) -> Result<Tensor> {
         let shape = shape.into();
-        if data.len() != shape.elem_count() {
+        if data.len() != shape.checked_elem_count("from_vec")? {
             return Err(Error::ElementCountMismatch {
                 op: "from_vec",
                 from: Shape::from(data.len()),
@@ -91,6 +107,18 @@ impl Tensor {
         Tensor::from_vec(data, shape, device)
     }
 
+    /// The element count of `shape` for a random constructor, which only makes floats.
+    fn random_numel(shape: &Shape, dtype: DType, op: &'static str) -> Result<usize> {
+        if !dtype.is_float() {
+            return Err(Error::UnsupportedDType {
+                op,
+                dtype,
+                hint: " (random samples are floats: draw a float dtype, then cast with to_dtype)",
+            });
+        }
+        shape.checked_elem_count(op)
+    }
+
     fn from_f64_values(v: Vec<f64>, shape: Shape, dtype: DType, device: &Device) -> Result<Tensor> {
         let cpu = crate::backend::BackendStorage::to_dtype(&CpuStorage::F64(v), dtype)?;
         Ok(Tensor::from_storage(Storage::from_cpu(cpu, device)?, shape))
@@ -111,8 +139,9 @@ impl Tensor {
                     format!("need finite low < high, got [{low}, {high})"),
                 ));
             }
+            let n = Tensor::random_numel(&shape, dtype, "rand_uniform")?;
             let seed: u64 = lock_rng().random();
-            let s = crate::backend::cuda::CudaStorage::rand_uniform(shape.elem_count(), dtype, seed, 0, *ordinal)?;
+            let s = crate::backend::cuda::CudaStorage::rand_uniform(n, dtype, seed, 0, *ordinal)?;
             let unit = Tensor::from_storage(Storage::Cuda(s), shape);
             return if low == 0.0 && high == 1.0 {
                 Ok(unit)
@@ -139,8 +168,9 @@ impl Tensor {
                 format!("need finite low < high, got [{low}, {high})"),
             ));
         }
+        let n = Tensor::random_numel(&shape, dtype, "rand_uniform")?;
         let dist = Uniform::new(low, high).map_err(|e| Error::invalid("rand_uniform", e.to_string()))?;
-        let v: Vec<f64> = (0..shape.elem_count()).map(|_| dist.sample(rng)).collect();
+        let v = crate::backend::cpu::buffer::collect(n, (0..n).map(|_| dist.sample(rng)))?;
         Tensor::from_f64_values(v, shape, dtype, device)
     }
 
@@ -181,12 +211,14 @@ impl Tensor {
                 format!("need a finite mean and std >= 0, got {mean}, {std}"),
             ));
         }
-        let v: Vec<f64> = (0..shape.elem_count())
-            .map(|_| {
+        let n = Tensor::random_numel(&shape, dtype, "randn")?;
+        let v = crate::backend::cpu::buffer::collect(
+            n,
+            (0..n).map(|_| {
                 let z: f64 = StandardNormal.sample(rng);
                 mean + std * z
-            })
-            .collect();
+            }),
+        )?;
         Tensor::from_f64_values(v, shape, dtype, device)
     }
 }

@@ -69,6 +69,12 @@ pub(crate) struct TensorInner {
 }
 
 impl Tensor {
+    /// Consumes this handle; when it was the last one, returns the graph node
+    /// of the tensor it freed (for the iterative drop of graphs).
+    pub(crate) fn into_node_if_unique(self) -> Option<Node> {
+        Arc::into_inner(self.0).and_then(|mut inner| inner.node.take())
+    }
+
     /// Wraps storage without a graph node (a leaf).
     pub(crate) fn from_storage(storage: Storage, shape: Shape) -> Tensor {
         let (dtype, device) = (storage.dtype(), storage.device());

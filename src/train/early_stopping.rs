@@ -2,7 +2,7 @@
 
 use super::weights::WeightSnapshot;
 use super::{Callback, CallbackContext, Logs, Mode, StopInfo};
-use crate::Result;
+use crate::{Error, Result};
 
 /// Stops training once the monitored value has not improved for `patience`
 /// epochs, with Keras's exact rules (`keras.callbacks.EarlyStopping`, Keras 3):
@@ -72,7 +72,9 @@ impl EarlyStopping {
         self
     }
 
-    /// The smallest change that counts as an improvement (its sign is ignored).
+    /// The smallest change that counts as an improvement (its sign is
+    /// ignored). Must be finite: a NaN would make every comparison false, so
+    /// nothing would ever improve (checked when training begins).
     pub fn min_delta(mut self, min_delta: f64) -> Self {
         self.min_delta = min_delta.abs();
         self
@@ -85,6 +87,7 @@ impl EarlyStopping {
     }
 
     /// A value the monitored value must beat for the wait counter to reset.
+    /// Must not be NaN, which no value beats (checked when training begins).
     pub fn baseline(mut self, baseline: f64) -> Self {
         self.baseline = Some(baseline);
         self
@@ -135,6 +138,19 @@ impl EarlyStopping {
 
 impl Callback for EarlyStopping {
     fn on_train_begin(&mut self, _ctx: &mut CallbackContext<'_>) -> Result<()> {
+        // The builder methods return Self for chaining, so their values are
+        // checked here, before the first epoch.
+        if !self.min_delta.is_finite() {
+            return Err(Error::invalid(
+                "EarlyStopping",
+                format!("min_delta must be a finite number, got {}", self.min_delta),
+            ));
+        }
+        if let Some(b) = self.baseline
+            && b.is_nan()
+        {
+            return Err(Error::invalid("EarlyStopping", "baseline must be a number, got NaN"));
+        }
         // Reusable across fits, as in Keras.
         self.wait = 0;
         self.best = None;

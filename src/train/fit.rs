@@ -63,7 +63,8 @@ impl<'a> Trainer<'a> {
     /// per-epoch checkpoint. Training stops after the last epoch or when a
     /// callback asks (see [`History::stop`]).
     ///
-    /// Errors on invalid settings (a zero batch size, a validation split
+    /// Errors on invalid settings (a zero batch size or accumulation count,
+    /// both validation data and a validation split, a validation split
     /// outside `(0, 1)` or leaving an empty part, a trainer built with
     /// [`Trainer::custom`], which has no loss), on shape errors from the
     /// model or loss, on a loss that is not a single value, and on errors from
@@ -97,13 +98,20 @@ impl<'a> Trainer<'a> {
         data: &Dataset,
     ) -> Result<History> {
         if self.batch_size == 0 || self.eval_batch_size() == 0 {
-            return Err(Error::invalid(OP, "the batch size must be at least 1"));
+            return Err(Error::invalid(
+                OP,
+                format!(
+                    "the batch size must be at least 1, got batch_size {} and validation_batch_size {}",
+                    self.batch_size,
+                    self.eval_batch_size()
+                ),
+            ));
         }
         if self.accumulation == 0 {
-            return Err(Error::invalid(OP, "accumulation_steps must be at least 1"));
+            return Err(Error::invalid(OP, "accumulation_steps must be at least 1, got 0"));
         }
         let device = model.device().unwrap_or_else(|| data.device());
-        let (train, validation) = split_validation(&self.validation, data)?;
+        let (train, validation) = split_validation(&self.validation(OP)?, data)?;
         let mut loader = DataLoader::new(train, self.batch_size)?
             .drop_last(self.drop_last)
             .on_device(&device);
@@ -128,7 +136,7 @@ impl<'a> Trainer<'a> {
         };
         if let Some(r) = &resume {
             if let Some(s) = &r.loader {
-                loader.set_state(s);
+                loader.set_state(s)?;
             }
             optimizer.load_state(&r.optimizer)?;
             if let Some(s) = &r.scheduler {

@@ -96,7 +96,16 @@ impl Metric {
                     categorical_correct(outputs, targets, dtype)
                 }
             }
-            Metric::BinaryAccuracy { threshold } => binary_correct(outputs, targets, *threshold, dtype),
+            Metric::BinaryAccuracy { threshold } => {
+                // A NaN threshold would silently count every output as class 0.
+                if threshold.is_nan() {
+                    return Err(Error::invalid(
+                        "Metric::BinaryAccuracy",
+                        "threshold must be a number, got NaN",
+                    ));
+                }
+                binary_correct(outputs, targets, *threshold, dtype)
+            }
             Metric::Custom { name, f } => {
                 let v = f(outputs, targets)?;
                 if v.elem_count() != 1 {

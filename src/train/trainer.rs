@@ -101,7 +101,10 @@ pub struct Trainer<'a> {
     pub(crate) shuffle: bool,
     pub(crate) seed: u64,
     pub(crate) drop_last: bool,
-    pub(crate) validation: Validation,
+    /// Kept apart (not one `Validation`) so that setting both is reported
+    /// by `fit` instead of one silently replacing the other.
+    pub(crate) validation_data: Option<Dataset>,
+    pub(crate) validation_split: Option<f64>,
     pub(crate) metrics: Vec<Metric>,
     pub(crate) scheduler: Option<Box<dyn LrScheduler + 'a>>,
     pub(crate) scheduler_step: SchedulerStep,
@@ -142,7 +145,8 @@ impl<'a> Trainer<'a> {
             shuffle: true,
             seed: 0,
             drop_last: false,
-            validation: Validation::None,
+            validation_data: None,
+            validation_split: None,
             metrics: Vec::new(),
             scheduler: None,
             scheduler_step: SchedulerStep::Epoch,
@@ -207,18 +211,21 @@ impl<'a> Trainer<'a> {
         self
     }
 
-    /// Validates on `data` after every epoch (replaces a validation split).
+    /// Validates on `data` after every epoch. Setting a
+    /// [`Trainer::validation_split`] too is an error (reported by `fit`),
+    /// as it is ambiguous which one should validate.
     pub fn validation_data(mut self, data: Dataset) -> Self {
-        self.validation = Validation::Data(data);
+        self.validation_data = Some(data);
         self
     }
 
     /// Holds out the last `fraction` of the training samples (in their given
     /// order, before any shuffling) for validation, as Keras does: the first
-    /// `floor(n * (1 - fraction))` samples train. Replaces validation data.
-    /// `fraction` must be in `(0, 1)` (checked by `fit`).
+    /// `floor(n * (1 - fraction))` samples train. `fraction` must be in
+    /// `(0, 1)`, and setting [`Trainer::validation_data`] too is an error
+    /// (both checked by `fit`).
     pub fn validation_split(mut self, fraction: f64) -> Self {
-        self.validation = Validation::Split(fraction);
+        self.validation_split = Some(fraction);
         self
     }
 
@@ -378,6 +385,23 @@ impl<'a> Trainer<'a> {
             snap = snap.scheduler(s);
         }
         save_training(path, &snap)
+    }
+
+    /// Where validation data comes from; errors when both validation data
+    /// and a validation split were set.
+    pub(crate) fn validation(&self, op: &'static str) -> Result<Validation> {
+        match (&self.validation_data, self.validation_split) {
+            (Some(_), Some(f)) => Err(Error::invalid(
+                op,
+                format!(
+                    "both validation_data and validation_split ({f}) are set; set only one: \
+                     validation_split holds out the tail of the training data, validation_data replaces it"
+                ),
+            )),
+            (Some(d), None) => Ok(Validation::Data(d.clone())),
+            (None, Some(f)) => Ok(Validation::Split(f)),
+            (None, None) => Ok(Validation::None),
+        }
     }
 
     /// The batch size of validation, `evaluate` and `predict`.

@@ -159,8 +159,14 @@ fn a_process_killed_mid_save_leaves_the_previous_checkpoint_intact() {
     assert_eq!(std::fs::read(&path).unwrap(), before);
     let loaded = Sequential::load(&path, &Device::cpu()).unwrap();
     assert_eq!(values(&loaded), values(&previous));
-    // The killed save leaves its partial temporary file beside the target, nothing else.
+    // The killed save leaves its partial temporary file beside the target,
+    // until the next save to that target sees that its writer is dead.
     assert!(tmp.exists());
+    previous.save(&path).unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    if cfg!(all(target_os = "linux", target_env = "gnu")) {
+        assert!(!tmp.exists(), "the stale temporary file is removed by the next save");
+    }
     let _ = std::fs::remove_file(&tmp);
 
     // Killed in the middle of a later save: the target holds the last complete one.

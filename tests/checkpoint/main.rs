@@ -2,6 +2,7 @@
 //! exact resume and safetensors interop with PyTorch.
 
 mod any_module;
+mod bounded;
 mod common;
 mod corruption;
 mod crafted;
@@ -11,3 +12,4 @@ mod fuzz_seeds;
 mod interop;
 mod resume;
 mod roundtrip;
+mod stale_temps;

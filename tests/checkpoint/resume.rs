@@ -123,7 +123,7 @@ fn run_child() {
     let mut sched = StepLr::new(&mut opt, 1, 0.5).unwrap();
     sched.load_state(ckpt.scheduler_state.as_ref().unwrap()).unwrap();
     let mut loader = DataLoader::new(data, 8).unwrap().shuffle(12345);
-    loader.set_state(ckpt.loader_state.as_ref().unwrap());
+    loader.set_state(ckpt.loader_state.as_ref().unwrap()).unwrap();
     assert_eq!(
         neurite::rng_state(),
         rng_after_load,

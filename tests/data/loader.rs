@@ -103,7 +103,7 @@ fn state_resumes_the_exact_sequence() {
 
     let restored: LoaderState = serde_json::from_str(&json).unwrap();
     let mut b = DataLoader::new(numbered(30), 7).unwrap().shuffle(12345);
-    b.set_state(&restored);
+    b.set_state(&restored).unwrap();
     assert_eq!(b.epoch(), 2);
     let next_b: Vec<_> = (0..2).map(|_| epoch(&mut b)).collect();
     assert_eq!(next_a, next_b);

@@ -9,6 +9,7 @@ mod mnist;
 mod multi;
 mod scaler;
 mod split;
+mod validation;
 
 use std::path::PathBuf;
 

@@ -331,7 +331,7 @@ fn resume_from_state_continues_every_tensor_exactly() {
     assert_eq!(next_a[1].concat(), want[3][..28]);
 
     let mut b = DataLoader::new(three(n), 7).unwrap().shuffle(5).drop_last(true);
-    b.set_state(&serde_json::from_str(&json).unwrap());
+    b.set_state(&serde_json::from_str(&json).unwrap()).unwrap();
     assert_eq!(b.epoch(), 2);
     let next_b: Vec<_> = (0..2).map(|_| epoch(&mut b)).collect();
     assert_eq!(next_a, next_b);

@@ -365,7 +365,7 @@ fn scheduler_misuse() {
     let s: Box<dyn LrScheduler> = Box::new(ReduceLrOnPlateau::new(&fresh, PlateauConfig::default()).unwrap());
     let _ = s;
     let e: Box<dyn LrScheduler> = Box::new(ExponentialLr::new(&mut fresh, 0.5).unwrap());
-    fresh.set_initial_lr(None);
+    fresh.set_initial_lr(None).unwrap();
     invalid(SequentialLr::new(&mut fresh, vec![e], vec![]), "initial_lr");
 }
 

@@ -83,7 +83,7 @@ fn construction_errors_name_the_problem() {
             ],
             AdamWConfig::default(),
         ),
-        "parameter group 1: lr must be",
+        "parameter group 1: Invalid learning rate: -1",
     );
     invalid(
         Sgd::with_groups(
@@ -149,7 +149,7 @@ fn per_group_accessors() {
 
     opt.set_group_lr(1, 0.25).unwrap();
     assert_eq!(opt.group_lrs(), vec![0.1, 0.25]);
-    opt.set_lr(0.3);
+    opt.set_lr(0.3).unwrap();
     assert_eq!(opt.group_lrs(), vec![0.3, 0.3], "set_lr sets every group");
     opt.set_group_momentum(0, 0.8).unwrap();
     assert_eq!(opt.group_momentum(0).unwrap(), Some(0.8));
@@ -381,7 +381,7 @@ fn building_from_a_state_needs_names_for_several_groups() {
     // One unnamed group is matched by position.
     let w = p(2);
     let mut one = Sgd::new(vec![w.clone()], SgdConfig::new(0.1)).unwrap();
-    one.set_lr(0.05);
+    one.set_lr(0.05).unwrap();
     let rebuilt = one
         .state()
         .unwrap()

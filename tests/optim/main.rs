@@ -1,6 +1,7 @@
 //! Optimizer, gradient-clipping and learning-rate-scheduler tests: PyTorch
 //! fixtures (tests/fixtures/optim_fixtures.json, sched_fixtures.json,
-//! optim_groups.json), parameter groups, state round trips and argument errors.
+//! optim_groups.json), parameter groups, state round trips, argument errors and the
+//! validation of every hyperparameter and epoch.
 
 mod clipping;
 mod errors;
@@ -10,3 +11,4 @@ mod groups;
 mod optimizers;
 mod resume;
 mod schedulers;
+mod validation;

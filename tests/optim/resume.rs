@@ -122,7 +122,7 @@ fn optimizer_state_carries_lr_and_initial_lr() {
     )
     .unwrap();
     let _sched = StepLr::new(&mut opt, 1, 0.5).unwrap();
-    opt.set_lr(0.075);
+    opt.set_lr(0.075).unwrap();
     let state = json_round_trip(&opt.state().unwrap());
     let mut other = Sgd::new(vec![w], SgdConfig::new(1.0)).unwrap();
     other.load_state(&state).unwrap();

@@ -17,3 +17,4 @@ mod history;
 mod nan;
 mod resume;
 mod seed_gradients;
+mod validation;

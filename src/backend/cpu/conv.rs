@@ -1,7 +1,10 @@
 //! Patch extraction (im2col) and its adjoint, the basis of conv2d and pooling.
 
+use super::buffer;
 use super::float::CpuFloat;
+use crate::Result;
 use crate::backend::Im2ColSpec;
+use crate::shape::checked_numel;
 use rayon::prelude::*;
 
 /// The output positions `o` in `0..out_len` whose input position
@@ -46,13 +49,13 @@ fn tap_rows(s: &Im2ColSpec, tap: usize) -> impl Iterator<Item = TapRow> + '_ {
 }
 
 /// Input `(n, c, h, w)` to columns `(n, c*kh*kw, oh*ow)`; out-of-image taps read `pad_value`.
-pub(super) fn im2col<T: CpuFloat>(x: &[T], s: &Im2ColSpec, pad_value: f64) -> Vec<T> {
+pub(super) fn im2col<T: CpuFloat>(x: &[T], s: &Im2ColSpec, pad_value: f64) -> Result<Vec<T>> {
     let (oh, ow) = (s.out_h(), s.out_w());
     let taps = s.kh * s.kw;
     let pad = T::from_f64(pad_value);
-    let mut out = vec![pad; s.n * s.c * taps * oh * ow];
+    let mut out = buffer::filled(pad, checked_numel(&[s.n, s.c, s.kh, s.kw, oh, ow], "im2col")?)?;
     if out.is_empty() {
-        return out;
+        return Ok(out);
     }
     // One task per (image, channel) plane: its kh*kw column rows are contiguous.
     out.par_chunks_mut(taps * oh * ow).enumerate().for_each(|(p, rows)| {
@@ -74,16 +77,16 @@ pub(super) fn im2col<T: CpuFloat>(x: &[T], s: &Im2ColSpec, pad_value: f64) -> Ve
             }
         }
     });
-    out
+    Ok(out)
 }
 
 /// Columns `(n, c*kh*kw, oh*ow)` summed back into an image `(n, c, h, w)`.
-pub(super) fn col2im<T: CpuFloat>(cols: &[T], s: &Im2ColSpec) -> Vec<T> {
+pub(super) fn col2im<T: CpuFloat>(cols: &[T], s: &Im2ColSpec) -> Result<Vec<T>> {
     let (oh, ow) = (s.out_h(), s.out_w());
     let taps = s.kh * s.kw;
-    let mut out = vec![T::zero(); s.n * s.c * s.h * s.w];
+    let mut out = buffer::zeroed(checked_numel(&[s.n, s.c, s.h, s.w], "col2im")?)?;
     if out.is_empty() {
-        return out;
+        return Ok(out);
     }
     // One task per (image, channel) plane: no two tasks write the same pixel.
     out.par_chunks_mut(s.h * s.w).enumerate().for_each(|(p, plane)| {
@@ -111,7 +114,7 @@ pub(super) fn col2im<T: CpuFloat>(cols: &[T], s: &Im2ColSpec) -> Vec<T> {
             }
         }
     });
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -167,12 +170,12 @@ mod tests {
                 padding,
             };
             let x: Vec<f64> = (0..2 * 3 * h * w).map(|i| (i * 7 % 11) as f64 - 5.0).collect();
-            let cols = im2col(&x, &s, -9.0);
+            let cols = im2col(&x, &s, -9.0).unwrap();
             assert_eq!(cols, im2col_reference(&x, &s, -9.0), "{s:?}");
             let c: Vec<f64> = (0..cols.len()).map(|i| (i * 5 % 13) as f64 - 6.0).collect();
-            let zero_pad = im2col(&x, &s, 0.0);
+            let zero_pad = im2col(&x, &s, 0.0).unwrap();
             let lhs: f64 = zero_pad.iter().zip(&c).map(|(a, b)| a * b).sum();
-            let rhs: f64 = x.iter().zip(col2im(&c, &s)).map(|(a, b)| a * b).sum();
+            let rhs: f64 = x.iter().zip(col2im(&c, &s).unwrap()).map(|(a, b)| a * b).sum();
             assert_eq!(lhs, rhs, "{s:?}");
         }
     }

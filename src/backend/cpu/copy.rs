@@ -1,6 +1,8 @@
 //! Strided gathers and concatenation: the data movement behind shape ops.
 
+use super::buffer;
 use super::parallel::{PAR_CHUNK, PAR_MIN_ELEMS};
+use crate::Result;
 use crate::backend::layout::coalesce;
 use rayon::prelude::*;
 
@@ -9,11 +11,11 @@ pub(super) fn copy_strided<T: Copy + Send + Sync + Default>(
     offset: usize,
     strides: &[usize],
     shape: &[usize],
-) -> Vec<T> {
-    let n: usize = shape.iter().product();
-    let mut out = vec![T::default(); n];
+) -> Result<Vec<T>> {
+    let n = crate::shape::checked_numel(shape, "copy_strided")?;
+    let mut out = buffer::filled(T::default(), n)?;
     if n == 0 {
-        return out;
+        return Ok(out);
     }
     let (dims, strs) = coalesce(shape, strides);
     let rank = dims.len();
@@ -39,15 +41,17 @@ pub(super) fn copy_strided<T: Copy + Send + Sync + Default>(
     } else {
         out.chunks_mut(inner).enumerate().for_each(|(r, d)| row(r, d));
     }
-    out
+    Ok(out)
 }
 
 /// Concatenates `(outer, inner_i)` blocks along the inner axis.
-pub(super) fn cat<T: Copy>(parts: &[&[T]], outer: usize) -> Vec<T> {
-    let total: usize = parts.iter().map(|p| p.len()).sum();
-    let mut out = Vec::with_capacity(total);
-    if outer == 0 {
-        return out;
+pub(super) fn cat<T: Copy>(parts: &[&[T]], outer: usize) -> Result<Vec<T>> {
+    let total = parts.iter().try_fold(0usize, |acc, p| {
+        crate::shape::checked_add(acc, p.len(), "cat", "total length")
+    })?;
+    let mut out = buffer::with_capacity(total)?;
+    if outer == 0 || total == 0 {
+        return Ok(out);
     }
     let inners: Vec<usize> = parts.iter().map(|p| p.len() / outer).collect();
     for o in 0..outer {
@@ -55,5 +59,5 @@ pub(super) fn cat<T: Copy>(parts: &[&[T]], outer: usize) -> Vec<T> {
             out.extend_from_slice(&p[o * w..(o + 1) * w]);
         }
     }
-    out
+    Ok(out)
 }

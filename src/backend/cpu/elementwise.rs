@@ -1,13 +1,15 @@
 //! Element-wise kernels: maps, broadcasting binary ops and selection.
 
+use super::buffer;
 use super::float::CpuFloat;
 use super::parallel::{PAR_CHUNK, PAR_MIN_ELEMS};
+use crate::Result;
 use crate::backend::{BinaryLayout, BinaryOp, CmpOp, UnaryOp};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
-fn map<T: Copy + Send + Sync, U: Send, F: Fn(T) -> U + Sync + Send>(x: &[T], f: F) -> Vec<U> {
-    let mut out = Vec::with_capacity(x.len());
+fn map<T: Copy + Send + Sync, U: Send, F: Fn(T) -> U + Sync + Send>(x: &[T], f: F) -> Result<Vec<U>> {
+    let mut out = buffer::with_capacity(x.len())?;
     // Plain loops over matching chunks (not an iterator chain through rayon's
     // collect): the compiler vectorises them and turns comparisons into
     // selects, where a per-item chain left unpredictable branches.
@@ -28,7 +30,7 @@ fn map<T: Copy + Send + Sync, U: Send, F: Fn(T) -> U + Sync + Send>(x: &[T], f: 
     // SAFETY: `out` has capacity `x.len()` and every one of the first `x.len()`
     // slots was written above (none for an empty input, where the length stays 0).
     unsafe { out.set_len(x.len()) };
-    out
+    Ok(out)
 }
 
 #[inline]
@@ -36,7 +38,7 @@ fn bool_to<T: CpuFloat>(b: bool) -> T {
     if b { T::one() } else { T::zero() }
 }
 
-pub(super) fn unary<T: CpuFloat>(x: &[T], op: UnaryOp) -> Vec<T> {
+pub(super) fn unary<T: CpuFloat>(x: &[T], op: UnaryOp) -> Result<Vec<T>> {
     let c = |v: f64| T::from_f64(v);
     match op {
         UnaryOp::Neg => map(x, |v| -v),
@@ -55,7 +57,9 @@ pub(super) fn unary<T: CpuFloat>(x: &[T], op: UnaryOp) -> Vec<T> {
         }),
         UnaryOp::Recip => map(x, |v| v.recip()),
         UnaryOp::Sqr => map(x, |v| v * v),
-        UnaryOp::Relu => map(x, |v| if v > T::zero() { v } else { T::zero() }),
+        // `v < 0` rather than `v > 0`: NaN stays NaN, as in PyTorch, so a NaN
+        // input is not laundered into a finite loss.
+        UnaryOp::Relu => map(x, |v| if v < T::zero() { T::zero() } else { v }),
         UnaryOp::Sigmoid => map(x, |v| {
             // Two branches keep exp() from overflowing for large |v|.
             if v >= T::zero() {
@@ -110,7 +114,7 @@ pub(super) fn unary<T: CpuFloat>(x: &[T], op: UnaryOp) -> Vec<T> {
 /// Compares against an `f64` scalar exactly (the value widened, never the
 /// scalar narrowed), with the comparison chosen once rather than per element
 /// so that each loop vectorises.
-fn compare_scalar<T: CpuFloat>(x: &[T], cmp: CmpOp, s: f64) -> Vec<T> {
+fn compare_scalar<T: CpuFloat>(x: &[T], cmp: CmpOp, s: f64) -> Result<Vec<T>> {
     match cmp {
         CmpOp::Eq => map(x, move |v| bool_to(v.to_f64() == s)),
         CmpOp::Ne => map(x, move |v| bool_to(v.to_f64() != s)),
@@ -121,7 +125,7 @@ fn compare_scalar<T: CpuFloat>(x: &[T], cmp: CmpOp, s: f64) -> Vec<T> {
     }
 }
 
-pub(super) fn binary<T: CpuFloat>(a: &[T], b: &[T], op: BinaryOp, layout: &BinaryLayout) -> Vec<T> {
+pub(super) fn binary<T: CpuFloat>(a: &[T], b: &[T], op: BinaryOp, layout: &BinaryLayout) -> Result<Vec<T>> {
     match op {
         BinaryOp::Add => binary_map(a, b, layout, |x, y| x + y),
         BinaryOp::Sub => binary_map(a, b, layout, |x, y| x - y),
@@ -141,7 +145,7 @@ pub(super) fn binary<T: CpuFloat>(a: &[T], b: &[T], op: BinaryOp, layout: &Binar
 /// Applies `f` over the broadcast layout, one innermost row at a time, with
 /// the row loop specialised for the contiguous and broadcast cases so that it
 /// vectorises.
-pub(super) fn binary_map<T, U, F>(a: &[T], b: &[T], layout: &BinaryLayout, f: F) -> Vec<U>
+pub(super) fn binary_map<T, U, F>(a: &[T], b: &[T], layout: &BinaryLayout, f: F) -> Result<Vec<U>>
 where
     T: Copy + Send + Sync,
     U: Copy + Send + Sync + Default,
@@ -150,13 +154,13 @@ where
     let n = layout.elem_count();
     let rank = layout.dims.len();
     if rank == 0 {
-        return vec![f(a[0], b[0])];
+        return buffer::collect(1, std::iter::once(f(a[0], b[0])));
     }
     let inner = layout.dims[rank - 1];
     let (ls, rs) = (layout.lhs_strides[rank - 1], layout.rhs_strides[rank - 1]);
-    let mut out = Vec::with_capacity(n);
+    let mut out = buffer::with_capacity(n)?;
     if n == 0 {
-        return out;
+        return Ok(out);
     }
     let row_start = |r: usize| {
         let (mut lo, mut ro, mut rem) = (0, 0, r);
@@ -223,12 +227,14 @@ where
     // SAFETY: `out` has capacity `n` and the pieces above cover all `n` slots,
     // each written once (none when `n == 0`, where the length stays 0).
     unsafe { out.set_len(n) };
-    out
+    Ok(out)
 }
 
-pub(super) fn select<T: Copy + Send + Sync>(mask: &[bool], t: &[T], f: &[T]) -> Vec<T> {
-    mask.iter()
-        .zip(t.iter().zip(f))
-        .map(|(&m, (&x, &y))| if m { x } else { y })
-        .collect()
+pub(super) fn select<T: Copy + Send + Sync>(mask: &[bool], t: &[T], f: &[T]) -> Result<Vec<T>> {
+    buffer::collect(
+        mask.len(),
+        mask.iter()
+            .zip(t.iter().zip(f))
+            .map(|(&m, (&x, &y))| if m { x } else { y }),
+    )
 }

@@ -1,6 +1,8 @@
 //! Index-driven kernels: index_select, gather and their adjoints.
 
+use super::buffer;
 use super::float::CpuFloat;
+use crate::shape::checked_numel;
 use crate::{Error, Result};
 
 pub(super) fn check_ids(ids: &[i64], dim: usize, op: &'static str) -> Result<()> {
@@ -15,19 +17,19 @@ pub(super) fn check_ids(ids: &[i64], dim: usize, op: &'static str) -> Result<()>
     }
 }
 
-pub(super) fn index_select<T: Copy>(x: &[T], ids: &[i64], outer: usize, dim: usize, inner: usize) -> Vec<T> {
-    let mut out = Vec::with_capacity(outer * ids.len() * inner);
+pub(super) fn index_select<T: Copy>(x: &[T], ids: &[i64], outer: usize, dim: usize, inner: usize) -> Result<Vec<T>> {
+    let mut out = buffer::with_capacity(checked_numel(&[outer, ids.len(), inner], "index_select")?)?;
     for o in 0..outer {
         for &i in ids {
             let start = (o * dim + i as usize) * inner;
             out.extend_from_slice(&x[start..start + inner]);
         }
     }
-    out
+    Ok(out)
 }
 
-pub(super) fn index_add<T: CpuFloat>(g: &[T], ids: &[i64], outer: usize, dim: usize, inner: usize) -> Vec<T> {
-    let mut out = vec![T::zero(); outer * dim * inner];
+pub(super) fn index_add<T: CpuFloat>(g: &[T], ids: &[i64], outer: usize, dim: usize, inner: usize) -> Result<Vec<T>> {
+    let mut out = buffer::zeroed(checked_numel(&[outer, dim, inner], "index_add")?)?;
     for o in 0..outer {
         for (j, &i) in ids.iter().enumerate() {
             let dst = (o * dim + i as usize) * inner;
@@ -38,12 +40,12 @@ pub(super) fn index_add<T: CpuFloat>(g: &[T], ids: &[i64], outer: usize, dim: us
                 .for_each(|(d, &v)| *d += v);
         }
     }
-    out
+    Ok(out)
 }
 
-pub(super) fn gather<T: Copy>(x: &[T], ids: &[i64], outer: usize, dim: usize, inner: usize) -> Vec<T> {
+pub(super) fn gather<T: Copy>(x: &[T], ids: &[i64], outer: usize, dim: usize, inner: usize) -> Result<Vec<T>> {
     let n_ids = ids.len() / (outer * inner).max(1);
-    let mut out = Vec::with_capacity(ids.len());
+    let mut out = buffer::with_capacity(ids.len())?;
     for o in 0..outer {
         for j in 0..n_ids {
             for i in 0..inner {
@@ -52,12 +54,12 @@ pub(super) fn gather<T: Copy>(x: &[T], ids: &[i64], outer: usize, dim: usize, in
             }
         }
     }
-    out
+    Ok(out)
 }
 
-pub(super) fn scatter_add<T: CpuFloat>(g: &[T], ids: &[i64], outer: usize, dim: usize, inner: usize) -> Vec<T> {
+pub(super) fn scatter_add<T: CpuFloat>(g: &[T], ids: &[i64], outer: usize, dim: usize, inner: usize) -> Result<Vec<T>> {
     let n_ids = ids.len() / (outer * inner).max(1);
-    let mut out = vec![T::zero(); outer * dim * inner];
+    let mut out = buffer::zeroed(checked_numel(&[outer, dim, inner], "scatter_add")?)?;
     for o in 0..outer {
         for j in 0..n_ids {
             for i in 0..inner {
@@ -66,5 +68,5 @@ pub(super) fn scatter_add<T: CpuFloat>(g: &[T], ids: &[i64], outer: usize, dim: 
             }
         }
     }
-    out
+    Ok(out)
 }

@@ -1,8 +1,11 @@
 //! Matrix products through the `gemm` crate.
 
+use super::buffer;
 use super::float::CpuFloat;
 use super::parallel::num_threads;
 use crate::backend::MatmulSpec;
+use crate::shape::checked_numel;
+use crate::{Error, Result};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
@@ -14,12 +17,16 @@ const PAR_MIN_FLOPS: usize = 1 << 17;
 /// the pool a whole product at a time rather than split one by one.
 const PAR_BATCH_MAX_FLOPS: usize = 1 << 22;
 
-pub(super) fn matmul<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec) -> Vec<T> {
+pub(super) fn matmul<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec) -> Result<Vec<T>> {
     let (m, n, k) = (s.m, s.n, s.k);
-    let mut out = vec![T::zero(); s.batch * m * n];
-    if m == 0 || n == 0 {
-        return out;
+    let mut out = buffer::zeroed(checked_numel(&[s.batch, m, n], "matmul")?)?;
+    // An empty output needs no product; with `k == 0` every output is an
+    // empty sum, zero, and the operands (empty) are never touched.
+    if out.is_empty() || k == 0 {
+        return Ok(out);
     }
+    check_operand(a.len(), s.batch, s.lhs_batch_stride, m * k, "lhs")?;
+    check_operand(b.len(), s.batch, s.rhs_batch_stride, k * n, "rhs")?;
     // Row and column strides of each operand as stored.
     let (a_rs, a_cs) = if s.lhs_transposed { (1, m) } else { (k, 1) };
     let (b_rs, b_cs) = if s.rhs_transposed { (1, k) } else { (n, 1) };
@@ -28,15 +35,15 @@ pub(super) fn matmul<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec) -> Vec<T> {
     // a few large ones are each spread over the pool instead.
     if s.batch >= threads && threads > 1 && m * n * k < PAR_BATCH_MAX_FLOPS {
         out.par_chunks_mut(m * n).enumerate().for_each(|(bi, dst)| {
-            // SAFETY: the tensor layer checked that each operand holds every
+            // SAFETY: `check_operand` verified that each operand holds every
             // batch item its batch stride and the (row, column) strides address
             // (`m * k` / `k * n` elements from `bi * stride`); `dst` is exactly one
-            // `m * n` chunk of the output, disjoint from the other tasks'. `m` and
-            // `n` are non-zero here (empty outputs returned above); with `k == 0`
-            // gemm reads no operand element and writes zeros.
+            // `m * n` chunk of the output, disjoint from the other tasks'. `m`,
+            // `n`, `k` and the batch are non-zero here (empty cases returned
+            // above), so no pointer into an empty buffer reaches gemm.
             unsafe { gemm_one(a, b, dst, s, bi, (a_rs, a_cs), (b_rs, b_cs), Parallelism::None) }
         });
-        return out;
+        return Ok(out);
     }
     let par = if m * n * k >= PAR_MIN_FLOPS && threads > 1 {
         Parallelism::Rayon(threads)
@@ -44,13 +51,29 @@ pub(super) fn matmul<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec) -> Vec<T> {
         Parallelism::None
     };
     for (bi, dst) in out.chunks_mut(m * n).enumerate() {
-        // SAFETY: the tensor layer checked that each operand holds
+        // SAFETY: `check_operand` verified that each operand holds
         // `batch_stride * (batch - 1) + m * k` (resp. `k * n`) elements and the
         // strides address exactly that matrix; `dst` is one `m * n` output.
-        // `m` and `n` are non-zero here; with `k == 0` no operand is read.
+        // `m`, `n`, `k` and the batch are non-zero here (empty cases returned above).
         unsafe { gemm_one(a, b, dst, s, bi, (a_rs, a_cs), (b_rs, b_cs), par) }
     }
-    out
+    Ok(out)
+}
+
+/// Checks that an operand of `len` elements holds all `batch` matrices of
+/// `matrix` elements at `stride`: the bounds the `unsafe` products rely on,
+/// checked here rather than trusted from the caller.
+fn check_operand(len: usize, batch: usize, stride: usize, matrix: usize, which: &str) -> Result<()> {
+    let need = (batch - 1).checked_mul(stride).and_then(|x| x.checked_add(matrix));
+    match need {
+        Some(need) if need <= len => Ok(()),
+        _ => Err(Error::invalid(
+            "matmul",
+            format!(
+                "internal: the {which} buffer holds {len} elements, fewer than {batch} matrices of {matrix} at stride {stride}"
+            ),
+        )),
+    }
 }
 
 /// One `m x n` product of batch item `bi` into `dst`.

@@ -2,6 +2,7 @@
 //! matrix products and rayon for large element-wise work.
 
 pub(crate) mod allocator;
+pub(crate) mod buffer;
 mod conv;
 mod copy;
 mod elementwise;
@@ -34,21 +35,21 @@ macro_rules! float_map {
         match $s {
             CpuStorage::F32($v) => {
                 let $v: &[f32] = $v;
-                CpuStorage::F32($body)
+                CpuStorage::F32($body?)
             }
             CpuStorage::F64($v) => {
                 let $v: &[f64] = $v;
-                CpuStorage::F64($body)
+                CpuStorage::F64($body?)
             }
             CpuStorage::F16(h) => {
-                let wide = float::widen_f16(h);
+                let wide = float::widen_f16(h)?;
                 let $v: &[f32] = &wide;
-                CpuStorage::F16(float::narrow_f16(&$body))
+                CpuStorage::F16(float::narrow_f16(&$body?)?)
             }
             CpuStorage::BF16(h) => {
-                let wide = float::widen_bf16(h);
+                let wide = float::widen_bf16(h)?;
                 let $v: &[f32] = &wide;
-                CpuStorage::BF16(float::narrow_bf16(&$body))
+                CpuStorage::BF16(float::narrow_bf16(&$body?)?)
             }
             CpuStorage::I64(_) => {
                 return Err(Error::UnsupportedDType {
@@ -67,21 +68,21 @@ macro_rules! float_map2 {
         match ($a, $b) {
             (CpuStorage::F32($x), CpuStorage::F32($y)) => {
                 let ($x, $y): (&[f32], &[f32]) = ($x, $y);
-                CpuStorage::F32($body)
+                CpuStorage::F32($body?)
             }
             (CpuStorage::F64($x), CpuStorage::F64($y)) => {
                 let ($x, $y): (&[f64], &[f64]) = ($x, $y);
-                CpuStorage::F64($body)
+                CpuStorage::F64($body?)
             }
             (CpuStorage::F16(a), CpuStorage::F16(b)) => {
-                let (wa, wb) = (float::widen_f16(a), float::widen_f16(b));
+                let (wa, wb) = (float::widen_f16(a)?, float::widen_f16(b)?);
                 let ($x, $y): (&[f32], &[f32]) = (&wa, &wb);
-                CpuStorage::F16(float::narrow_f16(&$body))
+                CpuStorage::F16(float::narrow_f16(&$body?)?)
             }
             (CpuStorage::BF16(a), CpuStorage::BF16(b)) => {
-                let (wa, wb) = (float::widen_bf16(a), float::widen_bf16(b));
+                let (wa, wb) = (float::widen_bf16(a)?, float::widen_bf16(b)?);
                 let ($x, $y): (&[f32], &[f32]) = (&wa, &wb);
-                CpuStorage::BF16(float::narrow_bf16(&$body))
+                CpuStorage::BF16(float::narrow_bf16(&$body?)?)
             }
             (a, b) if a.dtype() != b.dtype() => {
                 return Err(Error::DTypeMismatch {
@@ -106,39 +107,63 @@ macro_rules! float_map2 {
 macro_rules! any_map {
     ($s:expr, |$v:ident| $body:expr) => {
         match $s {
-            CpuStorage::F32($v) => CpuStorage::F32($body),
-            CpuStorage::F64($v) => CpuStorage::F64($body),
-            CpuStorage::F16($v) => CpuStorage::F16($body),
-            CpuStorage::BF16($v) => CpuStorage::BF16($body),
-            CpuStorage::I64($v) => CpuStorage::I64($body),
+            CpuStorage::F32($v) => CpuStorage::F32($body?),
+            CpuStorage::F64($v) => CpuStorage::F64($body?),
+            CpuStorage::F16($v) => CpuStorage::F16($body?),
+            CpuStorage::BF16($v) => CpuStorage::BF16($body?),
+            CpuStorage::I64($v) => CpuStorage::I64($body?),
         }
     };
 }
 
 impl CpuStorage {
-    /// A buffer of `len` copies of `value`.
-    pub fn full(value: f64, len: usize, dtype: DType) -> CpuStorage {
-        match dtype {
-            DType::F32 => CpuStorage::F32(vec![value as f32; len]),
-            DType::F64 => CpuStorage::F64(vec![value; len]),
-            DType::F16 => CpuStorage::F16(vec![f16::from_f64(value); len]),
-            DType::BF16 => CpuStorage::BF16(vec![bf16::from_f64(value); len]),
-            DType::I64 => CpuStorage::I64(vec![value as i64; len]),
+    /// A buffer of `len` copies of `value`, or `OutOfMemory`.
+    pub fn full(value: f64, len: usize, dtype: DType) -> Result<CpuStorage> {
+        // Zeros (the common case) come from a zeroed allocation, which stays
+        // lazy for large buffers instead of writing every byte.
+        let zero = value == 0.0 && value.is_sign_positive();
+        macro_rules! make {
+            ($variant:ident, $v:expr) => {
+                CpuStorage::$variant(if zero {
+                    buffer::zeroed(len)?
+                } else {
+                    buffer::filled($v, len)?
+                })
+            };
+        }
+        Ok(match dtype {
+            DType::F32 => make!(F32, value as f32),
+            DType::F64 => make!(F64, value),
+            DType::F16 => make!(F16, f16::from_f64(value)),
+            DType::BF16 => make!(BF16, bf16::from_f64(value)),
+            DType::I64 => make!(I64, value as i64),
+        })
+    }
+
+    /// The elements converted to `T`, or `OutOfMemory`.
+    pub fn to_vec<T: WithDType>(&self) -> Result<Vec<T>> {
+        if let Some(s) = T::from_cpu_storage(self) {
+            return buffer::copy_of(s);
+        }
+        let n = self.len();
+        match self {
+            CpuStorage::F32(v) => buffer::collect(n, v.iter().map(|&x| T::from_f64(x as f64))),
+            CpuStorage::F64(v) => buffer::collect(n, v.iter().map(|&x| T::from_f64(x))),
+            CpuStorage::F16(v) => buffer::collect(n, v.iter().map(|&x| T::from_f64(x.to_f64()))),
+            CpuStorage::BF16(v) => buffer::collect(n, v.iter().map(|&x| T::from_f64(x.to_f64()))),
+            CpuStorage::I64(v) => buffer::collect(n, v.iter().map(|&x| T::from_f64(x as f64))),
         }
     }
 
-    /// The elements converted to `T`.
-    pub fn to_vec<T: WithDType>(&self) -> Vec<T> {
-        if let Some(s) = T::from_cpu_storage(self) {
-            return s.to_vec();
-        }
-        match self {
-            CpuStorage::F32(v) => v.iter().map(|&x| T::from_f64(x as f64)).collect(),
-            CpuStorage::F64(v) => v.iter().map(|&x| T::from_f64(x)).collect(),
-            CpuStorage::F16(v) => v.iter().map(|&x| T::from_f64(x.to_f64())).collect(),
-            CpuStorage::BF16(v) => v.iter().map(|&x| T::from_f64(x.to_f64())).collect(),
-            CpuStorage::I64(v) => v.iter().map(|&x| T::from_f64(x as f64)).collect(),
-        }
+    /// A copy, or `OutOfMemory` (`clone` aborts the process instead).
+    pub fn try_clone(&self) -> Result<CpuStorage> {
+        Ok(match self {
+            CpuStorage::F32(v) => CpuStorage::F32(buffer::copy_of(v)?),
+            CpuStorage::F64(v) => CpuStorage::F64(buffer::copy_of(v)?),
+            CpuStorage::F16(v) => CpuStorage::F16(buffer::copy_of(v)?),
+            CpuStorage::BF16(v) => CpuStorage::BF16(buffer::copy_of(v)?),
+            CpuStorage::I64(v) => CpuStorage::I64(buffer::copy_of(v)?),
+        })
     }
 
     fn ids(&self, op: &'static str) -> Result<&[i64]> {
@@ -178,12 +203,15 @@ impl BackendStorage for CpuStorage {
     }
 
     fn to_cpu(&self) -> Result<CpuStorage> {
-        Ok(self.clone())
+        self.try_clone()
     }
 
     fn unary(&self, op: UnaryOp) -> Result<Self> {
         if let (CpuStorage::I64(v), UnaryOp::CmpScalar(c, s)) = (self, op) {
-            return Ok(CpuStorage::I64(v.iter().map(|&x| c.eval(x as f64, s) as i64).collect()));
+            return Ok(CpuStorage::I64(buffer::collect(
+                v.len(),
+                v.iter().map(|&x| c.eval(x as f64, s) as i64),
+            )?));
         }
         Ok(float_map!(self, "unary", |v| elementwise::unary(v, op)))
     }
@@ -192,7 +220,7 @@ impl BackendStorage for CpuStorage {
         if let (CpuStorage::I64(a), CpuStorage::I64(b), BinaryOp::Cmp(c)) = (self, rhs, op) {
             return Ok(CpuStorage::I64(elementwise::binary_map(a, b, layout, |x, y| {
                 c.eval(x as f64, y as f64) as i64
-            })));
+            })?));
         }
         Ok(float_map2!(self, rhs, "binary", |a, b| elementwise::binary(
             a, b, op, layout
@@ -200,9 +228,13 @@ impl BackendStorage for CpuStorage {
     }
 
     fn where_cond(&self, on_true: &Self, on_false: &Self) -> Result<Self> {
+        let n = self.len();
         let mask: Vec<bool> = match self {
-            CpuStorage::I64(v) => v.iter().map(|&x| x != 0).collect(),
-            other => other.to_vec::<f64>().into_iter().map(|x| x != 0.0).collect(),
+            CpuStorage::I64(v) => buffer::collect(n, v.iter().map(|&x| x != 0))?,
+            CpuStorage::F32(v) => buffer::collect(n, v.iter().map(|&x| x != 0.0))?,
+            CpuStorage::F64(v) => buffer::collect(n, v.iter().map(|&x| x != 0.0))?,
+            CpuStorage::F16(v) => buffer::collect(n, v.iter().map(|&x| x.to_f32() != 0.0))?,
+            CpuStorage::BF16(v) => buffer::collect(n, v.iter().map(|&x| x.to_f32() != 0.0))?,
         };
         if on_true.dtype() != on_false.dtype() {
             return Err(Error::DTypeMismatch {
@@ -212,11 +244,11 @@ impl BackendStorage for CpuStorage {
             });
         }
         Ok(match (on_true, on_false) {
-            (CpuStorage::F32(t), CpuStorage::F32(f)) => CpuStorage::F32(elementwise::select(&mask, t, f)),
-            (CpuStorage::F64(t), CpuStorage::F64(f)) => CpuStorage::F64(elementwise::select(&mask, t, f)),
-            (CpuStorage::F16(t), CpuStorage::F16(f)) => CpuStorage::F16(elementwise::select(&mask, t, f)),
-            (CpuStorage::BF16(t), CpuStorage::BF16(f)) => CpuStorage::BF16(elementwise::select(&mask, t, f)),
-            (CpuStorage::I64(t), CpuStorage::I64(f)) => CpuStorage::I64(elementwise::select(&mask, t, f)),
+            (CpuStorage::F32(t), CpuStorage::F32(f)) => CpuStorage::F32(elementwise::select(&mask, t, f)?),
+            (CpuStorage::F64(t), CpuStorage::F64(f)) => CpuStorage::F64(elementwise::select(&mask, t, f)?),
+            (CpuStorage::F16(t), CpuStorage::F16(f)) => CpuStorage::F16(elementwise::select(&mask, t, f)?),
+            (CpuStorage::BF16(t), CpuStorage::BF16(f)) => CpuStorage::BF16(elementwise::select(&mask, t, f)?),
+            (CpuStorage::I64(t), CpuStorage::I64(f)) => CpuStorage::I64(elementwise::select(&mask, t, f)?),
             _ => unreachable!("dtypes checked equal above"),
         })
     }
@@ -224,11 +256,11 @@ impl BackendStorage for CpuStorage {
     fn reduce(&self, op: ReduceOp, outer: usize, len: usize, inner: usize) -> Result<Self> {
         if matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin) {
             let idx = match self {
-                CpuStorage::F32(v) => reduce::arg_reduce(v, op, outer, len, inner),
-                CpuStorage::F64(v) => reduce::arg_reduce(v, op, outer, len, inner),
-                CpuStorage::I64(v) => reduce::arg_reduce(v, op, outer, len, inner),
+                CpuStorage::F32(v) => reduce::arg_reduce(v, op, outer, len, inner)?,
+                CpuStorage::F64(v) => reduce::arg_reduce(v, op, outer, len, inner)?,
+                CpuStorage::I64(v) => reduce::arg_reduce(v, op, outer, len, inner)?,
                 // Half types order exactly as their f32 widening.
-                _ => reduce::arg_reduce(&self.to_vec::<f32>(), op, outer, len, inner),
+                _ => reduce::arg_reduce(&self.to_vec::<f32>()?, op, outer, len, inner)?,
             };
             return Ok(CpuStorage::I64(idx));
         }
@@ -261,7 +293,7 @@ impl BackendStorage for CpuStorage {
                         _ => unreachable!("dtypes checked equal above"),
                     })
                     .collect();
-                CpuStorage::$variant(copy::cat(&slices, outer))
+                CpuStorage::$variant(copy::cat(&slices, outer)?)
             }};
         }
         Ok(match dtype {
@@ -275,11 +307,11 @@ impl BackendStorage for CpuStorage {
 
     fn to_dtype(&self, dtype: DType) -> Result<Self> {
         Ok(match dtype {
-            DType::F32 => CpuStorage::F32(self.to_vec()),
-            DType::F64 => CpuStorage::F64(self.to_vec()),
-            DType::F16 => CpuStorage::F16(self.to_vec()),
-            DType::BF16 => CpuStorage::BF16(self.to_vec()),
-            DType::I64 => CpuStorage::I64(self.to_vec()),
+            DType::F32 => CpuStorage::F32(self.to_vec()?),
+            DType::F64 => CpuStorage::F64(self.to_vec()?),
+            DType::F16 => CpuStorage::F16(self.to_vec()?),
+            DType::BF16 => CpuStorage::BF16(self.to_vec()?),
+            DType::I64 => CpuStorage::I64(self.to_vec()?),
         })
     }
 

@@ -1,8 +1,11 @@
 //! Reductions over the middle axis of an `(outer, len, inner)` view.
 
+use super::buffer;
 use super::float::CpuFloat;
 use super::parallel::PAR_MIN_ELEMS;
+use crate::Result;
 use crate::backend::ReduceOp;
+use crate::shape::checked_numel;
 use rayon::prelude::*;
 
 /// Eight independent accumulators: faster (vectorised) and more accurate than
@@ -54,8 +57,8 @@ fn reduce_row<T: CpuFloat>(x: &[T], op: ReduceOp, o: usize, len: usize, inner: u
     }
 }
 
-pub(super) fn reduce<T: CpuFloat>(x: &[T], op: ReduceOp, outer: usize, len: usize, inner: usize) -> Vec<T> {
-    let mut out = vec![T::zero(); outer * inner];
+pub(super) fn reduce<T: CpuFloat>(x: &[T], op: ReduceOp, outer: usize, len: usize, inner: usize) -> Result<Vec<T>> {
+    let mut out = buffer::zeroed(checked_numel(&[outer, inner], "reduce")?)?;
     if len == 0 || out.is_empty() {
         let fill = match op {
             ReduceOp::Sum => T::zero(),
@@ -63,7 +66,7 @@ pub(super) fn reduce<T: CpuFloat>(x: &[T], op: ReduceOp, outer: usize, len: usiz
             _ => T::infinity(),
         };
         out.iter_mut().for_each(|o| *o = fill);
-        return out;
+        return Ok(out);
     }
     if x.len() < PAR_MIN_ELEMS {
         out.chunks_mut(inner)
@@ -96,7 +99,7 @@ pub(super) fn reduce<T: CpuFloat>(x: &[T], op: ReduceOp, outer: usize, len: usiz
                 });
         }
     }
-    out
+    Ok(out)
 }
 
 /// Index of the first maximum (or minimum) along the middle axis; NaN wins, as in PyTorch.
@@ -106,10 +109,16 @@ pub(super) fn arg_reduce<T: PartialOrd + Copy + Sync + IsNan>(
     outer: usize,
     len: usize,
     inner: usize,
-) -> Vec<i64> {
-    let mut out = vec![0i64; outer * inner];
-    if outer * inner == 0 {
-        return out;
+) -> Result<Vec<i64>> {
+    let mut out = buffer::zeroed(checked_numel(&[outer, inner], "arg_reduce")?)?;
+    if out.is_empty() {
+        return Ok(out);
+    }
+    if len == 0 {
+        return Err(crate::Error::invalid(
+            "argmax/argmin",
+            "cannot reduce over a dimension of size 0 (the result has no defined index)",
+        ));
     }
     let max = op == ReduceOp::ArgMax;
     // The slices run along `inner` (the contiguous axis) for each step `l`, so
@@ -147,7 +156,7 @@ pub(super) fn arg_reduce<T: PartialOrd + Copy + Sync + IsNan>(
     } else {
         out.chunks_mut(inner).enumerate().for_each(|(o, dst)| row(o, dst));
     }
-    out
+    Ok(out)
 }
 
 /// NaN detection for the arg-reductions, which also run on integers.
@@ -192,10 +201,14 @@ mod tests {
         let want_min = [3i64, 1, 2];
         for (c, v) in cols.iter().enumerate() {
             for (op, want) in [(ReduceOp::ArgMax, want_max[c]), (ReduceOp::ArgMin, want_min[c])] {
-                assert_eq!(arg_reduce(v, op, 1, 4, 1), vec![want], "{v:?} {op:?}");
+                assert_eq!(arg_reduce(v, op, 1, 4, 1).unwrap(), vec![want], "{v:?} {op:?}");
                 // The same values down a strided axis, beside a constant column.
                 let strided: Vec<f32> = v.iter().flat_map(|&a| [a, 7.0]).collect();
-                assert_eq!(arg_reduce(&strided, op, 1, 4, 2), vec![want, 0], "{v:?} {op:?} strided");
+                assert_eq!(
+                    arg_reduce(&strided, op, 1, 4, 2).unwrap(),
+                    vec![want, 0],
+                    "{v:?} {op:?} strided"
+                );
             }
         }
     }

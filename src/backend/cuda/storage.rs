@@ -152,7 +152,7 @@ impl CudaStorage {
     }
 
     fn download<T: Clone + Default>(&self) -> Result<Vec<T>> {
-        let mut v = vec![T::default(); self.len];
+        let mut v = crate::backend::cpu::buffer::filled(T::default(), self.len)?;
         if self.len > 0 {
             let dev = self.dev();
             dev.bind()?;

@@ -2,6 +2,7 @@
 //! schedule: the epoch counter, the base lr, and the update step.
 
 use super::super::Optimizer;
+use super::{MAX_EPOCH, check_target_epoch, next_epoch};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -67,7 +68,7 @@ impl Base {
         }
         // Nested SequentialLr construction can leave a schedule a few epochs
         // before -1; the upper bound keeps `last_epoch + 1` from overflowing.
-        if !(-64..=(1i64 << 53)).contains(&self.last_epoch) {
+        if !(-64..=MAX_EPOCH).contains(&self.last_epoch) {
             return Err(Error::invalid(
                 op,
                 format!("last_epoch {} is outside [-64, 2^53]", self.last_epoch),
@@ -97,6 +98,36 @@ pub(crate) fn check_lrs(op: &'static str, what: &str, lrs: &[f64]) -> Result<()>
         ));
     }
     Ok(())
+}
+
+/// Sets every group's lr to `lrs` after checking them all, so that a
+/// schedule that computed an invalid lr for one group (NaN from a corrupt
+/// state, a value below 0) changes no group.
+pub(crate) fn set_lrs(op: &'static str, opt: &mut dyn Optimizer, lrs: &[f64]) -> Result<()> {
+    if let Some((g, lr)) = lrs.iter().enumerate().find(|(_, lr)| !(lr.is_finite() && **lr >= 0.0)) {
+        return Err(Error::invalid(
+            op,
+            format!(
+                "the schedule computed an invalid learning rate {lr} for parameter group {g}: expected a finite value >= 0"
+            ),
+        ));
+    }
+    for (g, &lr) in lrs.iter().enumerate() {
+        opt.set_group_lr(g, lr)?;
+    }
+    Ok(())
+}
+
+/// Errors unless `eta_min` (the lowest lr of a cosine schedule) is finite and `>= 0`.
+pub(crate) fn check_eta_min(op: &'static str, eta_min: f64) -> Result<()> {
+    if eta_min.is_finite() && eta_min >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            op,
+            format!("Invalid eta_min: {eta_min} (eta_min must be a finite value >= 0)"),
+        ))
+    }
 }
 
 /// Errors unless `opt` has `groups` parameter groups, the number a schedule
@@ -152,7 +183,14 @@ pub(crate) fn update_lr<S: Chainable>(
     let groups = s.base().base_lrs.len();
     check_groups(opt, groups)?;
     let previous = s.base().last_epoch;
-    s.base_mut().last_epoch = epoch.unwrap_or(previous + 1);
+    let target = match epoch {
+        Some(e) => {
+            check_target_epoch("step_to_epoch", e)?;
+            e
+        }
+        None => next_epoch("lr_scheduler.step", previous)?,
+    };
+    s.base_mut().last_epoch = target;
     let lrs = (0..groups)
         .map(|g| match epoch.and_then(|_| s.closed_form(g)) {
             Some(lr) => Ok(lr),
@@ -166,8 +204,10 @@ pub(crate) fn update_lr<S: Chainable>(
             return Err(e);
         }
     };
-    for (g, lr) in lrs.into_iter().enumerate() {
-        opt.set_group_lr(g, lr)?;
+    let name = std::any::type_name::<S>().rsplit("::").next().unwrap_or("lr_scheduler");
+    if let Err(e) = set_lrs(name, opt, &lrs) {
+        s.base_mut().last_epoch = previous;
+        return Err(e);
     }
     s.after_update(opt)?;
     s.base_mut().last_lrs = opt.group_lrs();
@@ -176,10 +216,13 @@ pub(crate) fn update_lr<S: Chainable>(
 
 /// PyTorch's `step()` without an epoch.
 pub(crate) fn step<S: Chainable>(s: &mut S, opt: &mut dyn Optimizer) -> Result<()> {
-    s.base_mut().step_count += 1;
+    let previous = s.base().step_count;
+    // Saturating: a restored state may hold any count, and the count only
+    // matters while it is 1.
+    s.base_mut().step_count = previous.saturating_add(1);
     let result = update_lr(s, opt, None, false);
     if result.is_err() {
-        s.base_mut().step_count -= 1;
+        s.base_mut().step_count = previous;
     }
     result
 }
@@ -225,19 +268,13 @@ macro_rules! chainable_scheduler {
                 }
             }
             fn step_to_epoch(&mut self, epoch: i64, opt: &mut dyn $crate::optim::Optimizer) -> $crate::Result<()> {
-                if epoch < 0 {
-                    return Err($crate::Error::invalid(
-                        "step_to_epoch",
-                        format!("expected a non-negative epoch, got {epoch}"),
-                    ));
-                }
                 $crate::optim::lr_scheduler::base::update_lr(self, opt, Some(epoch), false)
             }
             fn initial_step(&mut self, opt: &mut dyn $crate::optim::Optimizer) -> $crate::Result<()> {
                 $crate::optim::lr_scheduler::base::initial_step(self, opt)
             }
             fn undo_step(&mut self) {
-                self.base.last_epoch -= 1;
+                self.base.last_epoch = self.base.last_epoch.saturating_sub(1);
             }
         }
     };

@@ -1,6 +1,7 @@
 //! ConstantLR: a constant factor for the first `total_iters` epochs.
 
 use super::base::{Base, Chainable, chainable_scheduler, initial_step};
+use super::epoch_index;
 use crate::optim::Optimizer;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -65,14 +66,14 @@ impl Chainable for ConstantLr {
         let e = self.base.last_epoch;
         Ok(if e == 0 {
             current * self.factor
-        } else if e != self.total_iters as i64 {
+        } else if e != epoch_index(self.total_iters) {
             current
         } else {
             current * (1.0 / self.factor)
         })
     }
     fn closed_form(&self, group: usize) -> Option<f64> {
-        let done = if self.base.last_epoch >= self.total_iters as i64 {
+        let done = if self.base.last_epoch >= epoch_index(self.total_iters) {
             1.0
         } else {
             0.0

@@ -1,6 +1,6 @@
 //! CosineAnnealingLR: cosine decay from the base lr to `eta_min` over `t_max` epochs.
 
-use super::base::{Base, Chainable, chainable_scheduler, initial_step};
+use super::base::{Base, Chainable, chainable_scheduler, check_eta_min, initial_step};
 use crate::optim::Optimizer;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -37,7 +37,8 @@ pub struct CosineAnnealingLr {
 
 impl CosineAnnealingLr {
     /// Attaches to `opt` (its lr is unchanged at epoch 0). Errors unless
-    /// `t_max >= 1` and `eta_min` is finite.
+    /// `t_max >= 1` and `eta_min` is finite and `>= 0` (a learning rate below
+    /// 0 would ascend the loss).
     pub fn new(opt: &mut dyn Optimizer, t_max: usize, eta_min: f64) -> Result<CosineAnnealingLr> {
         let mut s = CosineAnnealingLr {
             base: Base::attach(opt)?,
@@ -54,12 +55,7 @@ impl CosineAnnealingLr {
         if self.t_max == 0 {
             return Err(Error::invalid(OP, "t_max must be >= 1, got 0"));
         }
-        if !self.eta_min.is_finite() {
-            return Err(Error::invalid(
-                OP,
-                format!("eta_min must be finite, got {}", self.eta_min),
-            ));
-        }
+        check_eta_min(OP, self.eta_min)?;
         self.base.validate(OP)
     }
 }
@@ -80,7 +76,7 @@ impl Chainable for CosineAnnealingLr {
             current
         } else if self.base.step_count == 1 && e > 0 {
             eta_min + (base_lr - eta_min) * (1.0 + (e as f64 * PI / t_max).cos()) / 2.0
-        } else if (e - 1 - self.t_max as i64).rem_euclid(2 * self.t_max as i64) == 0 {
+        } else if (i128::from(e) - 1 - self.t_max as i128).rem_euclid(2 * self.t_max as i128) == 0 {
             current + (base_lr - eta_min) * (1.0 - (PI / t_max).cos()) / 2.0
         } else {
             (1.0 + (PI * e as f64 / t_max).cos()) / (1.0 + (PI * (e - 1) as f64 / t_max).cos()) * (current - eta_min)

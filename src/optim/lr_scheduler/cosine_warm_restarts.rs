@@ -1,6 +1,7 @@
 //! CosineAnnealingWarmRestarts (SGDR): cosine decay restarted every `t_i` epochs.
 
-use super::base::{Base, Chainable, check_groups};
+use super::base::{Base, Chainable, check_eta_min, check_groups, set_lrs};
+use super::check_target_epoch;
 use super::{LrScheduler, SchedulerState};
 use crate::optim::Optimizer;
 use crate::{Error, Result};
@@ -47,7 +48,7 @@ pub struct CosineAnnealingWarmRestarts {
 
 impl CosineAnnealingWarmRestarts {
     /// Attaches to `opt` (its lr is unchanged at epoch 0). Errors unless
-    /// `t_0 >= 1`, `t_mult >= 1` and `eta_min` is finite.
+    /// `t_0 >= 1`, `t_mult >= 1` and `eta_min` is finite and `>= 0`.
     pub fn new(opt: &mut dyn Optimizer, t_0: u64, t_mult: u64, eta_min: f64) -> Result<CosineAnnealingWarmRestarts> {
         let mut s = CosineAnnealingWarmRestarts {
             base: Base::attach(opt)?,
@@ -76,12 +77,7 @@ impl CosineAnnealingWarmRestarts {
                 format!("invalid saved cycle state: t_i {} and t_cur {}", self.t_i, self.t_cur),
             ));
         }
-        if !self.eta_min.is_finite() {
-            return Err(Error::invalid(
-                OP,
-                format!("eta_min must be finite, got {}", self.eta_min),
-            ));
-        }
+        check_eta_min(OP, self.eta_min)?;
         self.base.validate(OP)
     }
 
@@ -90,52 +86,71 @@ impl CosineAnnealingWarmRestarts {
         (self.t_i, self.t_cur)
     }
 
-    /// PyTorch's `step(epoch=None)`; `Some(epoch)` jumps there.
+    /// PyTorch's `step(epoch=None)`; `Some(epoch)` jumps there. The cycle,
+    /// the epoch counter and the lrs change only when every group's new lr
+    /// is valid.
     fn step_impl(&mut self, opt: &mut dyn Optimizer, epoch: Option<i64>) -> Result<()> {
+        const OP: &str = "CosineAnnealingWarmRestarts.step";
         check_groups(opt, self.base.base_lrs.len())?;
         let epoch = match epoch {
             None if self.base.last_epoch < 0 => Some(0),
             e => e,
         };
+        let (mut t_i, mut t_cur) = (self.t_i, self.t_cur);
         let next_epoch = match epoch {
             None => {
-                self.t_cur += 1.0;
-                if self.t_cur >= self.t_i as f64 {
-                    self.t_cur %= self.t_i as f64;
-                    self.t_i = self.t_i.saturating_mul(self.t_mult);
+                t_cur += 1.0;
+                if t_cur >= t_i as f64 {
+                    t_cur %= t_i as f64;
+                    // A cycle longer than u64::MAX epochs never ends anyway.
+                    t_i = t_i.saturating_mul(self.t_mult);
                 }
-                self.base.last_epoch + 1
+                super::next_epoch(OP, self.base.last_epoch)?
             }
             Some(epoch) => {
-                if epoch < 0 {
-                    return Err(Error::invalid(
-                        "CosineAnnealingWarmRestarts.step",
-                        format!("expected a non-negative epoch, got {epoch}"),
-                    ));
-                }
+                check_target_epoch(OP, epoch)?;
                 let (t_0, t_mult) = (self.t_0 as f64, self.t_mult as f64);
-                if epoch as u64 >= self.t_0 {
+                // In 0..=2^53, so the cast to u64 and to f64 are exact.
+                let e = epoch as u64;
+                if e >= self.t_0 {
                     if self.t_mult == 1 {
-                        self.t_cur = (epoch as u64 % self.t_0) as f64;
+                        t_cur = (e % self.t_0) as f64;
                     } else {
                         let n = ((epoch as f64 / t_0 * (t_mult - 1.0) + 1.0).ln() / t_mult.ln()) as i32;
-                        self.t_cur = epoch as f64 - t_0 * (t_mult.powi(n) - 1.0) / (t_mult - 1.0);
-                        self.t_i = (t_0 * t_mult.powi(n)) as u64;
+                        t_cur = epoch as f64 - t_0 * (t_mult.powi(n) - 1.0) / (t_mult - 1.0);
+                        // Saturating float-to-int cast; the clamp keeps a cycle
+                        // length of at least one epoch.
+                        t_i = ((t_0 * t_mult.powi(n)) as u64).max(1);
                     }
                 } else {
-                    self.t_i = self.t_0;
-                    self.t_cur = epoch as f64;
+                    t_i = self.t_0;
+                    t_cur = epoch as f64;
                 }
                 epoch
             }
         };
-        self.base.last_epoch = next_epoch;
-        for g in 0..self.base.base_lrs.len() {
-            let lr = self.get_lr(g, opt.group_lr(g)?, false)?;
-            opt.set_group_lr(g, lr)?;
+        if !t_cur.is_finite() {
+            return Err(Error::invalid(
+                OP,
+                format!(
+                    "epoch {next_epoch} is too far into the cycles of t_0 {} and t_mult {}",
+                    self.t_0, self.t_mult
+                ),
+            ));
         }
+        let lrs: Vec<f64> = (0..self.base.base_lrs.len())
+            .map(|g| self.lr_at(g, t_cur, t_i))
+            .collect();
+        set_lrs("CosineAnnealingWarmRestarts", opt, &lrs)?;
+        (self.t_i, self.t_cur, self.base.last_epoch) = (t_i, t_cur, next_epoch);
         self.base.last_lrs = opt.group_lrs();
         Ok(())
+    }
+
+    /// The lr of `group` at `t_cur` epochs into a cycle of `t_i`.
+    fn lr_at(&self, group: usize, t_cur: f64, t_i: u64) -> f64 {
+        let (eta_min, base_lr) = (self.eta_min, self.base.base_lrs[group]);
+        eta_min + (base_lr - eta_min) * (1.0 + (PI * t_cur / t_i as f64).cos()) / 2.0
     }
 }
 
@@ -147,8 +162,7 @@ impl Chainable for CosineAnnealingWarmRestarts {
         &mut self.base
     }
     fn get_lr(&self, group: usize, _current: f64, _initial: bool) -> Result<f64> {
-        let (eta_min, base_lr) = (self.eta_min, self.base.base_lrs[group]);
-        Ok(eta_min + (base_lr - eta_min) * (1.0 + (PI * self.t_cur / self.t_i as f64).cos()) / 2.0)
+        Ok(self.lr_at(group, self.t_cur, self.t_i))
     }
 }
 
@@ -188,6 +202,6 @@ impl LrScheduler for CosineAnnealingWarmRestarts {
         self.step_impl(opt, None)
     }
     fn undo_step(&mut self) {
-        self.base.last_epoch -= 1;
+        self.base.last_epoch = self.base.last_epoch.saturating_sub(1);
     }
 }

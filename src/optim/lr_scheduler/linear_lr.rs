@@ -1,6 +1,7 @@
 //! LinearLR: a linear ramp of the lr's factor, for warm-up or decay.
 
 use super::base::{Base, Chainable, chainable_scheduler, initial_step};
+use super::epoch_index;
 use crate::optim::Optimizer;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -81,7 +82,7 @@ impl Chainable for LinearLr {
         let (start, end) = (self.start_factor, self.end_factor);
         Ok(if e == 0 {
             current * start
-        } else if initial || e > self.total_iters as i64 {
+        } else if initial || e > epoch_index(self.total_iters) {
             current
         } else {
             current * (1.0 + (end - start) / (total * start + (e - 1) as f64 * (end - start)))
@@ -89,7 +90,7 @@ impl Chainable for LinearLr {
     }
     fn closed_form(&self, group: usize) -> Option<f64> {
         let total = self.total_iters as f64;
-        let done = self.base.last_epoch.min(self.total_iters as i64) as f64;
+        let done = self.base.last_epoch.min(epoch_index(self.total_iters)) as f64;
         let (start, end) = (self.start_factor, self.end_factor);
         Some(self.base.base_lrs[group] * (start + (end - start) * done / total))
     }

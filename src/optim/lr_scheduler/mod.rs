@@ -121,7 +121,9 @@ pub trait LrScheduler: Send {
 
     /// Jumps to `epoch`, using the schedule's closed form where it has one
     /// (PyTorch's deprecated `step(epoch)`); [`SequentialLr`] calls it with 0
-    /// when it hands over to the next schedule.
+    /// when it hands over to the next schedule. Errors, changing nothing, for
+    /// an epoch outside `0..=2^53` (the range every epoch counter stays in)
+    /// or when the lr it computes is not a valid learning rate.
     fn step_to_epoch(&mut self, epoch: i64, opt: &mut dyn Optimizer) -> Result<()> {
         let _ = (epoch, opt);
         Err(Error::invalid(
@@ -141,7 +143,42 @@ pub trait LrScheduler: Send {
     fn undo_step(&mut self) {}
 }
 
+/// The largest epoch (or step) index a schedule reaches: epochs are kept
+/// exactly representable as `f64`, which the closed forms compute with, and
+/// far from `i64::MAX`, so that counting on from any valid epoch cannot overflow.
+pub(crate) const MAX_EPOCH: i64 = 1 << 53;
+
+/// A count of epochs as an epoch index: a count beyond `i64::MAX` is never
+/// reached by an epoch index (at most [`MAX_EPOCH`]), so saturating keeps
+/// every comparison with an epoch exact.
+pub(crate) fn epoch_index(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// The epoch after `epoch`; errors past [`MAX_EPOCH`] instead of overflowing.
+pub(crate) fn next_epoch(op: &'static str, epoch: i64) -> Result<i64> {
+    match epoch.checked_add(1) {
+        Some(e) if e <= MAX_EPOCH => Ok(e),
+        _ => Err(Error::invalid(
+            op,
+            format!("cannot step past epoch {epoch}: epochs are limited to 2^53"),
+        )),
+    }
+}
+
+/// Errors unless `epoch` (a target of [`LrScheduler::step_to_epoch`]) lies in `0..=2^53`.
+pub(crate) fn check_target_epoch(op: &'static str, epoch: i64) -> Result<()> {
+    if (0..=MAX_EPOCH).contains(&epoch) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            op,
+            format!("expected an epoch in [0, 2^53], got {epoch}"),
+        ))
+    }
+}
+
 /// Index of the first milestone greater than `epoch` (Python's `bisect_right`).
 pub(crate) fn bisect_right(milestones: &[usize], epoch: i64) -> usize {
-    milestones.partition_point(|&m| (m as i64) <= epoch)
+    milestones.partition_point(|&m| epoch_index(m) <= epoch)
 }

@@ -1,7 +1,7 @@
 //! MultiStepLR: decay by `gamma` at each milestone epoch.
 
 use super::base::{Base, Chainable, chainable_scheduler, initial_step};
-use super::bisect_right;
+use super::{bisect_right, epoch_index};
 use crate::optim::Optimizer;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -71,7 +71,7 @@ impl Chainable for MultiStepLr {
     }
     fn get_lr(&self, _group: usize, current: f64, _initial: bool) -> Result<f64> {
         let e = self.base.last_epoch;
-        let count = self.milestones.iter().filter(|&&m| m as i64 == e).count();
+        let count = self.milestones.iter().filter(|&&m| epoch_index(m) == e).count();
         if count == 0 {
             Ok(current)
         } else {

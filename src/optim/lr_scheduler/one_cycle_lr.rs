@@ -22,7 +22,12 @@ impl AnnealStrategy {
                 let cos_out = (PI * pct).cos() + 1.0;
                 end + (start - end) / 2.0 * cos_out
             }
-            AnnealStrategy::Linear => (end - start) * pct + start,
+            // The last step (step == total_steps) lies past the end of the
+            // last phase (pct > 1). PyTorch extrapolates the line there, which
+            // can give an lr below 0 or a momentum of 1 or more; the value is
+            // held at the phase's end instead. The cosine needs no clamp: it
+            // stays between the two end values whatever pct is.
+            AnnealStrategy::Linear => (end - start) * pct.min(1.0) + start,
         }
     }
 }
@@ -248,19 +253,32 @@ impl OneCycleLr {
             ]
         };
         if c.cycle_momentum {
+            let mut previous = Vec::with_capacity(n);
             for g in 0..n {
-                if opt.group_momentum(g)?.is_none() {
-                    return Err(Error::invalid(
-                        OP,
-                        format!(
-                            "{} has no momentum to cycle; build the schedule with cycle_momentum = false",
-                            opt.name()
-                        ),
-                    ));
+                match opt.group_momentum(g)? {
+                    Some(m) => previous.push(m),
+                    None => {
+                        return Err(Error::invalid(
+                            OP,
+                            format!(
+                                "optimizer must support momentum or beta1 with `cycle_momentum` option enabled: \
+                                 {} has no momentum to cycle (parameter group {g}); build the schedule with \
+                                 cycle_momentum = false",
+                                opt.name()
+                            ),
+                        ));
+                    }
                 }
             }
             for g in 0..n {
-                opt.set_group_momentum(g, c.max_momentum)?;
+                if let Err(e) = opt.set_group_momentum(g, c.max_momentum) {
+                    // Put back the groups already changed, so that a failed
+                    // construction leaves the optimizer as it was.
+                    for (h, &m) in previous.iter().enumerate().take(g) {
+                        opt.set_group_momentum(h, m)?;
+                    }
+                    return Err(e);
+                }
             }
         }
         for (g, l) in lrs.iter().enumerate() {
@@ -315,7 +333,7 @@ impl OneCycleLr {
     /// The phase of step `self.base.last_epoch` and the fraction of it done.
     fn position(&self) -> Result<(&Phase, f64)> {
         let step = self.base.last_epoch;
-        if step > self.config.total_steps as i64 {
+        if step > super::epoch_index(self.config.total_steps) {
             return Err(Error::invalid(
                 "OneCycleLR.step",
                 format!(

@@ -174,7 +174,7 @@ impl ReduceLrOnPlateau {
         if let Some(v) = self.min_lrs.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
             return Err(Error::invalid(OP, format!("min_lr must be finite and >= 0, got {v}")));
         }
-        if self.last_epoch < 0 || self.last_epoch > (1i64 << 53) {
+        if !(0..=super::MAX_EPOCH).contains(&self.last_epoch) {
             return Err(Error::invalid(
                 OP,
                 format!("invalid saved counter: last_epoch {}", self.last_epoch),
@@ -250,12 +250,14 @@ impl LrScheduler for ReduceLrOnPlateau {
 
     fn step_with_metric(&mut self, metric: f64, opt: &mut dyn Optimizer) -> Result<()> {
         check_groups(opt, self.min_lrs.len())?;
-        self.last_epoch += 1;
+        let epoch = super::next_epoch("ReduceLROnPlateau.step", self.last_epoch)?;
+        self.last_epoch = epoch;
         if self.is_better(metric) {
             self.best = Some(metric);
             self.num_bad_epochs = 0;
         } else {
-            self.num_bad_epochs += 1;
+            // Saturating: a restored state may hold any count.
+            self.num_bad_epochs = self.num_bad_epochs.saturating_add(1);
         }
         if self.in_cooldown() {
             self.cooldown_counter -= 1;

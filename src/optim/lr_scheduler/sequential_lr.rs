@@ -1,6 +1,6 @@
 //! SequentialLR: run schedules one after another, switching at milestones.
 
-use super::base::check_lrs;
+use super::base::{check_lrs, set_lrs};
 use super::{LrScheduler, SchedulerState, bisect_right};
 use crate::optim::Optimizer;
 use crate::{Error, Result};
@@ -42,9 +42,7 @@ impl SequentialLr {
                 })
             })
             .collect::<Result<Vec<f64>>>()?;
-        for (g, lr) in initial.into_iter().enumerate() {
-            opt.set_group_lr(g, lr)?;
-        }
+        set_lrs("SequentialLR", opt, &initial)?;
         for s in schedulers.iter_mut() {
             s.undo_step();
         }
@@ -69,7 +67,7 @@ impl SequentialLr {
         const OP: &str = "SequentialLR.load_state";
         check(OP, &schedulers, &milestones)?;
         check_lrs(OP, "last lrs", &last_lrs)?;
-        if !(-64..=(1i64 << 53)).contains(&last_epoch) {
+        if !(-64..=super::MAX_EPOCH).contains(&last_epoch) {
             return Err(Error::invalid(
                 OP,
                 format!("invalid saved counter: last_epoch {last_epoch}"),
@@ -132,10 +130,10 @@ impl LrScheduler for SequentialLr {
     }
 
     fn step(&mut self, opt: &mut dyn Optimizer) -> Result<()> {
-        let epoch = self.last_epoch + 1;
+        let epoch = super::next_epoch("SequentialLR.step", self.last_epoch)?;
         let idx = bisect_right(&self.milestones, epoch);
         let s = &mut self.schedulers[idx];
-        if idx > 0 && self.milestones[idx - 1] as i64 == epoch {
+        if idx > 0 && super::epoch_index(self.milestones[idx - 1]) == epoch {
             s.step_to_epoch(0, opt)?;
         } else {
             s.step(opt)?;

@@ -1,6 +1,7 @@
 //! StepLR: decay by `gamma` every `step_size` epochs.
 
 use super::base::{Base, Chainable, chainable_scheduler, initial_step};
+use super::epoch_index;
 use crate::optim::Optimizer;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -67,14 +68,14 @@ impl Chainable for StepLr {
     }
     fn get_lr(&self, _group: usize, current: f64, _initial: bool) -> Result<f64> {
         let e = self.base.last_epoch;
-        if e == 0 || e.rem_euclid(self.step_size as i64) != 0 {
+        if e == 0 || e.rem_euclid(epoch_index(self.step_size)) != 0 {
             Ok(current)
         } else {
             Ok(current * self.gamma)
         }
     }
     fn closed_form(&self, group: usize) -> Option<f64> {
-        let k = self.base.last_epoch.div_euclid(self.step_size as i64);
+        let k = self.base.last_epoch.div_euclid(epoch_index(self.step_size));
         Some(self.base.base_lrs[group] * self.gamma.powf(k as f64))
     }
 }
