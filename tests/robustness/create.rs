@@ -14,7 +14,7 @@ fn check_created(dims: &[usize], r: neurite::Result<Tensor>) -> Result<(), TestC
             prop_assert_eq!(t.elem_count() as u128, n);
         }
         Err(e) => prop_assert!(
-            n > MAX_ELEMS,
+            span(dims) > MAX_ELEMS,
             "creating {} elements of shape {:?} failed: {}",
             n,
             dims,
@@ -72,7 +72,9 @@ proptest! {
     fn from_vec_wrong_count(len in 0usize..10, dims in shape(4)) {
         let data = vec![1.5f32; len];
         let r = no_panic((len, &dims), || Tensor::from_vec(data, dims.clone(), &cpu()))?;
-        prop_assert_eq!(r.is_ok(), count(&dims) == len as u128, "from_vec of {} values as {:?}", len, dims);
+        if r.is_ok() || span(&dims) <= MAX_ELEMS {
+            prop_assert_eq!(r.is_ok(), count(&dims) == len as u128, "from_vec of {} values as {:?}", len, dims);
+        }
     }
 
     #[test]

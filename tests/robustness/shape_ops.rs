@@ -30,7 +30,9 @@ proptest! {
     fn reshape_any_target(spec in tensor(3), to in shape(4)) {
         let x = spec.build();
         let r = no_panic((&spec.dims, &to), || x.reshape(to.clone()))?;
-        prop_assert_eq!(r.is_ok(), count(&to) == x.elem_count() as u128, "reshape {:?} -> {:?}", spec.dims, to);
+        if r.is_ok() || span(&to) <= MAX_ELEMS {
+            prop_assert_eq!(r.is_ok(), count(&to) == x.elem_count() as u128, "reshape {:?} -> {:?}", spec.dims, to);
+        }
         if let Ok(y) = r {
             prop_assert_eq!(y.dims(), &to[..]);
         }
@@ -93,7 +95,7 @@ proptest! {
                     prop_assert!(count(&to) <= MAX_ELEMS);
                 }
                 Err(_) => prop_assert!(
-                    broadcast(&spec.dims, &to).as_deref() != Some(&to[..]) || count(&to) > MAX_ELEMS,
+                    broadcast(&spec.dims, &to).as_deref() != Some(&to[..]) || span(&to) > MAX_ELEMS,
                     "broadcast {:?} to {:?} failed", spec.dims, to
                 ),
             }
