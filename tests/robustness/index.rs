@@ -5,7 +5,7 @@ use neurite::{DType, Tensor};
 use proptest::prelude::*;
 
 /// A source tensor and index tensors shaped to fit it (or not).
-fn source_and_ids() -> BoxedStrategy<(Spec, (Vec<usize>, Vec<i64>), (Vec<usize>, Vec<i64>))> {
+fn source_and_ids() -> BoxedStrategy<(Spec, Ids, Ids)> {
     (tensor(3), small_dim(), any::<bool>())
         .prop_flat_map(|(src, n, fit)| {
             let flat = vec![n];

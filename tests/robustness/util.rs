@@ -250,8 +250,11 @@ pub fn tensor_with_dims(dims: Vec<usize>, dtype: DType) -> BoxedStrategy<Spec> {
         .boxed()
 }
 
+/// The dims and values of an `I64` index tensor.
+pub type Ids = (Vec<usize>, Vec<i64>);
+
 /// An `I64` index tensor of `dims` with indices in range, negative or huge.
-pub fn ids(dims: Vec<usize>) -> BoxedStrategy<(Vec<usize>, Vec<i64>)> {
+pub fn ids(dims: Vec<usize>) -> BoxedStrategy<Ids> {
     let n = count(&dims) as usize;
     let id = prop_oneof![
         6 => -1i64..6,
@@ -263,7 +266,7 @@ pub fn ids(dims: Vec<usize>) -> BoxedStrategy<(Vec<usize>, Vec<i64>)> {
 }
 
 /// Builds an index tensor from [`ids`] output.
-pub fn ids_tensor(ids: &(Vec<usize>, Vec<i64>)) -> Tensor {
+pub fn ids_tensor(ids: &Ids) -> Tensor {
     Tensor::from_vec(ids.1.clone(), ids.0.clone(), &cpu()).expect("small i64 tensor")
 }
 
