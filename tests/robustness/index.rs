@@ -75,9 +75,9 @@ proptest! {
                 prop_assert_eq!(y.dims(), &[3, classes][..]);
                 prop_assert!(labels.1.iter().all(|&j| (0..classes as i64).contains(&j)), "one_hot accepted {:?}", labels.1);
             }
-            Err(_) => prop_assert!(
+            Err(e) => prop_assert!(
                 classes > 5 || labels.1.iter().any(|&j| !(0..classes as i64).contains(&j)),
-                "one_hot({}) of {:?} failed", classes, labels.1
+                "one_hot({}) of {:?} failed: {}", classes, labels.1, e
             ),
         }
     }
