@@ -159,6 +159,11 @@ impl Tensor {
         let mut dims = self.dims().to_vec();
         dims.push(num_classes);
         crate::shape::checked_numel(&dims, op)?;
+        if !dtype.is_float() {
+            // Integer one-hot codes (PyTorch's default is int64): built in
+            // f32, whose 0 and 1 cast exactly.
+            return self.one_hot(num_classes, DType::F32)?.to_dtype(dtype);
+        }
         let n = self.elem_count();
         let ones = Tensor::ones(self.shape(), dtype, &self.device())?;
         let flat_ids = self.reshape([n, 1])?;

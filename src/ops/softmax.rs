@@ -7,6 +7,11 @@ impl Tensor {
     /// `exp(x) / sum(exp(x))` along `dim`, shifted by the max for stability.
     pub fn softmax<D: Dim>(&self, dim: D) -> Result<Tensor> {
         let d = dim.to_index(self.shape(), "softmax")?;
+        if self.elem_count() == 0 {
+            // Nothing to normalise (PyTorch returns the empty tensor); the
+            // max below has no value to take over an empty dim.
+            return self.affine(1.0, 0.0);
+        }
         let y = crate::no_grad(|| -> Result<Tensor> {
             let e = self.sub(&self.max_dim(d, true)?)?.exp()?;
             e.div(&e.sum_dim(d, true)?)
@@ -23,6 +28,9 @@ impl Tensor {
     /// `x - log(sum(exp(x)))` along `dim`, computed without overflow.
     pub fn log_softmax<D: Dim>(&self, dim: D) -> Result<Tensor> {
         let d = dim.to_index(self.shape(), "log_softmax")?;
+        if self.elem_count() == 0 {
+            return self.affine(1.0, 0.0);
+        }
         let y = crate::no_grad(|| -> Result<Tensor> {
             let shifted = self.sub(&self.max_dim(d, true)?)?;
             shifted.sub(&shifted.exp()?.sum_dim(d, true)?.log()?)

@@ -49,7 +49,7 @@ impl Tensor {
             ));
         }
         let count = ((end - start) / step).ceil();
-        if !(count >= 0.0) {
+        if count.is_nan() || count < 0.0 {
             return Err(Error::invalid(
                 "arange",
                 format!(

@@ -52,7 +52,7 @@ fn memory_ceiling() -> usize {
 /// The size in bytes of `len` elements of `T`, or `OutOfMemory` when that
 /// does not fit (in `isize`, Rust's limit, or in the machine).
 pub(crate) fn bytes_for<T>(len: usize) -> Result<usize> {
-    let bytes = len.checked_mul(std::mem::size_of::<T>()).unwrap_or(usize::MAX);
+    let bytes = len.saturating_mul(std::mem::size_of::<T>());
     if bytes > isize::MAX as usize || bytes > memory_ceiling() {
         return Err(oom(bytes));
     }
