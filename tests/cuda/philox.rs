@@ -26,11 +26,11 @@ fn philox_matches_random123_known_answers() {
 #[test]
 fn uniform_values_use_the_documented_words() {
     let seed = 0x1234_5678_9abc_def0u64;
-    let v: Vec<f32> = rand_uniform_host(9, DType::F32, seed, 7).unwrap().to_vec();
+    let v: Vec<f32> = rand_uniform_host(9, DType::F32, seed, 7).unwrap().to_vec().unwrap();
     let b = philox4x32_10([8, 0, 0, 0], [seed as u32, (seed >> 32) as u32]);
     // Element 5 is word 1 of block offset + 1.
     assert_eq!(v[5], (b[1] >> 8) as f32 / 16_777_216.0);
-    let d: Vec<f64> = rand_uniform_host(4, DType::F64, seed, 7).unwrap().to_vec();
+    let d: Vec<f64> = rand_uniform_host(4, DType::F64, seed, 7).unwrap().to_vec().unwrap();
     let expect = ((b[2] >> 5) as f64 * 67_108_864.0 + (b[3] >> 6) as f64) / 9_007_199_254_740_992.0;
     assert_eq!(d[3], expect, "f64 element 3 uses words 2 and 3 of block offset + 1");
     assert_eq!(philox_blocks(9, DType::F32), 3);
@@ -41,7 +41,7 @@ fn uniform_values_use_the_documented_words() {
 #[test]
 fn uniform_values_are_in_range_and_uniform() {
     for dt in [DType::F32, DType::F64, DType::F16, DType::BF16] {
-        let v: Vec<f64> = rand_uniform_host(20_000, dt, 42, 0).unwrap().to_vec();
+        let v: Vec<f64> = rand_uniform_host(20_000, dt, 42, 0).unwrap().to_vec().unwrap();
         assert!(v.iter().all(|&x| (0.0..1.0).contains(&x)), "{dt}: value outside [0, 1)");
         let mean = v.iter().sum::<f64>() / v.len() as f64;
         let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len() as f64;
@@ -49,10 +49,11 @@ fn uniform_values_are_in_range_and_uniform() {
         assert!((var - 1.0 / 12.0).abs() < 0.005, "{dt}: variance {var}");
     }
     // Offsets continue the stream: two halves equal one whole.
-    let whole: Vec<f32> = rand_uniform_host(16, DType::F32, 9, 0).unwrap().to_vec();
+    let whole: Vec<f32> = rand_uniform_host(16, DType::F32, 9, 0).unwrap().to_vec().unwrap();
     let tail: Vec<f32> = rand_uniform_host(8, DType::F32, 9, philox_blocks(8, DType::F32))
         .unwrap()
-        .to_vec();
+        .to_vec()
+        .unwrap();
     assert_eq!(&whole[8..], &tail[..]);
 }
 

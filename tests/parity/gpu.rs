@@ -42,11 +42,13 @@ fn dropout_mask_matches_host_mirror() {
             .unwrap()
             .to_cpu()
             .unwrap()
-            .to_vec();
+            .to_vec()
+            .unwrap();
         let want_dt: Vec<f64> = CpuStorage::F64(want.iter().map(|&x| if x == 0.0 { 0.0 } else { 1.0 / 0.7 }).collect())
             .to_dtype(dt)
             .unwrap()
-            .to_vec();
+            .to_vec()
+            .unwrap();
         assert_eq!(got, want_dt, "{dt}");
     }
 }
@@ -104,7 +106,10 @@ fn full_matches_cpu_rounding() {
     for dt in [DType::F32, DType::F64, DType::F16, DType::BF16, DType::I64] {
         for v in [0.1, -7.9, 1e10, f64::NEG_INFINITY] {
             let got = CudaStorage::full(v, 5, dt, o).unwrap().to_cpu().unwrap();
-            let (g, w): (Vec<f64>, Vec<f64>) = (got.to_vec(), CpuStorage::full(v, 5, dt).to_vec());
+            let (g, w): (Vec<f64>, Vec<f64>) = (
+                got.to_vec().unwrap(),
+                CpuStorage::full(v, 5, dt).unwrap().to_vec().unwrap(),
+            );
             assert!(
                 g.iter().zip(&w).all(|(a, b)| a.to_bits() == b.to_bits()),
                 "{dt} {v}: {g:?} vs {w:?}"

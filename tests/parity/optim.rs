@@ -206,7 +206,7 @@ mod gpu {
                         p.rmsprop_step(&g, &mut s1, Some(&mut s2), Some(&mut s3), &hp)?;
                     }
                 }
-                let got: Vec<f64> = p.to_cpu()?.to_vec();
+                let got: Vec<f64> = p.to_cpu()?.to_vec()?;
                 assert_params(
                     &format!("GPU {} {dt} step {}", c.optimizer, t + 1),
                     &got,
