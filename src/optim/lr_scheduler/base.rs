@@ -120,14 +120,7 @@ pub(crate) fn set_lrs(op: &'static str, opt: &mut dyn Optimizer, lrs: &[f64]) ->
 
 /// Errors unless `eta_min` (the lowest lr of a cosine schedule) is finite and `>= 0`.
 pub(crate) fn check_eta_min(op: &'static str, eta_min: f64) -> Result<()> {
-    if eta_min.is_finite() && eta_min >= 0.0 {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            op,
-            format!("Invalid eta_min: {eta_min} (eta_min must be a finite value >= 0)"),
-        ))
-    }
+    crate::optim::common::non_negative(op, "eta_min", eta_min)
 }
 
 /// Errors unless `opt` has `groups` parameter groups, the number a schedule
