@@ -105,3 +105,18 @@ fn one_hot_with_two_to_the_forty_classes_is_an_error() {
     let r = must_not_panic("one_hot(2^40)", || l.one_hot(1 << 40, DType::F32));
     assert!(r.is_err(), "got {r:?}");
 }
+
+/// A zero-element source with a huge outer extent: index ops return at once
+/// instead of looping over the outer extent.
+#[test]
+fn index_ops_on_empty_sources_with_a_huge_outer_extent_return_at_once() {
+    let cpu = neurite::Device::cpu();
+    let x = neurite::Tensor::zeros([1usize << 59, 0], neurite::DType::F32, &cpu).unwrap();
+    let ids = neurite::Tensor::from_vec(Vec::<i64>::new(), 0, &cpu).unwrap();
+    let started = std::time::Instant::now();
+    let out = x.index_select(1usize, &ids).unwrap();
+    assert_eq!(out.dims(), &[1usize << 59, 0]);
+    let empty_ids = neurite::Tensor::zeros([1usize << 59, 0], neurite::DType::I64, &cpu).unwrap();
+    assert_eq!(x.gather(1usize, &empty_ids).unwrap().dims(), &[1usize << 59, 0]);
+    assert!(started.elapsed().as_secs() < 5, "took {:?}", started.elapsed());
+}

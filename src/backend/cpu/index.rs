@@ -19,6 +19,11 @@ pub(super) fn check_ids(ids: &[i64], dim: usize, op: &'static str) -> Result<()>
 
 pub(super) fn index_select<T: Copy>(x: &[T], ids: &[i64], outer: usize, dim: usize, inner: usize) -> Result<Vec<T>> {
     let mut out = buffer::with_capacity(checked_numel(&[outer, ids.len(), inner], "index_select")?)?;
+    // With nothing to move, return before looping over `outer`, which can be
+    // huge for a zero-element tensor (a shape like `[2^59, 0]`).
+    if ids.is_empty() || inner == 0 {
+        return Ok(out);
+    }
     for o in 0..outer {
         for &i in ids {
             let start = (o * dim + i as usize) * inner;
@@ -30,6 +35,9 @@ pub(super) fn index_select<T: Copy>(x: &[T], ids: &[i64], outer: usize, dim: usi
 
 pub(super) fn index_add<T: CpuFloat>(g: &[T], ids: &[i64], outer: usize, dim: usize, inner: usize) -> Result<Vec<T>> {
     let mut out = buffer::zeroed(checked_numel(&[outer, dim, inner], "index_add")?)?;
+    if ids.is_empty() || inner == 0 {
+        return Ok(out);
+    }
     for o in 0..outer {
         for (j, &i) in ids.iter().enumerate() {
             let dst = (o * dim + i as usize) * inner;
@@ -46,6 +54,9 @@ pub(super) fn index_add<T: CpuFloat>(g: &[T], ids: &[i64], outer: usize, dim: us
 pub(super) fn gather<T: Copy>(x: &[T], ids: &[i64], outer: usize, dim: usize, inner: usize) -> Result<Vec<T>> {
     let n_ids = ids.len() / (outer * inner).max(1);
     let mut out = buffer::with_capacity(ids.len())?;
+    if ids.is_empty() || inner == 0 {
+        return Ok(out);
+    }
     for o in 0..outer {
         for j in 0..n_ids {
             for i in 0..inner {
@@ -60,6 +71,9 @@ pub(super) fn gather<T: Copy>(x: &[T], ids: &[i64], outer: usize, dim: usize, in
 pub(super) fn scatter_add<T: CpuFloat>(g: &[T], ids: &[i64], outer: usize, dim: usize, inner: usize) -> Result<Vec<T>> {
     let n_ids = ids.len() / (outer * inner).max(1);
     let mut out = buffer::zeroed(checked_numel(&[outer, dim, inner], "scatter_add")?)?;
+    if ids.is_empty() || inner == 0 {
+        return Ok(out);
+    }
     for o in 0..outer {
         for j in 0..n_ids {
             for i in 0..inner {
