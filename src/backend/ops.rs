@@ -117,6 +117,36 @@ pub struct MatmulSpec {
     pub rhs_batch_stride: usize,
 }
 
+impl MatmulSpec {
+    /// Errors unless operands of `lhs_len` and `rhs_len` elements hold every
+    /// matrix the spec reads (`(batch - 1) * stride + rows * cols` each): the
+    /// bounds both backends' `unsafe` products rely on, checked where they run
+    /// rather than trusted from the caller. A spec with no product (a batch,
+    /// `m`, `n` or `k` of 0) reads nothing and always passes.
+    pub(crate) fn check_operands(&self, lhs_len: usize, rhs_len: usize) -> crate::Result<()> {
+        if self.batch == 0 || self.m == 0 || self.n == 0 || self.k == 0 {
+            return Ok(());
+        }
+        let sides = [
+            ("lhs", lhs_len, self.lhs_batch_stride, self.m * self.k),
+            ("rhs", rhs_len, self.rhs_batch_stride, self.k * self.n),
+        ];
+        for (side, len, stride, matrix) in sides {
+            let need = (self.batch - 1).checked_mul(stride).and_then(|x| x.checked_add(matrix));
+            if need.is_none_or(|need| need > len) {
+                return Err(crate::Error::invalid(
+                    "matmul",
+                    format!(
+                        "internal: the {side} buffer holds {len} elements, fewer than {} matrices of {matrix} at stride {stride}",
+                        self.batch
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Patch extraction for convolution and pooling. The input is
 /// `(n, c, h, w)`; the columns are `(n, c * kh * kw, out_h * out_w)`.
 #[derive(Clone, Debug, PartialEq, Eq)]

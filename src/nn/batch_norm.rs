@@ -29,7 +29,7 @@ impl Core {
     fn new(num_features: usize, op: &'static str) -> Core {
         let (dtype, dev) = (DType::F32, Device::cpu());
         let full = |v: f64| Tensor::full(v, num_features, dtype, &dev);
-        let made = check_size(op, "running statistics", &[num_features], dtype)
+        let made = check_size(op, "running statistics", &[num_features])
             .and_then(|()| Ok((full(1.0)?, full(0.0)?, full(0.0)?, full(1.0)?)));
         let (weight, bias, running_mean, running_var, unbuilt) = match made {
             Ok((w, b, m, v)) => (w, b, m, v, Unbuilt::none()),

@@ -57,7 +57,7 @@ impl Conv2d {
     /// Creates the parameters, with a bias, stride 1 and no padding.
     fn build(in_channels: usize, out_channels: usize, [kh, kw]: [usize; 2]) -> Result<Conv2d> {
         let (dtype, dev) = (DType::F32, Device::cpu());
-        check_size("Conv2d", "weight", &[out_channels, in_channels, kh, kw], dtype)?;
+        check_size("Conv2d", "weight", &[out_channels, in_channels, kh, kw])?;
         let weight = Init::pytorch_default_weight().tensor((out_channels, in_channels, kh, kw), dtype, &dev)?;
         // The weight's element count did not overflow, so neither does this product.
         let fan_in = in_channels * kh * kw;

@@ -56,7 +56,7 @@ impl Embedding {
     /// ```
     pub fn try_new(num_embeddings: usize, embedding_dim: usize) -> Result<Embedding> {
         let dims = [num_embeddings, embedding_dim];
-        check_size("Embedding", "table", &dims, DType::F32)?;
+        check_size("Embedding", "table", &dims)?;
         let w = Init::Normal { mean: 0.0, std: 1.0 }.tensor(dims, DType::F32, &Device::cpu())?;
         Ok(Embedding {
             weight: w.requires_grad(),

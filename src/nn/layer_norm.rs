@@ -38,7 +38,7 @@ pub struct LayerNorm {
 /// Ones and zeros of `shape`: the affine parameters.
 fn affine_parameters(shape: &Shape) -> Result<(Tensor, Tensor)> {
     let (dtype, dev) = (DType::F32, Device::cpu());
-    check_size("LayerNorm", "weight", shape.dims(), dtype)?;
+    check_size("LayerNorm", "weight", shape.dims())?;
     Ok((
         Tensor::ones(shape, dtype, &dev)?.requires_grad(),
         Tensor::zeros(shape, dtype, &dev)?.requires_grad(),

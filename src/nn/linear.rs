@@ -64,7 +64,7 @@ impl Linear {
     /// ```
     pub fn try_new(in_features: usize, out_features: usize, bias: bool) -> Result<Linear> {
         let (dtype, dev) = (DType::F32, Device::cpu());
-        check_size("Linear", "weight", &[out_features, in_features], dtype)?;
+        check_size("Linear", "weight", &[out_features, in_features])?;
         let weight = Init::pytorch_default_weight().tensor((out_features, in_features), dtype, &dev)?;
         let b = default_bias(in_features, out_features, dtype, &dev)?;
         Ok(Linear {

@@ -55,8 +55,7 @@ impl Normalization {
     pub fn new(axis: Option<i64>, num_features: usize) -> Normalization {
         let n = if axis.is_some() { num_features } else { 1 };
         let full = |v: f64| Tensor::full(v, n, DType::F32, &Device::cpu());
-        let made =
-            check_size("Normalization", "statistics", &[n], DType::F32).and_then(|()| Ok((full(0.0)?, full(1.0)?)));
+        let made = check_size("Normalization", "statistics", &[n]).and_then(|()| Ok((full(0.0)?, full(1.0)?)));
         let (mean, variance, unbuilt) = match made {
             Ok((m, v)) => (m, v, Unbuilt::none()),
             Err(e) => (placeholder(1), placeholder(1), Unbuilt::because(&e)),

@@ -3,24 +3,16 @@
 
 use crate::{DType, Device, Error, Result, Tensor};
 
-/// Errors unless a tensor of `dims` and `dtype` has an element count and a
-/// byte size that `usize` and the allocator can represent, so that absurd
-/// sizes are refused before any tensor creation does arithmetic on them.
-pub(crate) fn check_size(op: &'static str, what: &str, dims: &[usize], dtype: DType) -> Result<()> {
-    if dims.contains(&0) {
-        return Ok(());
-    }
-    let bytes = dims
-        .iter()
-        .try_fold(dtype.size_in_bytes(), |acc, &d| acc.checked_mul(d))
-        .filter(|&b| b <= isize::MAX as usize);
-    if bytes.is_none() {
-        return Err(Error::invalid(
+/// Errors unless a tensor of `dims` fits the crate's size limit
+/// ([`crate::shape::checked_numel`]), naming the layer's `what`, so that
+/// absurd sizes are refused before any parameter is created.
+pub(crate) fn check_size(op: &'static str, what: &str, dims: &[usize]) -> Result<()> {
+    crate::shape::checked_numel(dims, op)
+        .map(|_| ())
+        .map_err(|_| Error::SizeOverflow {
             op,
-            format!("the {what} of shape {dims:?} ({dtype}) has more elements than memory can hold"),
-        ));
-    }
-    Ok(())
+            detail: format!("the {what} of shape {dims:?} has more elements than memory can hold"),
+        })
 }
 
 /// A zero-element `f32` CPU tensor of `rank` dims: what a layer whose

@@ -167,7 +167,7 @@ impl Sequential {
             .or_else(|| self.named_parameters().first().map(|(_, t)| t.dtype()))
             .unwrap_or(crate::DType::F32);
         // An input whose size overflows is refused before the zeros are made.
-        super::params::check_size("Sequential::summary", "input", input_shape, dtype)?;
+        super::params::check_size("Sequential::summary", "input", input_shape)?;
         crate::no_grad(|| {
             let mut x = Tensor::zeros(input_shape, dtype, &device)?;
             let mut rows = Vec::with_capacity(self.layers.len());

@@ -121,15 +121,7 @@ macro_rules! adam_group_config {
             fn to_options(&self) -> GroupOptions {
                 adam_options(&self.adam())
             }
-            fn wrap(&self) -> OptimizerConfig {
-                OptimizerConfig::$variant(self.clone())
-            }
-            fn unwrap(config: &OptimizerConfig) -> Option<Self> {
-                match config {
-                    OptimizerConfig::$variant(c) => Some(c.clone()),
-                    _ => None,
-                }
-            }
+            $crate::optim::groups::config_variant!($variant);
         }
 
         impl AdamLike for $config {

@@ -49,17 +49,7 @@ impl AdamWConfig {
 
     /// Checks every hyperparameter, as PyTorch's constructor does.
     pub fn validate(&self) -> Result<()> {
-        validate_adam("AdamW", &self.to_adam())
-    }
-
-    fn to_adam(&self) -> AdamConfig {
-        AdamConfig {
-            lr: self.lr,
-            betas: self.betas,
-            eps: self.eps,
-            weight_decay: self.weight_decay,
-            amsgrad: self.amsgrad,
-        }
+        validate_adam("AdamW", &self.adam())
     }
 }
 

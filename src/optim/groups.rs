@@ -426,6 +426,24 @@ macro_rules! group_accessors {
 
 pub(super) use group_accessors;
 
+/// `GroupConfig::wrap`/`unwrap` for a config stored as
+/// `OptimizerConfig::$variant`. Expands inside `impl GroupConfig for ...`.
+macro_rules! config_variant {
+    ($variant:ident) => {
+        fn wrap(&self) -> OptimizerConfig {
+            OptimizerConfig::$variant(self.clone())
+        }
+        fn unwrap(config: &OptimizerConfig) -> Option<Self> {
+            match config {
+                OptimizerConfig::$variant(c) => Some(c.clone()),
+                _ => None,
+            }
+        }
+    };
+}
+
+pub(super) use config_variant;
+
 /// The `GroupConfig` methods of a config whose momentum-like value is its
 /// `momentum` field (SGD, RMSprop): lr and momentum access, validation and the
 /// `OptimizerConfig` variant. Expands inside `impl GroupConfig for $config`.
@@ -449,15 +467,7 @@ macro_rules! momentum_group_config {
         fn validate(&self) -> Result<()> {
             $config::validate(self)
         }
-        fn wrap(&self) -> OptimizerConfig {
-            OptimizerConfig::$variant(self.clone())
-        }
-        fn unwrap(config: &OptimizerConfig) -> Option<Self> {
-            match config {
-                OptimizerConfig::$variant(c) => Some(c.clone()),
-                _ => None,
-            }
-        }
+        $crate::optim::groups::config_variant!($variant);
     };
 }
 

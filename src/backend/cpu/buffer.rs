@@ -15,16 +15,17 @@ use std::sync::OnceLock;
 /// Implementors must be plain numbers with no padding and no invalid bit
 /// patterns, for which all-zero bytes read as `0`.
 pub(crate) unsafe trait ZeroBits: Copy {}
-// SAFETY: IEEE floats and two's-complement integers: all-zero bytes are +0 / 0.
-unsafe impl ZeroBits for f32 {}
-// SAFETY: as above.
-unsafe impl ZeroBits for f64 {}
-// SAFETY: as above (half's types are `repr(transparent)` over `u16`).
-unsafe impl ZeroBits for f16 {}
-// SAFETY: as above.
-unsafe impl ZeroBits for bf16 {}
-// SAFETY: as above.
-unsafe impl ZeroBits for i64 {}
+
+/// One `unsafe impl` per listed type, each covered by the comment inside.
+macro_rules! zero_bits {
+    ($($t:ty),*) => {$(
+        // SAFETY: `$t` is an IEEE float (f32, f64, and half's f16/bf16, which
+        // are `repr(transparent)` over `u16`) or a two's-complement integer:
+        // no padding, every bit pattern valid, and all-zero bytes read as +0 / 0.
+        unsafe impl ZeroBits for $t {}
+    )*};
+}
+zero_bits!(f32, f64, f16, bf16, i64);
 
 /// What this machine could ever hold: physical memory plus swap. Requests
 /// above it are refused up front, so the answer does not depend on the
@@ -35,10 +36,11 @@ fn memory_ceiling() -> usize {
     *CEILING.get_or_init(|| {
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         {
-            // SAFETY: `sysinfo` only writes the struct it is given, which is
-            // zero-initialised plain data of the right type.
+            // SAFETY: `libc::sysinfo` is a C struct of integers and padding, for
+            // which all-zero bytes are a valid value; no buffer is involved.
             let mut info: libc::sysinfo = unsafe { std::mem::zeroed() };
-            // SAFETY: `info` is a valid, writable `sysinfo` struct.
+            // SAFETY: `info` is a valid, writable `sysinfo` struct that lives for
+            // the call; the kernel only writes within it.
             if unsafe { libc::sysinfo(&mut info) } == 0 {
                 let unit = (info.mem_unit as u64).max(1);
                 let total = (info.totalram as u64).saturating_add(info.totalswap as u64);
@@ -90,15 +92,17 @@ pub(crate) fn zeroed<T: ZeroBits>(len: usize) -> Result<Vec<T>> {
         return Ok(Vec::new());
     }
     let layout = std::alloc::Layout::array::<T>(len).map_err(|_| oom(bytes))?;
-    // SAFETY: `layout` has a non-zero size (checked above) and `T`'s alignment.
+    // SAFETY: `layout` has a non-zero size (empty buffers returned above
+    // without calling the allocator, for which a zero size is undefined) and
+    // `T`'s alignment.
     let ptr = unsafe { std::alloc::alloc_zeroed(layout) } as *mut T;
     if ptr.is_null() {
         return Err(oom(bytes));
     }
-    // SAFETY: `ptr` was allocated by the global allocator with the layout of
-    // `[T; len]`, which is what `Vec<T>` with capacity `len` deallocates with;
-    // all `len` elements are initialised, to zero bytes, which `ZeroBits`
-    // guarantees is a valid `T`.
+    // SAFETY: `ptr` is non-null (checked above) and was allocated by the
+    // global allocator with the layout of `[T; len]`, `len > 0`, which is what
+    // `Vec<T>` with capacity `len` deallocates with; all `len` elements are
+    // initialised, to zero bytes, which `ZeroBits` guarantees is a valid `T`.
     Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
 }
 

@@ -3,9 +3,9 @@
 use super::buffer;
 use super::float::CpuFloat;
 use super::parallel::num_threads;
+use crate::Result;
 use crate::backend::MatmulSpec;
 use crate::shape::checked_numel;
-use crate::{Error, Result};
 use gemm::Parallelism;
 use rayon::prelude::*;
 
@@ -25,8 +25,7 @@ pub(super) fn matmul<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec) -> Result<Ve
     if out.is_empty() || k == 0 {
         return Ok(out);
     }
-    check_operand(a.len(), s.batch, s.lhs_batch_stride, m * k, "lhs")?;
-    check_operand(b.len(), s.batch, s.rhs_batch_stride, k * n, "rhs")?;
+    s.check_operands(a.len(), b.len())?;
     // Row and column strides of each operand as stored.
     let (a_rs, a_cs) = if s.lhs_transposed { (1, m) } else { (k, 1) };
     let (b_rs, b_cs) = if s.rhs_transposed { (1, k) } else { (n, 1) };
@@ -35,7 +34,7 @@ pub(super) fn matmul<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec) -> Result<Ve
     // a few large ones are each spread over the pool instead.
     if s.batch >= threads && threads > 1 && m * n * k < PAR_BATCH_MAX_FLOPS {
         out.par_chunks_mut(m * n).enumerate().for_each(|(bi, dst)| {
-            // SAFETY: `check_operand` verified that each operand holds every
+            // SAFETY: `check_operands` verified that each operand holds every
             // batch item its batch stride and the (row, column) strides address
             // (`m * k` / `k * n` elements from `bi * stride`); `dst` is exactly one
             // `m * n` chunk of the output, disjoint from the other tasks'. `m`,
@@ -51,29 +50,13 @@ pub(super) fn matmul<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec) -> Result<Ve
         Parallelism::None
     };
     for (bi, dst) in out.chunks_mut(m * n).enumerate() {
-        // SAFETY: `check_operand` verified that each operand holds
+        // SAFETY: `check_operands` verified that each operand holds
         // `batch_stride * (batch - 1) + m * k` (resp. `k * n`) elements and the
         // strides address exactly that matrix; `dst` is one `m * n` output.
         // `m`, `n`, `k` and the batch are non-zero here (empty cases returned above).
         unsafe { gemm_one(a, b, dst, s, bi, (a_rs, a_cs), (b_rs, b_cs), par) }
     }
     Ok(out)
-}
-
-/// Checks that an operand of `len` elements holds all `batch` matrices of
-/// `matrix` elements at `stride`: the bounds the `unsafe` products rely on,
-/// checked here rather than trusted from the caller.
-fn check_operand(len: usize, batch: usize, stride: usize, matrix: usize, which: &str) -> Result<()> {
-    let need = (batch - 1).checked_mul(stride).and_then(|x| x.checked_add(matrix));
-    match need {
-        Some(need) if need <= len => Ok(()),
-        _ => Err(Error::invalid(
-            "matmul",
-            format!(
-                "internal: the {which} buffer holds {len} elements, fewer than {batch} matrices of {matrix} at stride {stride}"
-            ),
-        )),
-    }
 }
 
 /// One `m x n` product of batch item `bi` into `dst`.

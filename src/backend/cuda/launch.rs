@@ -106,7 +106,9 @@ pub(crate) struct Strided {
     pub strides: [u64; MAX_DIMS],
     pub rank: u32,
 }
-// SAFETY: plain old data with the C layout of prelude.cuh's `Strided`.
+// SAFETY: `#[repr(C)]` plain old data (integer fields and arrays, no pointers,
+// no references) with the C layout of prelude.cuh's `Strided`: the launch copies its bytes into
+// the kernel's parameter space, and no buffer, empty or not, is reached through it.
 unsafe impl DeviceRepr for Strided {}
 
 impl Strided {
@@ -133,7 +135,9 @@ pub(crate) struct BinaryArg {
     pub rhs: [u64; MAX_DIMS],
     pub rank: u32,
 }
-// SAFETY: plain old data with the C layout of binary.cu's `BinaryLayout`.
+// SAFETY: `#[repr(C)]` plain old data (integer fields and arrays, no pointers,
+// no references) with the C layout of binary.cu's `BinaryLayout`: the launch copies its bytes into
+// the kernel's parameter space, and no buffer, empty or not, is reached through it.
 unsafe impl DeviceRepr for BinaryArg {}
 
 /// Convolution geometry (conv.cu `ConvGeom`).
@@ -153,7 +157,9 @@ pub(crate) struct ConvGeom {
     pub oh: u64,
     pub ow: u64,
 }
-// SAFETY: plain old data with the C layout of conv.cu's `ConvGeom`.
+// SAFETY: `#[repr(C)]` plain old data (integer fields and arrays, no pointers,
+// no references) with the C layout of conv.cu's `ConvGeom`: the launch copies its bytes into
+// the kernel's parameter space, and no buffer, empty or not, is reached through it.
 unsafe impl DeviceRepr for ConvGeom {}
 
 /// Splits a row-major iteration over `dims` into launches over the trailing

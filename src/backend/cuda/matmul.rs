@@ -61,31 +61,17 @@ fn plan(s: &MatmulSpec) -> Result<Gemm> {
     })
 }
 
-/// Errors unless `len` covers every matrix the spec reads.
-fn check_operand(len: usize, batch: usize, stride: usize, rows: usize, cols: usize, side: &str) -> Result<()> {
-    let need = (batch - 1) * stride + rows * cols;
-    if need <= len {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            "matmul",
-            format!("{side} holds {len} elements, the product reads {need}"),
-        ))
-    }
-}
-
 pub(crate) fn matmul(a: &CudaStorage, b: &CudaStorage, s: &MatmulSpec) -> Result<CudaStorage> {
     let name = "matmul";
     a.same_device(b, name)?;
     a.same_dtype(b, name)?;
     a.require_float(name)?;
     let dev = a.dev();
-    let out_len = s.batch * s.m * s.n;
+    let out_len = crate::shape::checked_numel(&[s.batch, s.m, s.n], name)?;
     if out_len == 0 || s.k == 0 {
         return CudaStorage::zeroed(dev, out_len, a.dtype());
     }
-    check_operand(a.len(), s.batch, s.lhs_batch_stride, s.m, s.k, "lhs")?;
-    check_operand(b.len(), s.batch, s.rhs_batch_stride, s.k, s.n, "rhs")?;
+    s.check_operands(a.len(), b.len())?;
     let g = plan(s)?;
     let out = CudaStorage::uninit(dev, out_len, a.dtype())?;
     let (pa, pb, pc) = (b.ptr(), a.ptr(), out.ptr());
