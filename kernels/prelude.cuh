@@ -3,7 +3,9 @@
 // Header-free on purpose: NVRTC compiles these sources with no include path at all,
 // so a machine needs only the driver and libnvrtc (no CUDA toolkit headers). The
 // 16-bit floats are stored as raw bits and converted with inline PTX `cvt`
-// (f16) or integer bit operations (bf16); arithmetic happens in f32.
+// (f16) or integer bit operations (bf16); arithmetic happens in f32. Built as host
+// C++ for the emulator (NEURITE_HOST_KERNELS, kernels/emu/shim.h), each `cvt` has a
+// host version with the same rounding.
 
 typedef unsigned long long u64;
 typedef long long i64;
@@ -15,19 +17,31 @@ struct __align__(2) f16 { u16 bits; };
 struct __align__(2) bf16 { u16 bits; };
 
 __device__ __forceinline__ float f16_to_f32(u16 h) {
+#ifdef NEURITE_HOST_KERNELS
+    return neurite_host_f16_to_f32(h);
+#else
     float f;
     asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
     return f;
+#endif
 }
 __device__ __forceinline__ u16 f32_to_f16(float f) {
+#ifdef NEURITE_HOST_KERNELS
+    return neurite_host_f32_to_f16(f);
+#else
     u16 h;
     asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
     return h;
+#endif
 }
 __device__ __forceinline__ u16 f64_to_f16(double d) {
+#ifdef NEURITE_HOST_KERNELS
+    return neurite_host_f64_to_f16(d);
+#else
     u16 h;
     asm("cvt.rn.f16.f64 %0, %1;" : "=h"(h) : "d"(d));
     return h;
+#endif
 }
 __device__ __forceinline__ float bf16_to_f32(u16 b) { return __uint_as_float(((u32)b) << 16); }
 // Round to nearest even, NaN kept quiet with its sign (as the `half` crate does).
@@ -41,22 +55,34 @@ __device__ __forceinline__ u16 f32_to_bf16(float f) {
 // then to nearest even, which equals direct rounding.
 __device__ __forceinline__ u16 f64_to_bf16(double d) {
     if (d != d) return (u16)(((((u64)__double_as_longlong(d)) >> 48) & 0x8000u) | 0x7fc0u);
+#ifdef NEURITE_HOST_KERNELS
+    float r = neurite_host_f64_to_f32_rz(d);
+#else
     float r;
     asm("cvt.rz.f32.f64 %0, %1;" : "=f"(r) : "d"(d));
+#endif
     u32 u = __float_as_uint(r);
     if ((double)r != d) u |= 1u;
     return f32_to_bf16(__uint_as_float(u));
 }
 // Rust's `as i64`: truncation, saturation at the range ends, NaN -> 0 (PTX cvt semantics).
 __device__ __forceinline__ i64 f64_to_i64(double d) {
+#ifdef NEURITE_HOST_KERNELS
+    return neurite_host_f64_to_i64(d);
+#else
     i64 r;
     asm("cvt.rzi.s64.f64 %0, %1;" : "=l"(r) : "d"(d));
     return r;
+#endif
 }
 __device__ __forceinline__ double i64_to_f64(i64 v) {
+#ifdef NEURITE_HOST_KERNELS
+    return neurite_host_i64_to_f64(v);
+#else
     double r;
     asm("cvt.rn.f64.s64 %0, %1;" : "=d"(r) : "l"(v));
     return r;
+#endif
 }
 
 // Per element type: the type arithmetic runs in (C), and conversions to and from it.

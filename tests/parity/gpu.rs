@@ -53,8 +53,34 @@ fn dropout_mask_matches_host_mirror() {
     }
 }
 
+/// Runs the calling test again in a child process of this binary with one test
+/// thread, and returns true there: for tests that read per-device counters which
+/// the other tests, running in parallel on the same device, would move.
+fn alone(test: &str) -> bool {
+    const CHILD: &str = "NEURITE_PARITY_ALONE";
+    if std::env::var(CHILD).as_deref() == Ok(test) {
+        return true;
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let out = std::process::Command::new(exe)
+        .args([test, "--exact", "--test-threads=1", "--nocapture"])
+        .env(CHILD, test)
+        .output()
+        .expect("re-run the test alone");
+    assert!(
+        out.status.success(),
+        "{test} (run alone) failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    false
+}
+
 #[test]
 fn allocator_reuses_freed_blocks() {
+    if !alone("gpu::allocator_reuses_freed_blocks") {
+        return;
+    }
     let Some(o) = gpu("gpu::allocator_reuses_freed_blocks") else {
         return;
     };

@@ -24,6 +24,9 @@ macro_rules! test_device {
 }
 
 mod common;
+#[cfg(feature = "cuda")]
+#[path = "../support/cuda_emu.rs"]
+pub mod cuda_emu;
 
 mod conv;
 mod dtype;
