@@ -44,8 +44,8 @@ fn run(opts: &Options) -> neurite::Result<()> {
 
     // Images as (N, 1, 28, 28) pixels in [0, 1], labels as I64 class indices.
     let mnist = Mnist::load_with(&opts.data, ImageLayout::Nchw)?;
-    let train = mnist.train_dataset()?;
-    let test = mnist.test_dataset()?;
+    let train = common::limited(opts, mnist.train_dataset()?)?;
+    let test = common::limited(opts, mnist.test_dataset()?)?;
 
     let mut model = Sequential::new()
         .add(Conv2d::new(1, 16, 3).with_padding(1))

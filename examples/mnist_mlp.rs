@@ -43,8 +43,8 @@ fn run(opts: &Options) -> neurite::Result<()> {
 
     // Images as (N, 784) rows of pixels in [0, 1], labels as I64 class indices.
     let mnist = Mnist::load_with(&opts.data, ImageLayout::Flat)?;
-    let train = mnist.train_dataset()?;
-    let test = mnist.test_dataset()?;
+    let train = common::limited(opts, mnist.train_dataset()?)?;
+    let test = common::limited(opts, mnist.test_dataset()?)?;
     let n_train = common::training_count(opts, train.len());
 
     // Statistics from the digits that train, never from those that validate or test.

@@ -162,7 +162,10 @@ fn run(opts: &Options) -> Result<()> {
     let device = common::choose_device(&opts.device)?;
     neurite::manual_seed(opts.seed);
     let mnist = Mnist::load_with(&opts.data, ImageLayout::Nchw)?;
-    let (train, test) = (mnist.train_dataset()?, mnist.test_dataset()?);
+    let (train, test) = (
+        common::limited(opts, mnist.train_dataset()?)?,
+        common::limited(opts, mnist.test_dataset()?)?,
+    );
 
     let mut model = ResNet::from_module_config(&ResNetConfig {
         widths: vec![16, 32, 64],

@@ -55,6 +55,9 @@ pub struct Options {
     pub val_fraction: f64,
     /// Print only the final lines.
     pub quiet: bool,
+    /// Use only the first N training and the first N test digits (a smoke run:
+    /// the emulated CUDA suite trains each example a few steps this way).
+    pub limit: Option<usize>,
     /// The checkpoint `mnist_eval` evaluates.
     pub checkpoint: Option<PathBuf>,
 }
@@ -82,6 +85,7 @@ pub fn usage(program: Program) -> String {
              --val-fraction F  hold out the last fraction F of the train-* digits for validation\n                    \
              (Keras's validation_split; default 0: validate on the t10k-* digits)\n  \
              --quiet           print only the final lines\n  \
+             --limit N         use only the first N train-* and N t10k-* digits (a smoke run)\n  \
              -h, --help        this text\n"
         ),
         Program::Eval => format!(
@@ -110,6 +114,7 @@ pub fn parse(program: Program, args: &[String]) -> Result<Option<Options>, Strin
         seed: 0,
         val_fraction: 0.0,
         quiet: false,
+        limit: None,
         checkpoint: None,
     };
     let mut it = args.iter();
@@ -132,6 +137,7 @@ pub fn parse(program: Program, args: &[String]) -> Result<Option<Options>, Strin
                 "--seed",
                 "--val-fraction",
                 "--quiet",
+                "--limit",
             ]
         } else {
             &["--checkpoint", "--batch-size", "--device", "--data"]
@@ -153,6 +159,7 @@ pub fn parse(program: Program, args: &[String]) -> Result<Option<Options>, Strin
         match key {
             "--epochs" => o.epochs = positive(key, &value)?,
             "--batch-size" => o.batch_size = positive(key, &value)?,
+            "--limit" => o.limit = Some(positive(key, &value)?),
             "--lr" => {
                 o.lr = value
                     .parse::<f64>()
@@ -338,6 +345,14 @@ pub fn save_and_report(
     println!("seconds per epoch: {}", timer.summary());
     println!("test accuracy: {:.4}", test_logs.get("accuracy").unwrap_or(f64::NAN));
     Ok(())
+}
+
+/// The first `--limit` samples of `data` (all of them without the option).
+pub fn limited(opts: &Options, data: Dataset) -> neurite::Result<Dataset> {
+    match opts.limit {
+        Some(n) if n < data.len() => data.subset(&(0..n).collect::<Vec<_>>()),
+        _ => Ok(data),
+    }
 }
 
 /// How many of `train_len` training digits train (the rest, the tail, validate

@@ -31,10 +31,10 @@ struct neurite_dim3 {
 
 namespace neurite_emu {
 // Per CUDA thread; set by the executor before it calls the kernel.
-extern thread_local neurite_dim3 tl_thread_idx;
-extern thread_local neurite_dim3 tl_block_idx;
-extern thread_local neurite_dim3 tl_block_dim;
-extern thread_local neurite_dim3 tl_grid_dim;
+extern thread_local neurite_dim3 tl_thread_idx __attribute__((tls_model("initial-exec")));
+extern thread_local neurite_dim3 tl_block_idx __attribute__((tls_model("initial-exec")));
+extern thread_local neurite_dim3 tl_block_dim __attribute__((tls_model("initial-exec")));
+extern thread_local neurite_dim3 tl_grid_dim __attribute__((tls_model("initial-exec")));
 
 void sync_threads();
 // Writes `bytes` bytes of `value` into this lane's slot, waits for the warp, copies

@@ -18,6 +18,7 @@ fn training_defaults_are_the_recipe() {
     assert_eq!(o.device, "best");
     assert_eq!(o.val_fraction, 0.0);
     assert!(!o.quiet);
+    assert_eq!(o.limit, None);
     assert!(o.data.ends_with("data/mnist"), "{}", o.data.display());
     assert!(o.out.ends_with("target/mnist_mlp"), "{}", o.out.display());
     // Through cargo the default data directory is the repository's, whatever the working directory.
@@ -44,8 +45,10 @@ fn both_value_forms_and_every_option() {
         "--val-fraction",
         "0.25",
         "--quiet",
+        "--limit=100",
     ])
     .unwrap();
+    assert_eq!(o.limit, Some(100));
     assert_eq!((o.epochs, o.batch_size, o.lr, o.seed), (3, 128, 0.01, 42));
     assert_eq!(o.device, "cpu");
     assert_eq!(o.data, std::path::PathBuf::from("/d"));
@@ -69,6 +72,7 @@ fn bad_input_is_a_message() {
         (&["--device", "tpu"], "--device needs cpu, cuda, cuda:N or best"),
         (&["--device", "cuda:x"], "--device needs cpu, cuda, cuda:N or best"),
         (&["--epochs"], "--epochs needs a value"),
+        (&["--limit", "0"], "--limit needs a positive integer"),
         (&["--quiet=yes"], "--quiet takes no value"),
         (&["--frobnicate"], "unknown option \"--frobnicate\""),
         (&["stray"], "unknown option \"stray\""),
