@@ -320,7 +320,7 @@ fn dlopen_global(path: &Path) -> Result<*mut c_void, String> {
 }
 
 /// The lib folder of the CI's NVRTC wheel, when present.
-fn nvrtc_dir() -> Option<PathBuf> {
+pub fn nvrtc_dir() -> Option<PathBuf> {
     if let Some(d) = std::env::var_os("NEURITE_NVRTC_LIB") {
         return Some(PathBuf::from(d));
     }
