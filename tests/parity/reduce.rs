@@ -1,7 +1,7 @@
 //! Reductions (both kernel shapes: short rows and long rows), softmax and friends.
 
-use crate::common::{FLOATS, parity};
-use neurite::{Device, Result};
+use crate::common::{Ctx, FLOATS, parity};
+use neurite::{DType, Device, Result};
 
 fn reductions(dev: &Device) -> Result<()> {
     parity(dev, &FLOATS, |c| {
@@ -44,6 +44,48 @@ fn long_rows(dev: &Device) -> Result<()> {
     })
 }
 test_device!(long_rows);
+
+fn full_reductions(dev: &Device) -> Result<()> {
+    // Few outputs over long rows take the two-pass shape on the GPU (rows split
+    // into chunks over many blocks); this checks that chunk boundaries change
+    // nothing: ties and NaNs across chunks keep the first index.
+    let all = |c: &Ctx| c.rand(&[70_000], 11);
+    let rows = |c: &Ctx| c.rand(&[2, 50_000], 12);
+    let cols = |c: &Ctx| c.rand(&[20_000, 3], 13);
+    parity(dev, &FLOATS, |c| {
+        let (all, rows, cols) = (all(c)?, rows(c)?, cols(c)?);
+        let mut with_nan: Vec<f64> = (0..60_000).map(|i| ((i % 977) as f64) / 977.0).collect();
+        with_nan[41_234] = f64::NAN;
+        with_nan[55_000] = f64::NAN;
+        let with_nan = c.tensor(with_nan, &[60_000])?;
+        Ok(vec![
+            all.max_all()?,
+            all.min_all()?,
+            all.argmax(0usize, false)?,
+            all.argmin(0usize, false)?,
+            rows.max_dim(1usize, false)?,
+            rows.argmin(1usize, false)?,
+            cols.min_dim(0usize, false)?,
+            cols.argmax(0usize, false)?,
+            with_nan.max_all()?,
+            with_nan.argmax(0usize, false)?,
+            with_nan.argmin(0usize, false)?,
+        ])
+    })?;
+    // The CPU sums a long row with a few running sums in the tested dtype, the GPU
+    // with a tree in f32 or f64: for f32 their sums of 50 000 values differ by more
+    // than f32's tolerance (the CPU's error), for 16-bit types by more than theirs.
+    // The mean divides that error by the length.
+    parity(dev, &[DType::F32, DType::F64], |c| Ok(vec![all(c)?.mean_all()?]))?;
+    parity(dev, &[DType::F64], |c| {
+        Ok(vec![
+            all(c)?.sum_all()?,
+            rows(c)?.sum_dim(1usize, false)?,
+            cols(c)?.sum_dim(0usize, false)?,
+        ])
+    })
+}
+test_device!(full_reductions);
 
 fn softmax_family(dev: &Device) -> Result<()> {
     parity(dev, &FLOATS, |c| {

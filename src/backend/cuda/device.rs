@@ -25,8 +25,19 @@ pub(crate) struct DeviceState {
     functions: Mutex<HashMap<String, CudaFunction>>,
     /// Four `u64` on the device: {op code, index, size, 0}; see kernels/prelude.cuh.
     error_record: sys::CUdeviceptr,
-    /// Set when an index kernel ran since the record was last read.
+    /// Set when an index kernel was queued since the record was last read.
     index_kernels_pending: AtomicBool,
+    /// Held while an index kernel is queued, and while the record's read and
+    /// clear are queued, so that no index kernel lands between the two in
+    /// stream order (its error would be cleared unread).
+    record_order: Mutex<()>,
+}
+
+/// The error record's address for one index-kernel launch; the launch is queued
+/// while this is alive (see [`DeviceState::error_record_for_launch`]).
+pub(crate) struct RecordForLaunch<'a> {
+    pub(crate) ptr: u64,
+    _order: MutexGuard<'a, ()>,
 }
 
 impl std::fmt::Debug for DeviceState {
@@ -67,18 +78,27 @@ impl DeviceState {
         let sm_count = ctx
             .attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)
             .map_err(|e| unavailable("reading the multiprocessor count", e))?;
-        // SAFETY: the context is current (CudaContext::new binds it); 32 bytes are
-        // allocated and zeroed before any kernel can see the pointer.
+        let compute_capability = (major * 10 + minor) as u32;
+        probe_jit(ordinal, &ctx, compute_capability)?;
+        // SAFETY: the context is current (CudaContext::new binds it, probe_jit
+        // binds it again); the 32 bytes allocated here are owned by this state.
+        // The clear is queued on the crate's stream, which every kernel that is
+        // handed the pointer is queued to afterwards, and it has finished before
+        // the pointer is published (the synchronize below).
         let error_record = unsafe {
             let p = result::malloc_sync(32).map_err(|e| unavailable("allocating the error record", e))?;
-            result::memset_d8_sync(p, 0, 32).map_err(|e| unavailable("clearing the error record", e))?;
+            result::memset_d8_async(p, 0, 32, stream.cu_stream())
+                .map_err(|e| unavailable("clearing the error record", e))?;
             p
         };
+        stream
+            .synchronize()
+            .map_err(|e| unavailable("clearing the error record", e))?;
         Ok(DeviceState {
             ordinal,
             ctx,
             stream,
-            compute_capability: (major * 10 + minor) as u32,
+            compute_capability,
             sm_count: sm_count.max(1) as u32,
             alloc: Allocator::default(),
             blas: Mutex::new(None),
@@ -86,6 +106,7 @@ impl DeviceState {
             functions: Mutex::new(HashMap::new()),
             error_record,
             index_kernels_pending: AtomicBool::new(false),
+            record_order: Mutex::new(()),
         })
     }
 
@@ -107,37 +128,62 @@ impl DeviceState {
     /// Waits for the stream, then reports an index error recorded by a kernel.
     pub(crate) fn synchronize(&self) -> Result<()> {
         self.bind()?;
-        self.stream.synchronize().map_err(|e| Error::Cuda {
-            op: "synchronize",
-            msg: format!(
-                "queued GPU work failed: {:?} (an earlier kernel faulted; the device context may be unusable)",
-                e.0
-            ),
-        })?;
-        self.take_index_error()
-    }
-
-    /// The error record's address, for index kernels (marks a read as due).
-    pub(crate) fn error_record_for_launch(&self) -> u64 {
-        self.index_kernels_pending.store(true, Ordering::Release);
-        self.error_record
-    }
-
-    /// Reads and clears the error record if an index kernel ran since the last read.
-    /// The caller has synchronised the stream.
-    fn take_index_error(&self) -> Result<()> {
-        if !self.index_kernels_pending.swap(false, Ordering::AcqRel) {
-            return Ok(());
+        // Taken before the wait: an index kernel queued by another thread after
+        // this swap sets the flag again and is read at the next wait, whereas
+        // clearing the flag after the wait would forget it.
+        let pending = self.index_kernels_pending.swap(false, Ordering::AcqRel);
+        if let Err(e) = self.stream.synchronize() {
+            if pending {
+                self.index_kernels_pending.store(true, Ordering::Release);
+            }
+            return Err(Error::Cuda {
+                op: "synchronize",
+                msg: format!(
+                    "queued GPU work failed: {:?} (an earlier kernel faulted; the device context may be unusable)",
+                    e.0
+                ),
+            });
         }
+        if pending { self.take_index_error() } else { Ok(()) }
+    }
+
+    /// The error record's address for an index kernel about to be queued. Keep the
+    /// returned value alive until the launch has been queued: it marks a read as
+    /// due and keeps a concurrent read-and-clear from being queued in between.
+    pub(crate) fn error_record_for_launch(&self) -> RecordForLaunch<'_> {
+        let order = lock(&self.record_order);
+        self.index_kernels_pending.store(true, Ordering::Release);
+        RecordForLaunch {
+            ptr: self.error_record,
+            _order: order,
+        }
+    }
+
+    /// Reads and clears the error record. The read and the clear are queued on the
+    /// crate's stream back to back (under `record_order`), so each index kernel
+    /// runs either before both (its error is reported now) or after both (its
+    /// error stays for the next read); the legacy default stream, which the
+    /// non-blocking stream does not wait for, is never used.
+    fn take_index_error(&self) -> Result<()> {
         let mut rec = [0u64; 4];
-        // SAFETY: the record is 32 bytes of device memory owned by this state; the
-        // stream is idle, so no kernel writes it concurrently.
-        unsafe {
-            result::memcpy_dtoh_sync(&mut rec, self.error_record).map_err(|e| driver_err("read error record", e))?;
-            if rec[0] != 0 {
-                result::memset_d8_sync(self.error_record, 0, 32).map_err(|e| driver_err("clear error record", e))?;
+        {
+            let _order = lock(&self.record_order);
+            // SAFETY: the record is 32 bytes of device memory owned by this state
+            // and `rec` is 32 bytes of host memory. `rec` is pageable, so the
+            // driver finishes the copy into it before returning (it is never
+            // written after this call, even on the early returns); the stream
+            // sync below also orders it. Both operations run after every kernel
+            // queued so far, in stream order.
+            unsafe {
+                result::memcpy_dtoh_async(&mut rec, self.error_record, self.cu_stream())
+                    .map_err(|e| driver_err("read error record", e))?;
+                result::memset_d8_async(self.error_record, 0, 32, self.cu_stream())
+                    .map_err(|e| driver_err("clear error record", e))?;
             }
         }
+        self.stream
+            .synchronize()
+            .map_err(|e| driver_err("read error record", e))?;
         let op = match rec[0] {
             0 => return Ok(()),
             1 => "index_select",
@@ -180,24 +226,19 @@ impl DeviceState {
             match modules.get(family) {
                 Some(m) => m.clone(),
                 None => {
-                    let ptx = super::nvrtc::ptx_for_device(family, self.compute_capability)?;
+                    let k = super::nvrtc::source(family)?;
                     self.bind()?;
-                    let m = self
-                        .ctx
-                        .load_module(cudarc::nvrtc::Ptx::from_src(ptx))
-                        .map_err(|e| Error::Cuda {
+                    let m = super::nvrtc::load_program(k, self.compute_capability, |ptx| {
+                        load_ptx(&self.ctx, ptx).map_err(|e| Error::Cuda {
                             op: "load kernels",
                             msg: format!(
-                                "loading the PTX of kernels/{family}.cu failed: {:?}{}",
+                                "loading the PTX of kernels/{family}.cu on CUDA device {} failed: {:?}{}",
+                                self.ordinal,
                                 e.0,
-                                if e.0 == sys::CUresult::CUDA_ERROR_UNSUPPORTED_PTX_VERSION {
-                                    " (NVRTC is newer than the driver: use an NVRTC whose CUDA version \
-                                     the driver supports)"
-                                } else {
-                                    ""
-                                }
+                                jit_hint(e.0)
                             ),
-                        })?;
+                        })
+                    })?;
                     modules.insert(family, m.clone());
                     m
                 }
@@ -210,4 +251,55 @@ impl DeviceState {
         lock(&self.functions).insert(name.to_string(), f.clone());
         Ok(f)
     }
+}
+
+/// Hands PTX text to `cuModuleLoadData` (the driver JIT-compiles it here).
+fn load_ptx(ctx: &Arc<CudaContext>, ptx: &str) -> std::result::Result<Arc<CudaModule>, cudarc::driver::DriverError> {
+    ctx.load_module(cudarc::nvrtc::Ptx::from_src(ptx))
+}
+
+/// What to do about a module load error, for the errors with a known cause.
+fn jit_hint(e: sys::CUresult) -> &'static str {
+    match e {
+        sys::CUresult::CUDA_ERROR_UNSUPPORTED_PTX_VERSION => {
+            " (NVRTC is newer than the driver: install the NVRTC of the driver's CUDA version, e.g. \
+             `pip install \"nvidia-cuda-nvrtc-cu12==12.X.*\"` for a CUDA 12.X driver, with its lib folder \
+             first on LD_LIBRARY_PATH, or update the NVIDIA driver to 580 or newer)"
+        }
+        sys::CUresult::CUDA_ERROR_NO_BINARY_FOR_GPU | sys::CUresult::CUDA_ERROR_INVALID_PTX => {
+            " (the driver cannot JIT this PTX for this GPU: update the NVIDIA driver, or use an NVRTC \
+             no newer than the driver's CUDA version)"
+        }
+        _ => "",
+    }
+}
+
+/// Compiles (through the PTX cache) and loads a trivial kernel, so that a driver
+/// that cannot JIT what this NVRTC writes makes `Device::cuda(i)` fail, and
+/// `Device::best()` pick the CPU, instead of the first op failing later.
+fn probe_jit(ordinal: usize, ctx: &Arc<CudaContext>, cc: u32) -> Result<()> {
+    let (major, minor) = super::nvrtc::nvrtc_version()?;
+    let module = super::nvrtc::load_program(&super::nvrtc::PROBE_SOURCE, cc, |ptx| {
+        load_ptx(ctx, ptx).map_err(|e| {
+            Error::CudaUnavailable(format!(
+                "CUDA device {ordinal} (sm_{cc}) cannot load the PTX NVRTC {major}.{minor} writes: \
+                 cuModuleLoadData of a trivial kernel failed with {:?}{}",
+                e.0,
+                jit_hint(e.0)
+            ))
+        })
+    })
+    .map_err(|e| match e {
+        Error::CudaUnavailable(_) => e,
+        other => Error::CudaUnavailable(format!(
+            "CUDA device {ordinal} (sm_{cc}): NVRTC {major}.{minor} could not compile a trivial kernel: {other}"
+        )),
+    })?;
+    module.load_function("neurite_probe").map_err(|e| {
+        Error::CudaUnavailable(format!(
+            "CUDA device {ordinal}: the probe kernel neurite_probe is missing from its own module ({:?})",
+            e.0
+        ))
+    })?;
+    Ok(())
 }

@@ -49,9 +49,11 @@ pub(crate) fn index_select(
     let out = CudaStorage::uninit(dev, n, x.dtype())?;
     let (o, k, d, i) = (outer as u64, ids.len() as u64, dim as u64, inner as u64);
     let kernel = format!("index_select_{}", bytes_sfx(x.dtype()));
-    let err = dev.error_record_for_launch();
-    let args: [&dyn Arg; 8] = [&out.ptr(), &x.ptr(), &ids.ptr(), &o, &k, &d, &i, &err];
+    // Held until the launch is queued (see DeviceState::error_record_for_launch).
+    let rec = dev.error_record_for_launch();
+    let args: [&dyn Arg; 8] = [&out.ptr(), &x.ptr(), &ids.ptr(), &o, &k, &d, &i, &rec.ptr];
     launch(dev, "index", &kernel, n, &args)?;
+    drop(rec);
     Ok(out)
 }
 
@@ -72,9 +74,10 @@ pub(crate) fn gather(
     let nidx = ids.len() / (outer * inner).max(1);
     let (o, k, d, i) = (outer as u64, nidx as u64, dim as u64, inner as u64);
     let kernel = format!("gather_{}", bytes_sfx(x.dtype()));
-    let err = dev.error_record_for_launch();
-    let args: [&dyn Arg; 8] = [&out.ptr(), &x.ptr(), &ids.ptr(), &o, &k, &d, &i, &err];
+    let rec = dev.error_record_for_launch();
+    let args: [&dyn Arg; 8] = [&out.ptr(), &x.ptr(), &ids.ptr(), &o, &k, &d, &i, &rec.ptr];
     launch(dev, "index", &kernel, ids.len(), &args)?;
+    drop(rec);
     Ok(out)
 }
 
@@ -88,9 +91,10 @@ fn accumulate(
     let dev = g.dev();
     let acc = CudaStorage::zeroed(dev, outer * dim * inner, acc_dtype(g.dtype()))?;
     let (o, k, d, i) = (outer as u64, nidx as u64, dim as u64, inner as u64);
-    let err = dev.error_record_for_launch();
-    let args: [&dyn Arg; 8] = [&acc.ptr(), &g.ptr(), &ids.ptr(), &o, &k, &d, &i, &err];
+    let rec = dev.error_record_for_launch();
+    let args: [&dyn Arg; 8] = [&acc.ptr(), &g.ptr(), &ids.ptr(), &o, &k, &d, &i, &rec.ptr];
     launch(dev, "index", &format!("{kernel}_{}", sfx(g.dtype())), g.len(), &args)?;
+    drop(rec);
     if acc.dtype() == g.dtype() {
         Ok(acc)
     } else {
