@@ -123,7 +123,8 @@ const Alloc* find_range(CUdeviceptr p, size_t n) {
     auto it = g_allocs.upper_bound(p);
     if (it == g_allocs.begin()) return nullptr;
     --it;
-    if (p >= it->first && n <= it->second.usable && p - it->first <= it->second.usable - n) return &it->second;
+    // The size asked for, not the 256-byte rounding: compute-sanitizer's bound too.
+    if (p >= it->first && n <= it->second.size && p - it->first <= it->second.size - n) return &it->second;
     return nullptr;
 }
 
