@@ -5,7 +5,8 @@
 #      venvs, then compile every kernel in kernels/ with each NVRTC for sm_80, 86, 89,
 #      90, 100 and 120 (failing if an NVRTC cannot be loaded or lacks one of them)
 #      and run `ptxas -v` on all the PTX: registers per kernel, no spills;
-#   3. the whole test suite with --features cuda (GPU parity tests skip, saying why).
+#   3. scripts/test-gpu-run: the docs/GPU.md recording of scripts/gpu-run, on fake results;
+#   4. the suites whose code depends on --features cuda (GPU parity tests skip, saying why).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
@@ -27,6 +28,9 @@ cargo build --features cuda
 
 step "clippy --all-targets --features cuda"
 cargo clippy --all-targets --features cuda -- -D warnings
+
+step "scripts/gpu-run records runs correctly and refuses without a GPU"
+bash scripts/test-gpu-run
 
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/neurite-ci"
 # cached_venv DIR STAMP PACKAGE...: a venv holding exactly the pinned PACKAGEs,
