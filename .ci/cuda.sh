@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
 # CUDA checks for a machine without a GPU (called by .ci/run):
 #   1. build and clippy with --features cuda (no CUDA needed to build);
-#   2. NVRTC, the CUDA runtime headers and ptxas from PyPI into a cached venv, then
-#      compile every kernel in kernels/ for sm_80 and sm_90 (failing if NVRTC cannot
-#      be loaded) and run `ptxas -v` on the PTX: registers per kernel, no spills;
-#   3. the whole test suite with --features cuda (GPU parity tests skip, saying why).
+#   2. NVRTC 12.9 and 13.0, the CUDA runtime headers and ptxas from PyPI into cached
+#      venvs, then compile every kernel in kernels/ with each NVRTC for sm_80, 86, 89,
+#      90, 100 and 120 (failing if an NVRTC cannot be loaded or lacks one of them)
+#      and run `ptxas -v` on all the PTX: registers per kernel, no spills;
+#   3. scripts/test-gpu-run: the docs/GPU.md recording of scripts/gpu-run, on fake results;
+#   4. the suites whose code depends on --features cuda (GPU parity tests skip, saying why).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-# One CUDA 13 release for all three wheels (they must match).
+# Pinned wheels. CUDA 13: NVRTC, the runtime headers and nvcc (for ptxas), one
+# release for all three (they must match). CUDA 12: NVRTC only, the newest 12.x
+# on PyPI, which (like 12.8) targets sm_100 and sm_120; the kernels include no
+# header and ptxas 13.0 assembles PTX from NVRTC 12.9 too (PTX ISA 8.8 is older
+# than ptxas 13.0's 9.0), so neither the 12.x runtime nor its nvcc is needed.
 CUDA_PIP_VERSION=13.0.88
+NVRTC12_PIP_VERSION=12.9.86
+# The architectures every kernel is compiled and assembled for (the same list
+# as CI_ARCHS in tests/cuda/nvrtc.rs, which compiles for them).
+CI_ARCHS="80 86 89 90 100 120"
 step() { printf '\n=== cuda: %s (%ss) ===\n' "$*" "$SECONDS"; }
 
 step "build --features cuda"
@@ -19,67 +29,128 @@ cargo build --features cuda
 step "clippy --all-targets --features cuda"
 cargo clippy --all-targets --features cuda -- -D warnings
 
-step "NVRTC $CUDA_PIP_VERSION from PyPI (cached venv)"
-venv="${XDG_CACHE_HOME:-$HOME/.cache}/neurite-ci/cuda-venv"
-stamp="$venv/.installed-$CUDA_PIP_VERSION"
-if [[ ! -f $stamp ]]; then
+step "scripts/gpu-run records runs correctly and refuses without a GPU"
+bash scripts/test-gpu-run
+
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/neurite-ci"
+# cached_venv DIR STAMP PACKAGE...: a venv holding exactly the pinned PACKAGEs,
+# reinstalled from scratch only when its stamp (named after the pins) is absent,
+# so changing a pin rebuilds it and an interrupted install is never reused.
+cached_venv() {
+  local venv=$1 stamp=$1/.installed-$2
+  shift 2
+  if [[ -f $stamp ]]; then
+    echo "reusing $venv"
+    return
+  fi
   rm -rf "$venv"
   python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "nvidia-cuda-nvrtc==$CUDA_PIP_VERSION" \
-    "nvidia-cuda-runtime==$CUDA_PIP_VERSION" \
-    "nvidia-cuda-nvcc==$CUDA_PIP_VERSION"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
   touch "$stamp"
-else
-  echo "reusing $venv"
-fi
-cu=$("$venv/bin/python" -c 'import nvidia, os; print(os.path.join(list(nvidia.__path__)[0], "cu13"))')
-# The layout the rest relies on (CUDA 13 wheels put everything under nvidia/cu13).
-for want in lib/libnvrtc.so.13 include/cuda_fp16.h bin/ptxas; do
-  [[ -e $cu/$want ]] || { echo "cuda.sh: $cu/$want missing; the wheel layout changed" >&2; exit 1; }
+}
+site_nvidia() { "$1/bin/python" -c 'import nvidia, os; print(list(nvidia.__path__)[0])'; }
+
+step "NVRTC $CUDA_PIP_VERSION and $NVRTC12_PIP_VERSION from PyPI (cached venvs)"
+venv="$cache/cuda-venv"
+cached_venv "$venv" "$CUDA_PIP_VERSION" \
+  "nvidia-cuda-nvrtc==$CUDA_PIP_VERSION" \
+  "nvidia-cuda-runtime==$CUDA_PIP_VERSION" \
+  "nvidia-cuda-nvcc==$CUDA_PIP_VERSION"
+venv12="$cache/nvrtc12-venv"
+cached_venv "$venv12" "$NVRTC12_PIP_VERSION" "nvidia-cuda-nvrtc-cu12==$NVRTC12_PIP_VERSION"
+cu=$(site_nvidia "$venv")/cu13
+lib12=$(site_nvidia "$venv12")/cuda_nvrtc/lib
+# The layouts the rest relies on: CUDA 13 wheels put everything under
+# nvidia/cu13, the CUDA 12 NVRTC wheel under nvidia/cuda_nvrtc.
+for want in "$cu"/lib/libnvrtc.so.13 "$cu"/include/cuda_fp16.h "$cu"/bin/ptxas "$lib12"/libnvrtc.so.12; do
+  [[ -e $want ]] || { echo "cuda.sh: $want missing; the wheel layout changed" >&2; exit 1; }
 done
-compgen -G "$cu/lib/libnvrtc-builtins.so.*" >/dev/null || { echo "cuda.sh: libnvrtc-builtins missing" >&2; exit 1; }
-export LD_LIBRARY_PATH="$cu/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export CUDA_INCLUDE_DIRS="$cu/include"
+for lib in "$cu/lib" "$lib12"; do
+  compgen -G "$lib/libnvrtc-builtins.so.*" >/dev/null || { echo "cuda.sh: libnvrtc-builtins missing in $lib" >&2; exit 1; }
+done
 "$cu/bin/ptxas" --version | tail -1
 
-step "every kernel compiles with NVRTC for sm_80 and sm_90"
+step "every kernel compiles with NVRTC 12.9 and 13.0 for sm_${CI_ARCHS// /, sm_}"
 ptxdir=target/cuda-ptx
 rm -rf "$ptxdir"
-NEURITE_REQUIRE_NVRTC=1 NEURITE_PTX_DUMP="$ptxdir" cargo test --features cuda --test cuda nvrtc::
-compgen -G "$ptxdir/*.ptx" >/dev/null || { echo "cuda.sh: no PTX was written to $ptxdir" >&2; exit 1; }
+# One run per NVRTC. cudarc dlopens libnvrtc.so, .so.13, .so.12, ... by name,
+# so LD_LIBRARY_PATH holding only one wheel's folder selects that NVRTC, and
+# NEURITE_EXPECT_NVRTC makes the test fail if another one was loaded anyway.
+for run in "12.9 $lib12" "13.0 $cu/lib"; do
+  read -r version lib <<<"$run"
+  echo "--- NVRTC $version from $lib"
+  LD_LIBRARY_PATH="$lib" NEURITE_EXPECT_NVRTC="$version" NEURITE_REQUIRE_NVRTC=1 NEURITE_PTX_DUMP="$ptxdir" \
+    cargo test --features cuda --test cuda nvrtc::
+done
+nptx=$(compgen -G "$ptxdir/*.ptx" | wc -l)
+nfam=$(ls kernels/*.cu | wc -l)
+want=$((nfam * 2 * $(wc -w <<<"$CI_ARCHS")))
+((nptx == want)) || { echo "cuda.sh: $nptx PTX files in $ptxdir, expected $want ($nfam families x 2 NVRTCs x 6 archs)" >&2; exit 1; }
 
-step "ptxas -v: registers and spills per kernel"
+step "ptxas -v: registers and spills per kernel, NVRTC and architecture"
 report="$ptxdir/ptxas-report.tsv"
-: >"$report"
-for ptx in "$ptxdir"/*.ptx; do
-  arch=${ptx%.ptx}
+# One ptxas per PTX file, as many at once as there are cores; each writes
+# `kernel nvrtc arch registers spill-stores spill-loads stack` rows and fails
+# unless it reports as many kernels as the PTX has entries (so a change in
+# ptxas's wording cannot make the table, and the spill check, silently short).
+assemble() {
+  local ptx=$1 base arch nvrtc out
+  base=${ptx##*/}
+  arch=${base%.ptx}
   arch=${arch##*.}
-  "$cu/bin/ptxas" -v --gpu-name "$arch" "$ptx" -o /dev/null 2>&1 |
-    awk -v arch="$arch" '
+  nvrtc=${base#*.nvrtc}
+  nvrtc=${nvrtc%%.sm_*}
+  out=$("$PTXAS" -v --gpu-name "$arch" "$ptx" -o /dev/null 2>&1) || { printf 'ptxas failed on %s:\n%s\n' "$ptx" "$out" >&2; return 1; }
+  awk -v arch="$arch" -v nvrtc="$nvrtc" '
       /Compiling entry function/ { name = $7; gsub(/\047/, "", name) }
       /spill stores/ { stack = $1; stores = $5; loads = $9 }
-      /Used [0-9]+ registers/ { print name "\t" arch "\t" $5 "\t" stores "\t" loads "\t" stack }
-    ' >>"$report"
-done
-sort -o "$report" "$report"
-kernels=$(wc -l <"$report")
-spilling=$(awk -F'\t' '$4 != 0 || $5 != 0' "$report")
-awk -F'\t' '$3 > max[$2] { max[$2] = $3; k[$2] = $1 }
-  END { for (a in max) printf "%s: at most %d registers per thread (%s)\n", a, max[a], k[a] }' "$report"
-# The table docs/GPU.md carries: registers per architecture, spill and stack bytes.
-awk -F'\t' '{ regs[$1, $2] = $3; spill[$1] += $4 + $5; stack[$1] += $6; names[$1] = 1 }
-  END { print "| kernel | sm_80 registers | sm_90 registers | spill bytes | stack bytes |";
-        print "|---|---|---|---|---|";
-        for (n in names) printf "| `%s` | %s | %s | %d | %d |\n", n, regs[n, "sm_80"], regs[n, "sm_90"], spill[n], stack[n] }' "$report" |
+      /Used [0-9]+ registers/ { print name "\t" nvrtc "\t" arch "\t" $5 "\t" stores "\t" loads "\t" stack }
+    ' <<<"$out" >"$ptx.tsv"
+  local entries rows
+  entries=$(grep -c '^\.\(visible \)\?\.entry ' "$ptx")
+  rows=$(wc -l <"$ptx.tsv")
+  ((entries == rows)) || { echo "cuda.sh: $ptx has $entries kernels but ptxas -v reported $rows" >&2; return 1; }
+}
+export -f assemble
+export PTXAS="$cu/bin/ptxas"
+printf '%s\n' "$ptxdir"/*.ptx | xargs -P "$(nproc)" -I{} bash -c 'assemble "$1"' _ {}
+sort "$ptxdir"/*.ptx.tsv >"$report"
+rm -f "$ptxdir"/*.ptx.tsv
+spilling=$(awk -F'\t' '$5 != 0 || $6 != 0' "$report")
+awk -F'\t' '$4 > max[$2 " " $3] { max[$2 " " $3] = $4; k[$2 " " $3] = $1 }
+  END { for (a in max) printf "NVRTC %s: at most %d registers per thread (%s)\n", a, max[a], k[a] }' "$report" | sort -V
+# The table docs/GPU.md carries: a column per architecture; a cell is the
+# register count, or "NVRTC 12.9's / NVRTC 13.0's" where the two differ.
+awk -F'\t' -v archs="$CI_ARCHS" '
+  { regs[$1, $2, $3] = $4; spill[$1] += $5 + $6; stack[$1] += $7; names[$1] = 1; nv[$2] = 1 }
+  END {
+    n = split(archs, a, " "); m = 0
+    for (v in nv) vs[++m] = v
+    if (m == 2 && vs[1] + 0 > vs[2] + 0) { t = vs[1]; vs[1] = vs[2]; vs[2] = t }
+    printf "| kernel |"; for (i = 1; i <= n; i++) printf " sm_%s |", a[i]; print " spill bytes | stack bytes |"
+    printf "|---|"; for (i = 1; i <= n; i++) printf "---|"; print "---|---|"
+    for (k in names) {
+      printf "| `%s` |", k
+      for (i = 1; i <= n; i++) {
+        cell = regs[k, vs[1], "sm_" a[i]]
+        for (j = 2; j <= m; j++) if (regs[k, vs[j], "sm_" a[i]] != regs[k, vs[1], "sm_" a[i]]) cell = cell " / " regs[k, vs[j], "sm_" a[i]]
+        printf " %s |", cell
+      }
+      printf " %d | %d |\n", spill[k], stack[k]
+    }
+  }' "$report" |
   { read -r h1; read -r h2; printf '%s\n%s\n' "$h1" "$h2"; sort; } >"$ptxdir/ptxas-report.md"
-echo "$kernels kernel builds assembled; tables in $report and $ptxdir/ptxas-report.md"
-stacked=$(awk -F'\t' '$6 != 0 { print $1 " (" $2 "): " $6 " bytes" }' "$report")
+echo "$(wc -l <"$report") kernel builds assembled from $nptx PTX files; tables in $report and $ptxdir/ptxas-report.md"
+stacked=$(awk -F'\t' '$7 != 0 { print $1 " (NVRTC " $2 ", " $3 "): " $7 " bytes" }' "$report")
 [[ -z $stacked ]] || printf 'cuda.sh: note: kernels with a stack frame (local memory):\n%s\n' "$stacked"
 if [[ -n $spilling ]]; then
   printf 'cuda.sh: kernels spill registers:\n%s\n' "$spilling" >&2
   exit 1
 fi
+
+# The final suite below loads NVRTC 13.0 (and the parity tests the runtime).
+export LD_LIBRARY_PATH="$cu/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export CUDA_INCLUDE_DIRS="$cu/include"
 
 # The test crates whose code differs with the feature (CUDA variants, device
 # discovery, device moves); the others build the same code as the CPU run
