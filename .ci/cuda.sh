@@ -6,18 +6,12 @@
 #      90, 100 and 120 (failing if an NVRTC cannot be loaded or lacks one of them)
 #      and run `ptxas -v` on all the PTX: registers per kernel, no spills;
 #   3. scripts/test-gpu-run: the docs/GPU.md recording of scripts/gpu-run, on fake results;
-#   4. the suites whose code depends on --features cuda (GPU parity tests skip, saying why).
+#   4. the emulated CUDA suite (.ci/emulated-cuda.sh): the suites whose code depends on
+#      --features cuda, with every CUDA variant run on the emulated device.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-# Pinned wheels. CUDA 13: NVRTC, the runtime headers and nvcc (for ptxas), one
-# release for all three (they must match). CUDA 12: NVRTC only, the newest 12.x
-# on PyPI, which (like 12.8) targets sm_100 and sm_120; the kernels include no
-# header and ptxas 13.0 assembles PTX from NVRTC 12.9 too (PTX ISA 8.8 is older
-# than ptxas 13.0's 9.0), so neither the 12.x runtime nor its nvcc is needed.
-CUDA_PIP_VERSION=13.0.88
-NVRTC12_PIP_VERSION=12.9.86
 # The architectures every kernel is compiled and assembled for (the same list
 # as CI_ARCHS in tests/cuda/nvrtc.rs, which compiles for them).
 CI_ARCHS="80 86 89 90 100 120"
@@ -32,42 +26,10 @@ cargo clippy --all-targets --features cuda -- -D warnings
 step "scripts/gpu-run records runs correctly and refuses without a GPU"
 bash scripts/test-gpu-run
 
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/neurite-ci"
-# cached_venv DIR STAMP PACKAGE...: a venv holding exactly the pinned PACKAGEs,
-# reinstalled from scratch only when its stamp (named after the pins) is absent,
-# so changing a pin rebuilds it and an interrupted install is never reused.
-cached_venv() {
-  local venv=$1 stamp=$1/.installed-$2
-  shift 2
-  if [[ -f $stamp ]]; then
-    echo "reusing $venv"
-    return
-  fi
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
-  touch "$stamp"
-}
-site_nvidia() { "$1/bin/python" -c 'import nvidia, os; print(list(nvidia.__path__)[0])'; }
+source .ci/cuda-wheels.sh
 
 step "NVRTC $CUDA_PIP_VERSION and $NVRTC12_PIP_VERSION from PyPI (cached venvs)"
-venv="$cache/cuda-venv"
-cached_venv "$venv" "$CUDA_PIP_VERSION" \
-  "nvidia-cuda-nvrtc==$CUDA_PIP_VERSION" \
-  "nvidia-cuda-runtime==$CUDA_PIP_VERSION" \
-  "nvidia-cuda-nvcc==$CUDA_PIP_VERSION"
-venv12="$cache/nvrtc12-venv"
-cached_venv "$venv12" "$NVRTC12_PIP_VERSION" "nvidia-cuda-nvrtc-cu12==$NVRTC12_PIP_VERSION"
-cu=$(site_nvidia "$venv")/cu13
-lib12=$(site_nvidia "$venv12")/cuda_nvrtc/lib
-# The layouts the rest relies on: CUDA 13 wheels put everything under
-# nvidia/cu13, the CUDA 12 NVRTC wheel under nvidia/cuda_nvrtc.
-for want in "$cu"/lib/libnvrtc.so.13 "$cu"/include/cuda_fp16.h "$cu"/bin/ptxas "$lib12"/libnvrtc.so.12; do
-  [[ -e $want ]] || { echo "cuda.sh: $want missing; the wheel layout changed" >&2; exit 1; }
-done
-for lib in "$cu/lib" "$lib12"; do
-  compgen -G "$lib/libnvrtc-builtins.so.*" >/dev/null || { echo "cuda.sh: libnvrtc-builtins missing in $lib" >&2; exit 1; }
-done
+cuda_wheels
 "$cu/bin/ptxas" --version | tail -1
 
 step "every kernel compiles with NVRTC 12.9 and 13.0 for sm_${CI_ARCHS// /, sm_}"
@@ -148,16 +110,11 @@ if [[ -n $spilling ]]; then
   exit 1
 fi
 
-# The final suite below loads NVRTC 13.0 (and the parity tests the runtime).
-export LD_LIBRARY_PATH="$cu/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export CUDA_INCLUDE_DIRS="$cu/include"
-
-# The test crates whose code differs with the feature (CUDA variants, device
-# discovery, device moves); the others build the same code as the CPU run
-# below and are not built a second time. On a GPU machine the bundle of
-# ../shared/gpu runs every suite with the feature.
-step "tests whose code depends on --features cuda"
-cargo test --features cuda --lib --test cuda --test parity --test core --test data --test checkpoint
+# The suites whose code differs with the feature (CUDA variants, device
+# discovery, device moves), with every CUDA variant on the emulated device; the
+# others build the same code as the CPU run of .ci/run and are not built again.
+step "the emulated CUDA suite (.ci/emulated-cuda.sh)"
+bash .ci/emulated-cuda.sh
 
 step "done"
 echo "cuda.sh: all CUDA checks passed in ${SECONDS}s"

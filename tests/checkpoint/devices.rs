@@ -7,6 +7,7 @@ use neurite::nn::{Forward, Module, Sequential};
 use neurite::{DType, Device, Tensor};
 
 fn cuda() -> Option<Device> {
+    crate::cuda_emu::install_if_requested("checkpoint devices");
     match Device::cuda(0) {
         Ok(d) => Some(d),
         Err(e) => {

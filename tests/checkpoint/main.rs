@@ -1,6 +1,9 @@
 //! Checkpoint tests: round trips, corruption and hostile input, crash safety,
 //! exact resume and safetensors interop with PyTorch.
 
+#[path = "../support/cuda_emu.rs"]
+mod cuda_emu;
+
 mod any_module;
 mod bounded;
 mod common;

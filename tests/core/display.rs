@@ -145,6 +145,7 @@ fn op_results_print_no_requires_grad_suffix() {
 #[cfg(feature = "cuda")]
 #[test]
 fn cuda_tensors_print_like_pytorch_with_the_device() {
+    crate::cuda_emu::install_if_requested("display::cuda_tensors_print_like_pytorch_with_the_device");
     let dev = match Device::cuda(0) {
         Ok(d) => d,
         Err(e) => {

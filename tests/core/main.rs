@@ -1,6 +1,9 @@
 //! Core tensor tests: values, gradients against finite differences, errors,
 //! dtypes, PyTorch fixtures and gradient accumulation.
 
+#[path = "../support/cuda_emu.rs"]
+mod cuda_emu;
+
 mod accumulate;
 mod arith;
 mod display;

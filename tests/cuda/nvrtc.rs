@@ -40,7 +40,16 @@ fn expected_kernels(family: &str) -> Vec<String> {
         "unary" => each(&["unary"], &FLOATS),
         "binary" => each(&["binary"], &FLOATS),
         "reduce" => each(
-            &["reduce_block", "reduce_thread", "argreduce_block", "argreduce_thread"],
+            &[
+                "reduce_block",
+                "reduce_thread",
+                "reduce_partial",
+                "reduce_finish",
+                "argreduce_block",
+                "argreduce_thread",
+                "argreduce_partial",
+                "argreduce_finish",
+            ],
             &FLOATS,
         ),
         "copy" => each(&["copy_strided", "cat_part", "fill"], &SIZES),
@@ -72,7 +81,10 @@ fn expected_kernels(family: &str) -> Vec<String> {
             k.push("binary_cmp_i64".into());
             k.extend(each(&["where_m2", "where_m4", "where_m8"], &SIZES));
         }
-        "reduce" => k.extend(each(&["argreduce_block", "argreduce_thread"], &["i64"])),
+        "reduce" => k.extend(each(
+            &["argreduce_block", "argreduce_thread", "argreduce_partial", "argreduce_finish"],
+            &["i64"],
+        )),
         _ => {}
     }
     k

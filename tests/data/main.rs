@@ -1,6 +1,9 @@
 //! Tests of `neurite::data`: readers (IDX, CSV, the bundled MNIST), datasets,
 //! the loader, scalers and splits, and datasets of several tensors.
 
+#[path = "../support/cuda_emu.rs"]
+mod cuda_emu;
+
 mod csv;
 mod dataset;
 mod idx;

@@ -221,6 +221,7 @@ fn tensors_that_do_not_fit_together_are_rejected() {
 /// and with `NEURITE_REQUIRE_GPU=1` it fails instead.
 #[test]
 fn tensors_on_different_devices_are_rejected() {
+    crate::cuda_emu::install_if_requested("multi::tensors_on_different_devices_are_rejected");
     let gpu = match Device::cuda(0) {
         Ok(d) => d,
         Err(e) => {

@@ -13,13 +13,8 @@ pub fn note(msg: &str) {
 /// `NEURITE_REQUIRE_GPU=1`. With `NEURITE_CUDA_EMULATOR=1` device 0 is the
 /// emulated one (tests/support/cuda_emu.rs).
 pub fn cuda_device(test: &str) -> Option<Device> {
-    #[cfg(feature = "cuda")]
-    if crate::cuda_emu::requested() {
-        // Loaded before the crate's first CUDA call, so that cudarc finds it.
-        if let Err(e) = crate::cuda_emu::install() {
-            panic!("{test}: NEURITE_CUDA_EMULATOR=1 but the emulated CUDA device could not be set up: {e}");
-        }
-    }
+    // Loaded before the crate's first CUDA call, so that cudarc finds it.
+    crate::cuda_emu::install_if_requested(test);
     match Device::cuda(0) {
         Ok(d) => Some(d),
         Err(e) => {

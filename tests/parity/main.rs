@@ -24,7 +24,6 @@ macro_rules! test_device {
 }
 
 mod common;
-#[cfg(feature = "cuda")]
 #[path = "../support/cuda_emu.rs"]
 pub mod cuda_emu;
 

@@ -475,3 +475,14 @@ pub fn run_kernel(
         Err(unsafe { CStr::from_ptr(err.as_ptr()) }.to_string_lossy().into_owned())
     }
 }
+
+/// With `NEURITE_CUDA_EMULATOR=1`, installs the emulator (once) so that the next
+/// `Device::cuda(0)` of this process is the emulated device; panics, naming `test`,
+/// when it cannot be set up. Without the variable, does nothing.
+pub fn install_if_requested(test: &str) {
+    if requested()
+        && let Err(e) = install()
+    {
+        panic!("{test}: NEURITE_CUDA_EMULATOR=1 but the emulated CUDA device could not be set up: {e}");
+    }
+}
