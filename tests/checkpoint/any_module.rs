@@ -139,16 +139,34 @@ fn a_derived_model_round_trips_bit_for_bit_on_every_device() {
             assert!(!loaded.is_training(), "the mode is saved");
             assert_eq!(loaded.device(), Some(target));
             let y = loaded.forward(&x.to_device(&target).unwrap()).unwrap();
-            assert_eq!(bits(&y), expected, "saved on {dev}, loaded on {target}");
+            if target == dev {
+                assert_eq!(bits(&y), expected, "saved on {dev}, loaded on {target}");
+            } else {
+                // The weights arrive bit for bit, but another device sums its products
+                // in another order (cuBLAS against the CPU's GEMM): close, not equal.
+                let (got, want) = (
+                    y.to_vec::<f32>().unwrap(),
+                    net.forward(&x).unwrap().to_vec::<f32>().unwrap(),
+                );
+                for (a, b) in got.iter().zip(&want) {
+                    assert!(
+                        (a - b).abs() <= 1e-5 * b.abs() + 1e-6,
+                        "saved on {dev}, loaded on {target}: {a} vs {b}"
+                    );
+                }
+            }
         }
 
         // Into a model built in code (weights only).
         let mut fresh = Net::from_module_config(&CFG).unwrap();
         fresh.load_weights(&path).unwrap();
         fresh.eval();
+        let x_cpu = x.to_device(&Device::cpu()).unwrap();
+        let on_cpu = Net::load(&path, &Device::cpu()).unwrap();
         assert_eq!(
-            bits(&fresh.forward(&x.to_device(&Device::cpu()).unwrap()).unwrap()),
-            expected
+            bits(&fresh.forward(&x_cpu).unwrap()),
+            bits(&on_cpu.forward(&x_cpu).unwrap()),
+            "weights saved on {dev} into a model built in code"
         );
     }
 }

@@ -82,7 +82,12 @@ fn expected_kernels(family: &str) -> Vec<String> {
             k.extend(each(&["where_m2", "where_m4", "where_m8"], &SIZES));
         }
         "reduce" => k.extend(each(
-            &["argreduce_block", "argreduce_thread", "argreduce_partial", "argreduce_finish"],
+            &[
+                "argreduce_block",
+                "argreduce_thread",
+                "argreduce_partial",
+                "argreduce_finish",
+            ],
             &["i64"],
         )),
         _ => {}

@@ -486,3 +486,20 @@ pub fn install_if_requested(test: &str) {
         panic!("{test}: NEURITE_CUDA_EMULATOR=1 but the emulated CUDA device could not be set up: {e}");
     }
 }
+
+/// With `NEURITE_CUDA_EMULATOR=1`, the emulator is installed before `main`: the
+/// crate probes the driver once per process, and any test of the binary may be the
+/// first to ask for a device (`Device::best()` in a data-loader test, say). A
+/// failure is kept and reported by [`install_if_requested`] at the tests that use
+/// the device.
+extern "C" fn install_at_start() {
+    if requested() {
+        let _ = installed();
+    }
+}
+// SAFETY: a function pointer in .init_array is called once by the loader before
+// main, with no arguments, as any C constructor; it only builds and dlopens the
+// emulator's libraries, which needs nothing main sets up.
+#[used]
+#[unsafe(link_section = ".init_array")]
+static INSTALL_AT_START: extern "C" fn() = install_at_start;
