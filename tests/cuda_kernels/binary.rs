@@ -1,0 +1,311 @@
+//! kernels/binary.cu against `CpuStorage::binary` and `where_cond`: every op
+//! code (elementwise.rs `binary_code`) over broadcasting layouts of rank 0 to
+//! MAX_DIMS, contiguous, broadcast along rows or columns, and permuted. IEEE
+//! add, subtract, multiply and divide are correctly rounded on both sides and
+//! the 16-bit types compute in f32 on both, so the results are bit-exact; a
+//! NaN result matches any NaN (payload propagation is the hardware's).
+
+use crate::{MAX_DIMS, Rng, assert_bits_eq, bits, bytes_sfx, grid_for, launch, sentinel, sfx, sptr, sptr_mut};
+use half::{bf16, f16};
+use neurite::DType;
+use neurite::backend::{BackendStorage, BinaryLayout, BinaryOp, CmpOp, CpuStorage};
+
+/// binary.cu's `BinaryLayout` (launch.rs `BinaryArg`).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct BinaryArg {
+    dims: [u64; MAX_DIMS],
+    lhs: [u64; MAX_DIMS],
+    rhs: [u64; MAX_DIMS],
+    rank: u32,
+}
+
+const OPS: [BinaryOp; 12] = [
+    BinaryOp::Add,
+    BinaryOp::Sub,
+    BinaryOp::Mul,
+    BinaryOp::Div,
+    BinaryOp::Maximum,
+    BinaryOp::Minimum,
+    BinaryOp::Cmp(CmpOp::Eq),
+    BinaryOp::Cmp(CmpOp::Ne),
+    BinaryOp::Cmp(CmpOp::Lt),
+    BinaryOp::Cmp(CmpOp::Le),
+    BinaryOp::Cmp(CmpOp::Gt),
+    BinaryOp::Cmp(CmpOp::Ge),
+];
+
+fn binary_code(op: BinaryOp) -> i32 {
+    OPS.iter().position(|&o| o == op).unwrap() as i32
+}
+
+fn contiguous(dims: &[usize]) -> Vec<usize> {
+    let mut s = vec![1; dims.len()];
+    for d in (0..dims.len().saturating_sub(1)).rev() {
+        s[d] = s[d + 1] * dims[d + 1];
+    }
+    s
+}
+
+/// The number of elements a layout reaches in an operand.
+fn reach(dims: &[usize], strides: &[usize]) -> usize {
+    dims.iter().zip(strides).map(|(&d, &s)| (d - 1) * s).sum::<usize>() + 1
+}
+
+fn layouts() -> Vec<BinaryLayout> {
+    let l = |dims: Vec<usize>, lhs: Vec<usize>, rhs: Vec<usize>| BinaryLayout {
+        dims,
+        lhs_strides: lhs,
+        rhs_strides: rhs,
+    };
+    let d6 = vec![2, 3, 2, 3, 2, 5];
+    let mut r6 = contiguous(&[2, 1, 2, 3, 1, 5]);
+    r6[1] = 0;
+    r6[4] = 0;
+    vec![
+        l(vec![], vec![], vec![]),
+        l(vec![1003], vec![1], vec![1]),
+        l(vec![1003], vec![1], vec![0]),
+        l(vec![13, 77], vec![77, 1], vec![0, 1]),
+        l(vec![13, 77], vec![1, 0], vec![77, 1]),
+        l(vec![5, 7, 9], vec![1, 5, 35], vec![63, 9, 1]),
+        l(d6.clone(), contiguous(&d6), r6),
+    ]
+}
+
+fn values(dtype: DType, n: usize, rng: &mut Rng) -> CpuStorage {
+    let special = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        3.0,
+        1e-3,
+    ];
+    let v: Vec<f64> = (0..n)
+        .map(|i| {
+            if i % 7 == 3 {
+                special[rng.below(special.len() as u64) as usize]
+            } else if i % 3 == 0 {
+                (rng.below(5) as f64) - 2.0 // ties for the comparisons and max/min
+            } else {
+                rng.uniform(-50.0, 50.0)
+            }
+        })
+        .collect();
+    match dtype {
+        DType::F32 => CpuStorage::F32(v.iter().map(|&x| x as f32).collect()),
+        DType::F64 => CpuStorage::F64(v),
+        DType::F16 => CpuStorage::F16(v.iter().map(|&x| f16::from_f64(x)).collect()),
+        DType::BF16 => CpuStorage::BF16(v.iter().map(|&x| bf16::from_f64(x)).collect()),
+        DType::I64 => CpuStorage::I64(
+            v.iter()
+                .enumerate()
+                .map(|(i, &x)| if i % 11 == 5 { i64::MAX - (i as i64) } else { x as i64 })
+                .collect(),
+        ),
+    }
+}
+
+/// Runs the binary kernel for `l` as elementwise.rs does (rank 0 as one element).
+fn binary_kernel(a: &CpuStorage, b: &CpuStorage, op: BinaryOp, l: &BinaryLayout, cap: u32) -> CpuStorage {
+    let (dims, lhs, rhs) = if l.dims.is_empty() {
+        (vec![1], vec![0], vec![0])
+    } else {
+        (l.dims.clone(), l.lhs_strides.clone(), l.rhs_strides.clone())
+    };
+    assert!(dims.len() <= MAX_DIMS);
+    assert!(reach(&dims, &lhs) <= a.len() && reach(&dims, &rhs) <= b.len());
+    let n: usize = dims.iter().product();
+    let mut arg = BinaryArg {
+        rank: dims.len() as u32,
+        ..Default::default()
+    };
+    for d in 0..dims.len() {
+        arg.dims[d] = dims[d] as u64;
+        arg.lhs[d] = lhs[d] as u64;
+        arg.rhs[d] = rhs[d] as u64;
+    }
+    let kernel = match a.dtype() {
+        DType::I64 => "binary_cmp_i64".to_string(),
+        dt => format!("binary_{}", sfx(dt)),
+    };
+    let mut out = sentinel(a.dtype(), n);
+    let (o, ap, bp, n64, code) = (sptr_mut(&mut out), sptr(a), sptr(b), n as u64, binary_code(op));
+    // SAFETY: binary_<T>(T* out, const T* a, const T* b, u64 n, BinaryLayout l, int code):
+    // `out` holds n elements, and the layout reads a and b only below `reach`, checked
+    // above against their lengths; `arg` has the C layout of BinaryLayout; all live.
+    unsafe { launch(&kernel, grid_for(n, cap), &[&o, &ap, &bp, &n64, &arg, &code], false) };
+    out
+}
+
+/// Compares bits, a NaN matching any NaN.
+fn assert_same(got: &CpuStorage, want: &CpuStorage, what: &str) {
+    let nan = |s: &CpuStorage| -> Vec<bool> {
+        match s {
+            CpuStorage::F32(v) => v.iter().map(|x| x.is_nan()).collect(),
+            CpuStorage::F64(v) => v.iter().map(|x| x.is_nan()).collect(),
+            CpuStorage::F16(v) => v.iter().map(|x| x.is_nan()).collect(),
+            CpuStorage::BF16(v) => v.iter().map(|x| x.is_nan()).collect(),
+            CpuStorage::I64(v) => vec![false; v.len()],
+        }
+    };
+    let (gb, wb, gn, wn) = (bits(got), bits(want), nan(got), nan(want));
+    assert_eq!(gb.len(), wb.len(), "{what}: length");
+    for i in 0..gb.len() {
+        assert!(
+            gb[i] == wb[i] || (gn[i] && wn[i]),
+            "{what}: element {i}: kernel bits {:#x}, CPU bits {:#x}",
+            gb[i],
+            wb[i]
+        );
+    }
+}
+
+fn check_float(dtype: DType) {
+    let mut rng = Rng(0xb1 + dtype.size_in_bytes() as u64);
+    for (k, l) in layouts().iter().enumerate() {
+        let dims = if l.dims.is_empty() { vec![1] } else { l.dims.clone() };
+        let (la, lb) = if l.dims.is_empty() {
+            (1, 1)
+        } else {
+            (reach(&dims, &l.lhs_strides), reach(&dims, &l.rhs_strides))
+        };
+        let (a, b) = (values(dtype, la, &mut rng), values(dtype, lb, &mut rng));
+        for op in OPS {
+            let got = binary_kernel(&a, &b, op, l, 3);
+            let want = a.binary(&b, op, l).unwrap();
+            assert_same(&got, &want, &format!("binary {op:?} {dtype} layout #{k} {l:?}"));
+        }
+    }
+}
+
+#[test]
+fn binary_f32_matches_cpu() {
+    check_float(DType::F32);
+}
+
+#[test]
+fn binary_f64_matches_cpu() {
+    check_float(DType::F64);
+}
+
+#[test]
+fn binary_f16_matches_cpu() {
+    check_float(DType::F16);
+}
+
+#[test]
+fn binary_bf16_matches_cpu() {
+    check_float(DType::BF16);
+}
+
+#[test]
+fn binary_cmp_i64_matches_cpu() {
+    let mut rng = Rng(0x1b);
+    for (k, l) in layouts().iter().enumerate().skip(1) {
+        let (a, b) = (
+            values(DType::I64, reach(&l.dims, &l.lhs_strides), &mut rng),
+            values(DType::I64, reach(&l.dims, &l.rhs_strides), &mut rng),
+        );
+        for op in &OPS[6..] {
+            let got = binary_kernel(&a, &b, *op, l, 2);
+            assert_bits_eq(
+                &got,
+                &a.binary(&b, *op, l).unwrap(),
+                &format!("binary_cmp_i64 {op:?} layout #{k}"),
+            );
+        }
+    }
+}
+
+/// `magnitude_mask` of elementwise.rs.
+fn magnitude_mask(dtype: DType) -> u64 {
+    match dtype {
+        DType::F16 | DType::BF16 => 0x7fff,
+        DType::F32 => 0x7fff_ffff,
+        DType::F64 => 0x7fff_ffff_ffff_ffff,
+        DType::I64 => u64::MAX,
+    }
+}
+
+fn mask(dtype: DType, n: usize, rng: &mut Rng) -> CpuStorage {
+    // Zero, negative zero (false), NaN and the smallest subnormal (true), ...
+    let v: Vec<f64> = (0..n)
+        .map(|_| [0.0, -0.0, 1.0, f64::NAN, -f64::NAN, -2.0, f64::INFINITY, 1e-300][rng.below(8) as usize])
+        .collect();
+    match dtype {
+        DType::F32 => CpuStorage::F32(
+            v.iter()
+                .map(|&x| if x == 1e-300 { f32::from_bits(1) } else { x as f32 })
+                .collect(),
+        ),
+        DType::F64 => CpuStorage::F64(
+            v.iter()
+                .map(|&x| if x == 1e-300 { f64::from_bits(1) } else { x })
+                .collect(),
+        ),
+        DType::F16 => CpuStorage::F16(
+            v.iter()
+                .map(|&x| {
+                    if x == 1e-300 {
+                        f16::from_bits(1)
+                    } else {
+                        f16::from_f64(x)
+                    }
+                })
+                .collect(),
+        ),
+        DType::BF16 => CpuStorage::BF16(
+            v.iter()
+                .map(|&x| {
+                    if x == 1e-300 {
+                        bf16::from_bits(1)
+                    } else {
+                        bf16::from_f64(x)
+                    }
+                })
+                .collect(),
+        ),
+        DType::I64 => CpuStorage::I64((0..n).map(|_| [0, 1, -1, i64::MIN, 0][rng.below(5) as usize]).collect()),
+    }
+}
+
+#[test]
+fn where_cond_every_mask_and_value_width_matches_cpu() {
+    let all = [DType::F16, DType::BF16, DType::F32, DType::F64, DType::I64];
+    let mut rng = Rng(0x3e);
+    let n = 777;
+    for md in all {
+        let m = mask(md, n, &mut rng);
+        for vd in all {
+            let (t, f) = (values(vd, n, &mut rng), values(vd, n, &mut rng));
+            let msfx = match md.size_in_bytes() {
+                2 => "m2",
+                4 => "m4",
+                _ => "m8",
+            };
+            let name = format!("where_{msfx}_{}", bytes_sfx(vd));
+            let mut out = sentinel(vd, n);
+            let (o, mp, tp, fp, n64, mag) = (
+                sptr_mut(&mut out),
+                sptr(&m),
+                sptr(&t),
+                sptr(&f),
+                n as u64,
+                magnitude_mask(md),
+            );
+            // SAFETY: where_<m>_<v>(V* out, const M* mask, const V* t, const V* f, u64 n,
+            // u64 magnitude): all four buffers hold n elements of their widths and are live.
+            unsafe { launch(&name, grid_for(n, 2), &[&o, &mp, &tp, &fp, &n64, &mag], false) };
+            assert_bits_eq(
+                &out,
+                &m.where_cond(&t, &f).unwrap(),
+                &format!("{name} (mask {md}, values {vd})"),
+            );
+        }
+    }
+}
