@@ -69,6 +69,17 @@ __device__ void reduce_thread_impl(T* out, const T* x, u64 outer, u64 len, u64 i
 }
 
 // (value, index) pairs; index -1 marks a thread that saw no element.
+// What argmax/argmin compare: the compute type for floats, the labels themselves
+// for i64 (an f64 holds integers exactly only up to 2^53, and the CPU compares i64).
+template <typename T> struct ArgTy {
+    typedef typename Ty<T>::C V;
+    static __device__ __forceinline__ V load(T v) { return Ty<T>::load(v); }
+};
+template <> struct ArgTy<i64> {
+    typedef i64 V;
+    static __device__ __forceinline__ i64 load(i64 v) { return v; }
+};
+
 template <typename C> __device__ __forceinline__ bool arg_better(int op, C av, i64 ai, C bv, i64 bi) {
     if (bi < 0) return false;
     if (ai < 0) return true;
@@ -112,14 +123,14 @@ template <typename C> __device__ void arg_block_reduce(int op, C& v, i64& k) {
 
 template <typename T>
 __device__ void argreduce_block_impl(i64* out, const T* x, u64 outer, u64 len, u64 inner, int op) {
-    typedef typename Ty<T>::C C;
+    typedef typename ArgTy<T>::V C;
     for (u64 r = blockIdx.x; r < outer * inner; r += gridDim.x) {
         const u64 o = r / inner, i = r % inner;
         const T* row = x + o * len * inner + i;
         C v = (C)0;
         i64 k = -1;
         for (u64 l = threadIdx.x; l < len; l += blockDim.x) {
-            C c = Ty<T>::load(row[l * inner]);
+            C c = ArgTy<T>::load(row[l * inner]);
             if (arg_better(op, v, k, c, (i64)l)) {
                 v = c;
                 k = (i64)l;
@@ -165,9 +176,9 @@ __device__ void reduce_finish_impl(T* out, const typename Ty<T>::C* part, u64 ou
 // Pass 1 of argmax/argmin: each chunk's best value (in the compute type) and its
 // index in the whole row.
 template <typename T>
-__device__ void argreduce_partial_impl(typename Ty<T>::C* part_v, i64* part_i, const T* x, u64 outer, u64 len,
+__device__ void argreduce_partial_impl(typename ArgTy<T>::V* part_v, i64* part_i, const T* x, u64 outer, u64 len,
                                        u64 inner, u64 chunk, u64 chunks, int op) {
-    typedef typename Ty<T>::C C;
+    typedef typename ArgTy<T>::V C;
     for (u64 b = blockIdx.x; b < outer * inner * chunks; b += gridDim.x) {
         const u64 r = b / chunks, c = b % chunks;
         const u64 o = r / inner, i = r % inner;
@@ -176,7 +187,7 @@ __device__ void argreduce_partial_impl(typename Ty<T>::C* part_v, i64* part_i, c
         C v = (C)0;
         i64 k = -1;
         for (u64 l = start + threadIdx.x; l < end; l += blockDim.x) {
-            C e = Ty<T>::load(row[l * inner]);
+            C e = ArgTy<T>::load(row[l * inner]);
             if (arg_better(op, v, k, e, (i64)l)) {
                 v = e;
                 k = (i64)l;
@@ -193,9 +204,9 @@ __device__ void argreduce_partial_impl(typename Ty<T>::C* part_v, i64* part_i, c
 // Pass 2 of argmax/argmin: arg_better compares indices on ties and among NaNs, so
 // the first index wins whichever chunk it came from.
 template <typename T>
-__device__ void argreduce_finish_impl(i64* out, const typename Ty<T>::C* part_v, const i64* part_i, u64 outputs,
+__device__ void argreduce_finish_impl(i64* out, const typename ArgTy<T>::V* part_v, const i64* part_i, u64 outputs,
                                       u64 chunks, int op) {
-    typedef typename Ty<T>::C C;
+    typedef typename ArgTy<T>::V C;
     for (u64 r = blockIdx.x; r < outputs; r += gridDim.x) {
         C v = (C)0;
         i64 k = -1;
@@ -213,14 +224,14 @@ __device__ void argreduce_finish_impl(i64* out, const typename Ty<T>::C* part_v,
 
 template <typename T>
 __device__ void argreduce_thread_impl(i64* out, const T* x, u64 outer, u64 len, u64 inner, int op) {
-    typedef typename Ty<T>::C C;
+    typedef typename ArgTy<T>::V C;
     GRID_LOOP(r, outer * inner) {
         const u64 o = r / inner, i = r % inner;
         const T* col = x + o * len * inner + i;
-        C best = Ty<T>::load(col[0]);
+        C best = ArgTy<T>::load(col[0]);
         i64 k = 0;
         for (u64 l = 1; l < len && !is_nan(best); ++l) {
-            C c = Ty<T>::load(col[l * inner]);
+            C c = ArgTy<T>::load(col[l * inner]);
             if (is_nan(c) || (op == A_MAX ? c > best : c < best)) {
                 best = c;
                 k = (i64)l;
@@ -255,11 +266,11 @@ __device__ void argreduce_thread_impl(i64* out, const T* x, u64 outer, u64 len, 
 
 // The two-pass argmax/argmin kernels of one input type.
 #define ARGREDUCE_SPLIT(name, T) \
-    extern "C" __global__ void argreduce_partial_##name(Ty<T>::C* part_v, i64* part_i, const T* x, u64 outer, \
+    extern "C" __global__ void argreduce_partial_##name(ArgTy<T>::V* part_v, i64* part_i, const T* x, u64 outer, \
                                                         u64 len, u64 inner, u64 chunk, u64 chunks, int op) { \
         argreduce_partial_impl<T>(part_v, part_i, x, outer, len, inner, chunk, chunks, op); \
     } \
-    extern "C" __global__ void argreduce_finish_##name(i64* out, const Ty<T>::C* part_v, const i64* part_i, \
+    extern "C" __global__ void argreduce_finish_##name(i64* out, const ArgTy<T>::V* part_v, const i64* part_i, \
                                                        u64 outputs, u64 chunks, int op) { \
         argreduce_finish_impl<T>(out, part_v, part_i, outputs, chunks, op); \
     }

@@ -92,6 +92,33 @@ macro_rules! with_dtype {
 
 with_dtype!(f32, F32, |v: f64| v as f32, |v: f32| v as f64);
 with_dtype!(f64, F64, |v: f64| v, |v: f64| v);
-with_dtype!(f16, F16, f16::from_f64, |v: f16| v.to_f64());
-with_dtype!(bf16, BF16, bf16::from_f64, |v: bf16| v.to_f64());
+with_dtype!(f16, F16, |v: f64| f16::from_f32(f64_to_f32_round_odd(v)), |v: f16| v
+    .to_f64());
+with_dtype!(
+    bf16,
+    BF16,
+    |v: f64| bf16::from_f32(f64_to_f32_round_odd(v)),
+    |v: bf16| v.to_f64()
+);
+
+/// `v` rounded to f32 toward zero, with the last bit set when inexact ("round to
+/// odd"). Rounding that to a 16-bit float to nearest even gives the correctly
+/// rounded f64 -> f16/bf16 result: f32 keeps at least 2 more bits than either
+/// (the kernels' `f64_to_bf16` in kernels/prelude.cuh does the same). The `half`
+/// crate's `from_f64` drops low significand bits first and rounds some values
+/// just above a halfway point down (65519.99999999999 to infinity as f16).
+fn f64_to_f32_round_odd(v: f64) -> f32 {
+    let r = v as f32;
+    if !v.is_finite() || r as f64 == v {
+        return r;
+    }
+    // One step toward zero when nearest rounding went away from it (this also
+    // brings an overflow to infinity back to f32::MAX).
+    let toward_zero = if (r as f64).abs() > v.abs() {
+        f32::from_bits(r.to_bits() - 1)
+    } else {
+        r
+    };
+    f32::from_bits(toward_zero.to_bits() | 1)
+}
 with_dtype!(i64, I64, |v: f64| v as i64, |v: i64| v as f64);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <mutex>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -281,6 +282,12 @@ void warp_exchange(const void* value, void* out, unsigned bytes, int src_lane, u
 }
 
 std::string run_kernel(const KernelEntry& k, Dim grid, Dim block, void** args, bool threaded) {
+    // Static shared memory is one array per kernel in the process: two barrier
+    // launches at once (two host threads calling neurite_emu_run_kernel) would share
+    // it, so they take turns, as blocks of one launch do.
+    static std::mutex shared_memory;
+    std::unique_lock<std::mutex> turn(shared_memory, std::defer_lock);
+    if (threaded) turn.lock();
     const unsigned threads = block.x * block.y * block.z;
     const unsigned long long blocks = (unsigned long long)grid.x * grid.y * grid.z;
     if (threads == 0 || blocks == 0) return "empty launch";

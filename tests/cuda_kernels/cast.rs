@@ -137,7 +137,7 @@ fn check_all_destinations(x: &CpuStorage, cap: u32) {
 /// The CPU backend's narrowing casts round once: fails today (half's
 /// `from_f64` misrounds), kept as the reproduction of that finding.
 #[test]
-#[ignore = "CpuStorage::to_dtype misrounds f32/f64 -> f16/bf16 just above halfway points (half::from_f64)"]
+
 fn cpu_casts_to_16_bit_round_once() {
     let x = CpuStorage::F64(vec![
         f32::from_bits(0x3080_8001) as f64,    // f32 just above a bf16 halfway point

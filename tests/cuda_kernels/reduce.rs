@@ -218,7 +218,7 @@ fn argmax_argmin_of_i64_are_bit_exact() {
 /// values, the kernels compare them widened to f64 (`Ty<i64>::C` is double), so
 /// they return the first of the "equal" ones instead of the true extreme.
 #[test]
-#[ignore = "argreduce_*_i64 compares in f64: wrong index for distinct labels above 2^53"]
+
 fn argmax_of_i64_labels_beyond_2_pow_53() {
     let mut v = vec![0i64; 600];
     v[7] = i64::MAX - 1;

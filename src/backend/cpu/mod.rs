@@ -134,8 +134,8 @@ impl CpuStorage {
         Ok(match dtype {
             DType::F32 => make!(F32, value as f32),
             DType::F64 => make!(F64, value),
-            DType::F16 => make!(F16, f16::from_f64(value)),
-            DType::BF16 => make!(BF16, bf16::from_f64(value)),
+            DType::F16 => make!(F16, <f16 as WithDType>::from_f64(value)),
+            DType::BF16 => make!(BF16, <bf16 as WithDType>::from_f64(value)),
             DType::I64 => make!(I64, value as i64),
         })
     }

@@ -93,11 +93,11 @@ pub(crate) fn full(dev: &Arc<DeviceState>, value: f64, len: usize, dtype: DType)
     let (b2, b4, b8): (u16, u32, u64);
     let bits: &dyn Arg = match dtype {
         DType::F16 => {
-            b2 = f16::from_f64(value).to_bits();
+            b2 = <f16 as crate::WithDType>::from_f64(value).to_bits();
             &b2
         }
         DType::BF16 => {
-            b2 = bf16::from_f64(value).to_bits();
+            b2 = <bf16 as crate::WithDType>::from_f64(value).to_bits();
             &b2
         }
         DType::F32 => {

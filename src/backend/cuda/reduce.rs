@@ -88,10 +88,11 @@ pub(crate) fn reduce(x: &CudaStorage, op: ReduceOp, outer: usize, len: usize, in
         split_rows(dev.sm_count, outputs, len)
     };
     if let Some((chunk, chunks)) = split {
-        // Partials in the compute type (f32 for 16-bit inputs, f64 for f64 and for
-        // i64 labels, which are compared in f64), so that only the final value rounds.
+        // Partials in the compute type (f32 for 16-bit inputs, f64 for f64), so that
+        // only the final value rounds; i64 labels are compared as i64 (reduce.cu ArgTy).
         let part_dtype = match x.dtype() {
-            DType::F64 | DType::I64 => DType::F64,
+            DType::F64 => DType::F64,
+            DType::I64 => DType::I64,
             _ => DType::F32,
         };
         let blocks = outputs * chunks;
