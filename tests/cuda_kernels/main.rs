@@ -189,6 +189,11 @@ pub fn sentinel(dtype: DType, n: usize) -> CpuStorage {
 }
 
 /// Kernel-name suffix of a dtype (`sfx` in launch.rs).
+/// `v` in `dtype` on the CPU, each value rounded once (the CPU backend's cast).
+pub fn storage(dtype: DType, v: &[f64]) -> CpuStorage {
+    CpuStorage::F64(v.to_vec()).to_dtype(dtype).expect("a small cast")
+}
+
 pub fn sfx(dtype: DType) -> &'static str {
     dtype.as_str()
 }

@@ -12,23 +12,12 @@
 //! carry through with their derivatives. For f16 and bf16 add one ulp of the
 //! stored value (2^-10 or 2^-7 relative, and f16's smallest subnormal).
 
-use crate::{Rng, grid_for, launch, sfx, sptr_mut};
-use half::{bf16, f16};
+use crate::{Rng, grid_for, launch, sfx, sptr_mut, storage};
 use neurite::DType;
 use neurite::backend::CpuStorage;
 
 const FLOATS: [DType; 4] = [DType::F32, DType::F64, DType::F16, DType::BF16];
 const N: usize = 1000;
-
-fn to_storage(dtype: DType, v: &[f64]) -> CpuStorage {
-    match dtype {
-        DType::F32 => CpuStorage::F32(v.iter().map(|&x| x as f32).collect()),
-        DType::F64 => CpuStorage::F64(v.to_vec()),
-        DType::F16 => CpuStorage::F16(v.iter().map(|&x| f16::from_f64(x)).collect()),
-        DType::BF16 => CpuStorage::BF16(v.iter().map(|&x| bf16::from_f64(x)).collect()),
-        DType::I64 => unreachable!(),
-    }
-}
 
 fn widen(s: &CpuStorage) -> Vec<f64> {
     s.to_vec::<f64>().unwrap()
@@ -89,10 +78,10 @@ fn sgd_matches_the_f64_formula() {
     for dtype in FLOATS {
         for &(lr, momentum, dampening, wd, nesterov) in &configs {
             let mut rng = Rng(0x56d);
-            let mut p = to_storage(dtype, &(0..N).map(|_| rng.uniform(-1.0, 1.0)).collect::<Vec<_>>());
-            let mut buf = to_storage(dtype, &vec![0.0; N]);
+            let mut p = storage(dtype, &(0..N).map(|_| rng.uniform(-1.0, 1.0)).collect::<Vec<_>>());
+            let mut buf = storage(dtype, &vec![0.0; N]);
             for step in 0..3 {
-                let g = to_storage(dtype, &(0..N).map(|_| rng.uniform(-1.0, 1.0)).collect::<Vec<_>>());
+                let g = storage(dtype, &(0..N).map(|_| rng.uniform(-1.0, 1.0)).collect::<Vec<_>>());
                 let (p0, g0, b0) = (widen(&p), widen(&g), widen(&buf));
                 let first = (step == 0) as i32;
                 let bp = if momentum != 0.0 { sptr_mut(&mut buf) } else { 0 };
@@ -158,14 +147,10 @@ fn adam_and_adamw_match_the_f64_formula() {
         for &(lr, beta1, beta2, eps, wd, decoupled, amsgrad) in &configs {
             let mut rng = Rng(0xada);
             let zeros = vec![0.0; N];
-            let mut p = to_storage(dtype, &(0..N).map(|_| rng.uniform(-1.0, 1.0)).collect::<Vec<_>>());
-            let (mut m, mut v, mut vmax) = (
-                to_storage(dtype, &zeros),
-                to_storage(dtype, &zeros),
-                to_storage(dtype, &zeros),
-            );
+            let mut p = storage(dtype, &(0..N).map(|_| rng.uniform(-1.0, 1.0)).collect::<Vec<_>>());
+            let (mut m, mut v, mut vmax) = (storage(dtype, &zeros), storage(dtype, &zeros), storage(dtype, &zeros));
             for step in 1..=3u64 {
-                let g = to_storage(dtype, &(0..N).map(|_| rng.uniform(-1.0, 1.0)).collect::<Vec<_>>());
+                let g = storage(dtype, &(0..N).map(|_| rng.uniform(-1.0, 1.0)).collect::<Vec<_>>());
                 let (p0, g0, m0, v0, x0) = (widen(&p), widen(&g), widen(&m), widen(&v), widen(&vmax));
                 // As optim.rs: `powf` of the step, in f64.
                 let t = step as f64;
@@ -255,14 +240,10 @@ fn rmsprop_matches_the_f64_formula() {
         for &(lr, alpha, eps, wd, momentum, centered) in &configs {
             let mut rng = Rng(0x515);
             let zeros = vec![0.0; N];
-            let mut p = to_storage(dtype, &(0..N).map(|_| rng.uniform(-1.0, 1.0)).collect::<Vec<_>>());
-            let (mut sq, mut ga, mut buf) = (
-                to_storage(dtype, &zeros),
-                to_storage(dtype, &zeros),
-                to_storage(dtype, &zeros),
-            );
+            let mut p = storage(dtype, &(0..N).map(|_| rng.uniform(-1.0, 1.0)).collect::<Vec<_>>());
+            let (mut sq, mut ga, mut buf) = (storage(dtype, &zeros), storage(dtype, &zeros), storage(dtype, &zeros));
             for step in 0..3 {
-                let g = to_storage(dtype, &(0..N).map(|_| rng.uniform(-1.0, 1.0)).collect::<Vec<_>>());
+                let g = storage(dtype, &(0..N).map(|_| rng.uniform(-1.0, 1.0)).collect::<Vec<_>>());
                 let (p0, g0, s0, a0, b0) = (widen(&p), widen(&g), widen(&sq), widen(&ga), widen(&buf));
                 let gap = if centered { sptr_mut(&mut ga) } else { 0 };
                 let bp = if momentum > 0.0 { sptr_mut(&mut buf) } else { 0 };

@@ -11,8 +11,7 @@
 //! accumulator (f32 for f32/f16/bf16, f64 for f64), or 1 ulp of a 16-bit output
 //! (whose final rounding an f32 difference can move).
 
-use crate::{Rng, assert_bits_eq, bits, grid_for, launch, sentinel, sfx, sptr, sptr_mut, ulps_u16};
-use half::{bf16, f16};
+use crate::{Rng, assert_bits_eq, bits, grid_for, launch, sentinel, sfx, sptr, sptr_mut, storage, ulps_u16};
 use neurite::DType;
 use neurite::backend::{BackendStorage, CpuStorage, ReduceOp};
 
@@ -63,16 +62,6 @@ fn reduce_kernel(x: &CpuStorage, op: ReduceOp, (outer, len, inner): (usize, usiz
     // the block kernels run threaded, as their barriers and shuffles need.
     unsafe { launch(&name, grid, &[&o, &xp, &ou, &l, &i, &c], block) };
     out
-}
-
-fn storage(dtype: DType, v: &[f64]) -> CpuStorage {
-    match dtype {
-        DType::F32 => CpuStorage::F32(v.iter().map(|&x| x as f32).collect()),
-        DType::F64 => CpuStorage::F64(v.to_vec()),
-        DType::F16 => CpuStorage::F16(v.iter().map(|&x| f16::from_f64(x)).collect()),
-        DType::BF16 => CpuStorage::BF16(v.iter().map(|&x| bf16::from_f64(x)).collect()),
-        DType::I64 => CpuStorage::I64(v.iter().map(|&x| x as i64).collect()),
-    }
 }
 
 /// Block-kernel shapes (long rows; inner > 1 strides through the row) and

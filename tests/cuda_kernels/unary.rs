@@ -10,7 +10,9 @@
 //! where a 1-ulp f32 difference can move the final rounding), or an absolute
 //! error of 2 eps * max(1, |x|) where gelu's `1 + erf(x)` cancels.
 
-use crate::{Rng, assert_bits_eq, grid_for, launch, note, sentinel, sfx, sptr, sptr_mut, ulps_f32, ulps_f64, ulps_u16};
+use crate::{
+    Rng, assert_bits_eq, grid_for, launch, note, sentinel, sfx, sptr, sptr_mut, storage, ulps_f32, ulps_f64, ulps_u16,
+};
 use half::{bf16, f16};
 use neurite::DType;
 use neurite::backend::{BackendStorage, CmpOp, CpuStorage, UnaryOp};
@@ -130,16 +132,6 @@ fn inputs(n: usize) -> Vec<f64> {
         v.push(x);
     }
     v
-}
-
-fn storage(dtype: DType, v: &[f64]) -> CpuStorage {
-    match dtype {
-        DType::F32 => CpuStorage::F32(v.iter().map(|&x| x as f32).collect()),
-        DType::F64 => CpuStorage::F64(v.to_vec()),
-        DType::F16 => CpuStorage::F16(v.iter().map(|&x| f16::from_f64(x)).collect()),
-        DType::BF16 => CpuStorage::BF16(v.iter().map(|&x| bf16::from_f64(x)).collect()),
-        DType::I64 => CpuStorage::I64(v.iter().map(|&x| x as i64).collect()),
-    }
 }
 
 fn unary_kernel(x: &CpuStorage, op: UnaryOp, cap: u32) -> CpuStorage {
