@@ -134,10 +134,9 @@ fn check_all_destinations(x: &CpuStorage, cap: u32) {
     }
 }
 
-/// The CPU backend's narrowing casts round once: fails today (half's
-/// `from_f64` misrounds), kept as the reproduction of that finding.
+/// The CPU backend's narrowing casts round once (they did not while they went
+/// through `half`'s `from_f64`, which misrounds just above halfway points).
 #[test]
-
 fn cpu_casts_to_16_bit_round_once() {
     let x = CpuStorage::F64(vec![
         f32::from_bits(0x3080_8001) as f64,    // f32 just above a bf16 halfway point
@@ -299,28 +298,43 @@ fn i64_inputs() -> Vec<i64> {
 
 #[test]
 fn every_f16_pattern_to_every_dtype() {
+    if !crate::ready() {
+        return;
+    }
     let x = CpuStorage::F16((0..=u16::MAX).map(f16::from_bits).collect());
     check_all_destinations(&x, 8);
 }
 
 #[test]
 fn every_bf16_pattern_to_every_dtype() {
+    if !crate::ready() {
+        return;
+    }
     let x = CpuStorage::BF16((0..=u16::MAX).map(bf16::from_bits).collect());
     check_all_destinations(&x, 8);
 }
 
 #[test]
 fn f32_edge_cases_and_random_bits_to_every_dtype() {
+    if !crate::ready() {
+        return;
+    }
     check_all_destinations(&CpuStorage::F32(f32_inputs()), 8);
 }
 
 #[test]
 fn f64_edge_cases_and_random_bits_to_every_dtype() {
+    if !crate::ready() {
+        return;
+    }
     check_all_destinations(&CpuStorage::F64(f64_inputs()), 8);
 }
 
 #[test]
 fn i64_edge_cases_and_random_values_to_every_dtype() {
+    if !crate::ready() {
+        return;
+    }
     check_all_destinations(&CpuStorage::I64(i64_inputs()), 8);
 }
 
@@ -328,6 +342,9 @@ fn i64_edge_cases_and_random_values_to_every_dtype() {
 /// many times: every element written once.
 #[test]
 fn sizes_around_the_block_and_grid_strides() {
+    if !crate::ready() {
+        return;
+    }
     let mut rng = Rng(7);
     for (n, cap) in [
         (1, 1),

@@ -35,6 +35,21 @@ pub const BLOCK: u32 = 256;
 /// `MAX_DIMS` of prelude.cuh.
 pub const MAX_DIMS: usize = 6;
 
+/// Whether the host-compiled kernels can be built here; prints why not and returns
+/// false (a skip) otherwise, or panics when `NEURITE_CUDA_EMULATOR=1` asks for them
+/// (CI). A GPU machine running a bundle of test binaries has no `kernels/` folder.
+pub fn ready() -> bool {
+    match cuda_emu::build() {
+        Ok(_) => true,
+        Err(e) if cuda_emu::requested() => panic!("NEURITE_CUDA_EMULATOR=1 but the host kernels cannot be built: {e}"),
+        Err(e) => {
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| note(&format!("cuda_kernels: skipped: {e}")));
+            false
+        }
+    }
+}
+
 /// Prints a line that the test harness does not capture.
 pub fn note(msg: &str) {
     let _ = writeln!(std::io::stderr(), "{msg}");

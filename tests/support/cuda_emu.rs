@@ -50,16 +50,17 @@ fn fnv(h: &mut u64, bytes: &[u8]) {
 }
 
 /// The kernel families (`kernels/*.cu`), sorted.
-pub fn families(root: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(root.join("kernels"))
-        .expect("read kernels/")
+pub fn families(root: &Path) -> Result<Vec<String>, String> {
+    let dir = root.join("kernels");
+    let mut v: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("cannot read {} (the kernel sources): {e}", dir.display()))?
         .filter_map(|e| {
             let p = e.ok()?.path();
             (p.extension()? == "cu").then(|| p.file_stem().unwrap().to_string_lossy().into_owned())
         })
         .collect();
     v.sort();
-    v
+    Ok(v)
 }
 
 /// The names of the `extern "C" __global__` functions in preprocessed source.
@@ -124,7 +125,7 @@ fn build_uncached() -> Result<EmuLibs, String> {
     let root = repo_root();
     let kdir = root.join("kernels");
     let edir = kdir.join("emu");
-    let fams = families(&root);
+    let fams = families(&root)?;
     let mut hash = 0xcbf2_9ce4_8422_2325u64;
     let mut inputs: Vec<PathBuf> = fams.iter().map(|f| kdir.join(format!("{f}.cu"))).collect();
     inputs.push(kdir.join("prelude.cuh"));
