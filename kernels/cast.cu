@@ -1,7 +1,10 @@
-// Element type conversions, one kernel per (source, destination) pair. Every
-// conversion rounds once, to nearest even, as the CPU's `half` and `as` casts do:
-// pairs within {f32, f16, bf16} go through f32 (exact for the 16-bit types), pairs
-// with f64 or i64 through f64. Float to i64 truncates and saturates, NaN giving 0.
+// Element type conversions, one kernel per (source, destination) pair, rounding
+// to nearest even as the CPU backend does: pairs within {f32, f16, bf16} go through
+// f32 (exact for the 16-bit types) and pairs with f64 through f64, each rounding
+// once. i64 sources also go through f64, so an i64 above 2^53 rounds twice on its
+// way to f32, f16 or bf16 (2^60 + 2^36 + 1 becomes 2^60, not 2^60 + 2^37), exactly
+// as the CPU's `as f64` then narrowing does. Float to i64 truncates and saturates,
+// NaN giving 0.
 
 template <typename T> struct Wide;
 template <> struct Wide<float> {
