@@ -1,7 +1,11 @@
 // Element-wise ops of two operands read through broadcasting strides (BinaryOp),
 // and the mask select behind where_cond. Op codes match src/backend/cuda/elementwise.rs.
 
-enum BinaryCode { B_ADD = 0, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE };
+enum BinaryCode {
+    B_ADD = 0, B_SUB, B_MUL, B_DIV, B_MAX, B_MIN, B_EQ, B_NE, B_LT, B_LE, B_GT, B_GE,
+    // Numbered from 32 so that codes other families add after B_GE do not collide.
+    B_POW = 32
+};
 
 // Output dims with one stride set per operand (0 along broadcast dims).
 struct BinaryLayout {
@@ -48,6 +52,7 @@ __device__ __forceinline__ C apply_binary(int code, C x, C y) {
         case B_LT: return x < y ? one : zero;
         case B_LE: return x <= y ? one : zero;
         case B_GT: return x > y ? one : zero;
+        case B_POW: return m_pow(x, y);
         default: return x >= y ? one : zero;
     }
 }

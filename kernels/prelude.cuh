@@ -138,6 +138,10 @@ __device__ __forceinline__ float m_erf(float x) { return erff(x); }
 __device__ __forceinline__ double m_erf(double x) { return erf(x); }
 __device__ __forceinline__ float m_pow(float x, float p) { return powf(x, p); }
 __device__ __forceinline__ double m_pow(double x, double p) { return pow(x, p); }
+__device__ __forceinline__ float m_sin(float x) { return sinf(x); }
+__device__ __forceinline__ double m_sin(double x) { return sin(x); }
+__device__ __forceinline__ float m_cos(float x) { return cosf(x); }
+__device__ __forceinline__ double m_cos(double x) { return cos(x); }
 template <typename C> __device__ __forceinline__ bool is_nan(C x) { return x != x; }
 
 // Grid-stride loop over [0, n): launches are capped in size (see launch.rs).

@@ -5,8 +5,19 @@
 enum UnaryCode {
     U_NEG = 0, U_EXP, U_LOG, U_SQRT, U_ABS, U_SIGN, U_RECIP, U_SQR, U_RELU, U_SIGMOID,
     U_TANH, U_GELU, U_GELU_GRAD, U_AFFINE, U_POWF, U_LEAKY_RELU, U_CLAMP,
-    U_CMP_EQ, U_CMP_NE, U_CMP_LT, U_CMP_LE, U_CMP_GT, U_CMP_GE
+    U_CMP_EQ, U_CMP_NE, U_CMP_LT, U_CMP_LE, U_CMP_GT, U_CMP_GE,
+    // Numbered from 32 so that codes other families add after U_CMP_GE do not collide.
+    U_ERF = 32, U_SIN, U_COS, U_SILU, U_SILU_GRAD, U_GELU_TANH, U_GELU_TANH_GRAD
 };
+
+// Two branches keep exp() from overflowing for large |v|.
+template <typename C>
+__device__ __forceinline__ C sigmoid_of(C v) {
+    const C one = (C)1;
+    if (v >= (C)0) return one / (one + m_exp(-v));
+    C e = m_exp(v);
+    return e / (one + e);
+}
 
 __device__ __forceinline__ bool cmp_f64(int code, double a, double b) {
     switch (code) {
@@ -49,7 +60,33 @@ __device__ __forceinline__ C apply_unary(int code, C v, C p0, C p1, double s) {
         case U_AFFINE: return v * p0 + p1;
         case U_POWF: return m_pow(v, p0);
         case U_LEAKY_RELU: return v > zero ? v : v * p0;
-        case U_CLAMP: return v < p0 ? p0 : (v > p1 ? p1 : v);
+        case U_CLAMP: {
+            // max then min, as PyTorch: min > max sends everything to max; NaN stays.
+            C t = v < p0 ? p0 : v;
+            return t > p1 ? p1 : t;
+        }
+        case U_ERF: return m_erf(v);
+        case U_SIN: return m_sin(v);
+        case U_COS: return m_cos(v);
+        case U_SILU: return v * sigmoid_of(v);
+        case U_SILU_GRAD: {
+            C sg = sigmoid_of(v);
+            return sg * (one + v * (one - sg));
+        }
+        case U_GELU_TANH: {
+            const C beta = (C)0.79788456080286535588, kappa = (C)0.044715;
+            return half * v * (one + m_tanh(beta * (v + kappa * v * v * v)));
+        }
+        case U_GELU_TANH_GRAD: {
+            // Factored as PyTorch's GeluBackward (tanh) and the CPU backend.
+            const C beta = (C)0.79788456080286535588, kappa = (C)0.044715;
+            C x_sq = v * v;
+            C t = m_tanh(beta * (v + kappa * x_sq * v));
+            C left = half * v;
+            C right = one + t;
+            C right_derivative = left * (one - t * t) * beta * (one + (C)3 * kappa * x_sq);
+            return half * right + right_derivative;
+        }
         default: return cmp_f64(code, (double)v, s) ? one : zero;
     }
 }

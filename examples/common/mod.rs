@@ -461,6 +461,8 @@ pub fn layout_for(config: &SequentialConfig) -> Option<ImageLayout> {
             | LayerConfig::Sigmoid
             | LayerConfig::Tanh
             | LayerConfig::GELU
+            | LayerConfig::GELUApproximate { .. }
+            | LayerConfig::SiLU
             | LayerConfig::Dropout { .. } => continue,
             _ => return Some(ImageLayout::Nchw),
         }

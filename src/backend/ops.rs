@@ -60,6 +60,21 @@ pub enum UnaryOp {
     },
     /// `x <op> value` as 1.0 / 0.0.
     CmpScalar(CmpOp, f64),
+    /// The Gauss error function.
+    Erf,
+    /// Sine (radians).
+    Sin,
+    /// Cosine (radians).
+    Cos,
+    /// `x * sigmoid(x)` (SiLU, also called swish).
+    Silu,
+    /// d/dx of SiLU: `s * (1 + x * (1 - s))` with `s = sigmoid(x)`.
+    SiluGrad,
+    /// GELU with PyTorch's tanh approximation
+    /// `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
+    GeluTanh,
+    /// d/dx of the tanh-approximated GELU.
+    GeluTanhGrad,
 }
 
 /// Element-wise ops of two operands.
@@ -72,6 +87,8 @@ pub enum BinaryOp {
     Maximum,
     Minimum,
     Cmp(CmpOp),
+    /// `lhs ^ rhs`, as `torch.pow` of two tensors.
+    Pow,
 }
 
 /// How the two operands of a binary op are read: the output dims and, for each

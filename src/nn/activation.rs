@@ -1,4 +1,4 @@
-//! Element-wise activation layers: ReLU, LeakyReLU, Sigmoid, Tanh, GELU.
+//! Element-wise activation layers: ReLU, LeakyReLU, Sigmoid, Tanh, GELU, SiLU.
 //!
 //! They hold no parameters and have no mode. Grouped in one file because each
 //! is a one-line forward over a tensor op.
@@ -7,7 +7,7 @@
 //! Any input shape; the output has the same shape.
 
 use super::{Forward, LayerConfig, Module};
-use crate::{Result, Tensor};
+use crate::{GeluApproximate, Result, Tensor};
 
 /// Implements `Module` for a parameterless activation.
 macro_rules! activation {
@@ -80,8 +80,72 @@ activation!(Sigmoid, LayerConfig::Sigmoid, |s, x| x.sigmoid());
 pub struct Tanh;
 activation!(Tanh, LayerConfig::Tanh, |s, x| x.tanh());
 
-/// `x * Phi(x)` with the exact (erf) normal CDF, PyTorch's `nn.GELU()` default. Any shape.
+/// GELU, PyTorch's `nn.GELU(approximate=...)`: `x * Phi(x)` with the exact
+/// (erf) normal CDF by default, or its tanh approximation
+/// `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`.
+///
+/// The constant [`GELU`](const@GELU) is the exact form, `nn.GELU()`.
+///
+/// # Shapes
+/// Any input shape; the output has the same shape.
+///
+/// ```
+/// use neurite::nn::{Forward, GELU};
+/// use neurite::{Device, Tensor};
+/// let x = Tensor::from_vec(vec![1f64], 1, &Device::cpu()).unwrap();
+/// let exact = GELU.forward(&x).unwrap().to_vec::<f64>().unwrap()[0];
+/// let tanh = GELU::new("tanh").unwrap().forward(&x).unwrap().to_vec::<f64>().unwrap()[0];
+/// assert!((exact - 0.8413447460685429).abs() < 1e-12);
+/// assert!((tanh - 0.8411919906082768).abs() < 1e-12);
+/// assert!(GELU::new("erf").is_err());
+/// ```
 #[allow(clippy::upper_case_acronyms)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct GELU;
-activation!(GELU, LayerConfig::GELU, |s, x| x.gelu());
+pub struct GELU {
+    /// Exact (`"none"`) or tanh-approximated (`"tanh"`).
+    pub approximate: GeluApproximate,
+}
+
+/// The exact (erf) GELU, `nn.GELU()`, usable as a value like the unit-struct
+/// activations (`Sequential::new().add(GELU)`).
+pub const GELU: GELU = GELU {
+    approximate: GeluApproximate::None,
+};
+
+impl GELU {
+    /// A GELU with PyTorch's `approximate` string, `"none"` or `"tanh"`;
+    /// anything else is an error.
+    pub fn new(approximate: &str) -> Result<GELU> {
+        Ok(GELU {
+            approximate: GeluApproximate::parse(approximate)?,
+        })
+    }
+}
+
+activation!(
+    GELU,
+    match s.approximate {
+        GeluApproximate::None => LayerConfig::GELU,
+        GeluApproximate::Tanh => LayerConfig::GELUApproximate {
+            approximate: s.approximate.as_str().to_string(),
+        },
+    },
+    |s, x| match s.approximate {
+        GeluApproximate::None => x.gelu(),
+        GeluApproximate::Tanh => x.gelu_tanh(),
+    }
+);
+
+/// `x * sigmoid(x)`, PyTorch's `nn.SiLU`. Any shape.
+///
+/// ```
+/// use neurite::nn::{Forward, SiLU};
+/// use neurite::{Device, Tensor};
+/// let x = Tensor::from_vec(vec![0f32, 1.], 2, &Device::cpu()).unwrap();
+/// let y = SiLU.forward(&x).unwrap().to_vec::<f32>().unwrap();
+/// assert!(y[0] == 0.0 && (y[1] - 0.7310586).abs() < 1e-6);
+/// ```
+#[allow(clippy::upper_case_acronyms)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SiLU;
+activation!(SiLU, LayerConfig::SiLU, |s, x| x.silu());

@@ -37,6 +37,7 @@
 //! # Ok(()) }
 //! ```
 
+use super::SiLU;
 use super::{
     AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, Forward, GELU, LayerNorm, LeakyReLU,
     Linear, LogSoftmax, MaxPool2d, Normalization, ReLU, Sequential, Sigmoid, Softmax, Tanh,
@@ -136,6 +137,11 @@ pub enum LayerConfig {
     },
     /// [`Normalization`] (added last: bincode numbers variants by position).
     Normalization { axis: Option<i64>, num_features: usize },
+    /// [`SiLU`] (added after `Normalization`: bincode numbers variants by position).
+    SiLU,
+    /// [`GELU`] with an `approximate` other than `"none"` (which is [`LayerConfig::GELU`],
+    /// kept so that older checkpoints still load); validated when built.
+    GELUApproximate { approximate: String },
 }
 
 /// The layers of a [`Sequential`], in order.
@@ -193,6 +199,8 @@ impl LayerConfig {
             LayerConfig::Sigmoid => Box::new(Sigmoid),
             LayerConfig::Tanh => Box::new(Tanh),
             LayerConfig::GELU => Box::new(GELU),
+            LayerConfig::SiLU => Box::new(SiLU),
+            LayerConfig::GELUApproximate { approximate } => Box::new(GELU::new(approximate)?),
             LayerConfig::Softmax { dim } => Box::new(Softmax::new(*dim)),
             LayerConfig::LogSoftmax { dim } => Box::new(LogSoftmax::new(*dim)),
             LayerConfig::Dropout { p } => Box::new(Dropout::try_new(*p)?),

@@ -97,3 +97,20 @@ pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tens
         }
     }
 }
+
+/// GELU, like `torch.nn.functional.gelu(x, approximate=...)`: `"none"` (the
+/// exact erf form) or `"tanh"`; any other string is an error.
+///
+/// # Shapes
+/// Any shape; the output has the same shape.
+pub fn gelu(x: &Tensor, approximate: &str) -> Result<Tensor> {
+    x.gelu_approximate(approximate)
+}
+
+/// `x * sigmoid(x)`, like `torch.nn.functional.silu`.
+///
+/// # Shapes
+/// Any shape; the output has the same shape.
+pub fn silu(x: &Tensor) -> Result<Tensor> {
+    x.silu()
+}

@@ -74,6 +74,7 @@ mod softmax;
 mod summary;
 
 pub use activation::{GELU, LeakyReLU, ReLU, Sigmoid, Tanh};
+pub use activation::SiLU;
 pub use avg_pool2d::AvgPool2d;
 pub use batch_norm::{BatchNorm1d, BatchNorm2d};
 pub use config::{LayerConfig, LayerConstructor, SequentialConfig, is_layer_registered, register_layer};

@@ -53,7 +53,7 @@ impl Tensor {
         Ok((s, out))
     }
 
-    fn binary_op(
+    pub(super) fn binary_op(
         &self,
         rhs: &Tensor,
         op: BinaryOp,

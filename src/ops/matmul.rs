@@ -39,27 +39,78 @@ fn bmm_storage(a: &Tensor, ta: bool, b: &Tensor, tb: bool) -> Result<(crate::bac
 }
 
 impl Tensor {
-    /// Matrix product, like `torch.matmul` for operands of rank 2 or more:
-    /// `[..., m, k] @ [..., k, n] -> [..., m, n]`, broadcasting the batch dims.
+    /// Matrix product, exactly as `torch.matmul`:
+    /// - `[..., m, k] @ [..., k, n] -> [..., m, n]`, broadcasting the batch dims;
+    /// - a 1-D `lhs` of `k` is a row (`[1, k]`) whose dim is then removed, so
+    ///   `[k] @ [..., k, n] -> [..., n]`;
+    /// - a 1-D `rhs` of `k` is a column (`[k, 1]`) whose dim is then removed, so
+    ///   `[..., m, k] @ [k] -> [..., m]`;
+    /// - `[k] @ [k]` is the dot product, a 0-dimensional tensor.
+    ///
+    /// A 0-dimensional operand, or `k` that differs between the two, is an error.
     ///
     /// ```
     /// use neurite::{Device, Tensor};
     /// let a = Tensor::from_vec(vec![1f32, 2., 3., 4., 5., 6.], (2, 3), &Device::cpu()).unwrap();
     /// let b = Tensor::from_vec(vec![1f32, 0., 0., 1., 1., 1.], (3, 2), &Device::cpu()).unwrap();
     /// assert_eq!(a.matmul(&b).unwrap().to_vec2::<f32>().unwrap(), vec![vec![4., 5.], vec![10., 11.]]);
+    /// let v = Tensor::from_vec(vec![1f32, 1., 1.], 3, &Device::cpu()).unwrap();
+    /// assert_eq!(a.matmul(&v).unwrap().to_vec::<f32>().unwrap(), vec![6., 15.]);
+    /// assert_eq!(v.matmul(&v).unwrap().to_scalar::<f32>().unwrap(), 3.);
     /// ```
     pub fn matmul(&self, rhs: &Tensor) -> Result<Tensor> {
         let op = "matmul";
         self.same_dtype_device(rhs, op)?;
         self.require_float(op)?;
-        if self.rank() < 2 || rhs.rank() < 2 {
+        if self.rank() == 0 || rhs.rank() == 0 {
             return Err(Error::ShapeMismatch {
                 op,
                 lhs: self.shape().clone(),
                 rhs: rhs.shape().clone(),
-                expected: "both operands of rank 2 or more (reshape vectors to [1, n] or [n, 1])".into(),
+                expected: "both operands of rank 1 or more (0-dimensional tensors have no matrix product)".into(),
             });
         }
+        if self.rank() >= 2 && rhs.rank() >= 2 {
+            return self.matmul_nd(rhs);
+        }
+        // Vectors take part as a row (lhs) or a column (rhs), whose unit dim is
+        // dropped from the result; reshapes carry the gradient back unchanged.
+        let k = self.dims()[self.rank() - 1];
+        let k2 = rhs.dims()[rhs.rank().saturating_sub(2)];
+        if k != k2 {
+            return Err(Error::ShapeMismatch {
+                op,
+                lhs: self.shape().clone(),
+                rhs: rhs.shape().clone(),
+                expected: format!("the contracted sizes to match: lhs has {k}, rhs has {k2}"),
+            });
+        }
+        let a = if self.rank() == 1 {
+            self.reshape([1, k])?
+        } else {
+            self.clone()
+        };
+        let b = if rhs.rank() == 1 {
+            rhs.reshape([k, 1])?
+        } else {
+            rhs.clone()
+        };
+        let y = a.matmul_nd(&b)?;
+        let mut out: Vec<usize> = y.dims().to_vec();
+        if rhs.rank() == 1 {
+            out.pop();
+        }
+        if self.rank() == 1 {
+            // The row dim sits just before the columns, or last once they are gone.
+            let row = out.len() - if rhs.rank() == 1 { 1 } else { 2 };
+            out.remove(row);
+        }
+        y.reshape(out)
+    }
+
+    /// [`Tensor::matmul`] for operands of rank 2 or more.
+    fn matmul_nd(&self, rhs: &Tensor) -> Result<Tensor> {
+        let op = "matmul";
         let (m, k) = (self.dims()[self.rank() - 2], self.dims()[self.rank() - 1]);
         let (k2, n) = (rhs.dims()[rhs.rank() - 2], rhs.dims()[rhs.rank() - 1]);
         if k != k2 {

@@ -10,3 +10,7 @@ mod reduce;
 mod shape;
 mod softmax;
 mod unary;
+mod pow;
+
+pub use pow::PowExponent;
+pub use unary::GeluApproximate;

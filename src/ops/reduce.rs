@@ -170,6 +170,57 @@ impl Tensor {
         self.extremum(d, keepdim, ReduceOp::Min, ReduceOp::ArgMin, "min")
     }
 
+    /// Maximum over several dims at once, as `torch.amax(x, dims, keepdim)`
+    /// (negative dims count from the end; an empty list reduces every dim, as
+    /// `amax` does). The gradient is shared evenly among the elements that tie
+    /// for the maximum, as `amax`'s is (unlike [`Tensor::max_dim`], which
+    /// follows `torch.max(dim)` and gives all of it to the first).
+    ///
+    /// ```
+    /// use neurite::{Device, Tensor};
+    /// let x = Tensor::from_vec(vec![1f32, 5., 3., 5., 2., 0.], (2, 3), &Device::cpu()).unwrap();
+    /// assert_eq!(x.max_dims(&[0i64, 1], false).unwrap().to_vec::<f32>().unwrap(), vec![5.]);
+    /// assert_eq!(x.max_dims(&[-1i64], true).unwrap().dims(), &[2, 1]);
+    /// ```
+    pub fn max_dims<D: Dim>(&self, dims: &[D], keepdim: bool) -> Result<Tensor> {
+        self.extremum_dims(dims, keepdim, ReduceOp::Max, "amax")
+    }
+
+    /// Minimum over several dims at once, as `torch.amin(x, dims, keepdim)`;
+    /// see [`Tensor::max_dims`] for the dims and the gradient.
+    pub fn min_dims<D: Dim>(&self, dims: &[D], keepdim: bool) -> Result<Tensor> {
+        self.extremum_dims(dims, keepdim, ReduceOp::Min, "amin")
+    }
+
+    fn extremum_dims<D: Dim>(&self, dims: &[D], keepdim: bool, op: ReduceOp, name: &'static str) -> Result<Tensor> {
+        self.require_float(name)?;
+        let dims = if dims.is_empty() {
+            (0..self.rank()).collect()
+        } else {
+            resolve_dims(dims, self.shape(), name)?
+        };
+        if let Some(&d) = dims.iter().find(|&&d| self.dims()[d] == 0) {
+            return Err(crate::Error::invalid(
+                name,
+                format!("cannot reduce the empty dim {d} of shape {}", self.shape()),
+            ));
+        }
+        let s = self.reduce_keepdim(op, &dims)?;
+        let keep = reduced_shape(self.shape(), &dims, true);
+        let out = reduced_shape(self.shape(), &dims, keepdim);
+        Ok(Tensor::from_op(s, out, || {
+            let x = self.clone();
+            Node::new(name, vec![self.clone()], move |g, y| {
+                // Even shares among ties: mask / count, as PyTorch's amax backward.
+                let y = y.reshape(&keep)?;
+                let mask = x.eq(&y)?.to_dtype(x.dtype())?;
+                let count = mask.sum_dims(&dims, true)?;
+                let share = g.reshape(&keep)?.div(&count)?;
+                Ok(vec![Some(mask.mul(&share)?)])
+            })
+        }))
+    }
+
     /// Largest element, as a 0-dimensional tensor.
     pub fn max_all(&self) -> Result<Tensor> {
         self.flatten_all()?.max_dim(0usize, false)

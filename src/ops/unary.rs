@@ -4,6 +4,38 @@ use crate::autograd::Node;
 use crate::backend::{CmpOp, UnaryOp};
 use crate::{Error, Result, Tensor};
 
+/// GELU's `approximate` option, as in `torch.nn.GELU(approximate=...)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum GeluApproximate {
+    /// The exact form `x * Phi(x)` with the erf normal CDF (`"none"`, the default).
+    #[default]
+    None,
+    /// The tanh approximation (`"tanh"`).
+    Tanh,
+}
+
+impl GeluApproximate {
+    /// Parses PyTorch's spelling, `"none"` or `"tanh"`; anything else is an error.
+    pub fn parse(approximate: &str) -> Result<GeluApproximate> {
+        match approximate {
+            "none" => Ok(GeluApproximate::None),
+            "tanh" => Ok(GeluApproximate::Tanh),
+            other => Err(Error::invalid(
+                "gelu",
+                format!("approximate must be \"none\" or \"tanh\", got {other:?}"),
+            )),
+        }
+    }
+
+    /// PyTorch's spelling: `"none"` or `"tanh"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GeluApproximate::None => "none",
+            GeluApproximate::Tanh => "tanh",
+        }
+    }
+}
+
 impl Tensor {
     /// Applies a primitive map and records `backward(grad, output, input)`.
     fn unary_op(
@@ -111,20 +143,113 @@ impl Tensor {
         })
     }
 
-    /// `self ^ exponent`.
+    /// `self ^ exponent` for a scalar exponent, as `torch.pow(x, 2.5)`.
+    ///
+    /// The gradient is `exponent * self^(exponent - 1)`, and 0 for an
+    /// exponent of 0 (as PyTorch, so that `0^-1 * 0` does not make a NaN).
     pub fn powf(&self, exponent: f64) -> Result<Tensor> {
         self.unary_op(UnaryOp::Powf(exponent), "powf", move |g, _, x| {
+            if exponent == 0.0 {
+                return g.zeros_like();
+            }
             g.mul(&x.powf(exponent - 1.0)?.affine(exponent, 0.0)?)
         })
     }
 
-    /// Limits values to `[min, max]`; the gradient is zero outside.
-    pub fn clamp(&self, min: f64, max: f64) -> Result<Tensor> {
-        if min > max || min.is_nan() || max.is_nan() {
-            return Err(Error::invalid("clamp", format!("min {min} must not exceed max {max}")));
+    /// The Gauss error function, as `torch.erf`; d/dx is `2/sqrt(pi) e^(-x^2)`.
+    pub fn erf(&self) -> Result<Tensor> {
+        self.unary_op(UnaryOp::Erf, "erf", |g, _, x| {
+            g.mul(&x.sqr()?.neg()?.exp()?.affine(std::f64::consts::FRAC_2_SQRT_PI, 0.0)?)
+        })
+    }
+
+    /// Sine (radians), as `torch.sin`.
+    pub fn sin(&self) -> Result<Tensor> {
+        self.unary_op(UnaryOp::Sin, "sin", |g, _, x| g.mul(&x.cos()?))
+    }
+
+    /// Cosine (radians), as `torch.cos`.
+    pub fn cos(&self) -> Result<Tensor> {
+        self.unary_op(UnaryOp::Cos, "cos", |g, _, x| g.mul(&x.sin()?.neg()?))
+    }
+
+    /// `self * sigmoid(self)`, as `torch.nn.functional.silu`.
+    pub fn silu(&self) -> Result<Tensor> {
+        self.unary_op(UnaryOp::Silu, "silu", |g, _, x| {
+            g.mul(&Tensor::from_storage(
+                x.storage().unary(UnaryOp::SiluGrad)?,
+                x.shape().clone(),
+            ))
+        })
+    }
+
+    /// GELU with PyTorch's tanh approximation,
+    /// `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`: `gelu(approximate="tanh")`.
+    pub fn gelu_tanh(&self) -> Result<Tensor> {
+        self.unary_op(UnaryOp::GeluTanh, "gelu_tanh", |g, _, x| {
+            g.mul(&Tensor::from_storage(
+                x.storage().unary(UnaryOp::GeluTanhGrad)?,
+                x.shape().clone(),
+            ))
+        })
+    }
+
+    /// GELU as `torch.nn.functional.gelu(x, approximate=...)`: `"none"` is the
+    /// exact erf form ([`Tensor::gelu`]), `"tanh"` the approximation
+    /// ([`Tensor::gelu_tanh`]); any other string is an error.
+    ///
+    /// ```
+    /// use neurite::{Device, Tensor};
+    /// let x = Tensor::from_vec(vec![1f64], 1, &Device::cpu()).unwrap();
+    /// let y = x.gelu_approximate("tanh").unwrap().to_vec::<f64>().unwrap();
+    /// assert!((y[0] - 0.8411919906082768).abs() < 1e-12);
+    /// assert!(x.gelu_approximate("fast").is_err());
+    /// ```
+    pub fn gelu_approximate(&self, approximate: &str) -> Result<Tensor> {
+        match GeluApproximate::parse(approximate)? {
+            GeluApproximate::None => self.gelu(),
+            GeluApproximate::Tanh => self.gelu_tanh(),
         }
-        self.unary_op(UnaryOp::Clamp { min, max }, "clamp", move |g, _, x| {
-            g.mul(&x.ge_scalar(min)?.mul(&x.le_scalar(max)?)?)
+    }
+
+    /// `x.clamp(min, max)`: `min(max(self, min), max)`, as `torch.clamp`.
+    ///
+    /// When `min > max` every element becomes `max` (PyTorch's rule). The
+    /// gradient is 1 where `min <= self <= max` and 0 elsewhere, so it is 0
+    /// everywhere when `min > max`. NaN elements stay NaN; a NaN bound is an
+    /// error (PyTorch would fill the output with NaN).
+    ///
+    /// ```
+    /// use neurite::{Device, Tensor};
+    /// let x = Tensor::from_vec(vec![-2f32, 0.5, 3.], 3, &Device::cpu()).unwrap();
+    /// assert_eq!(x.clamp(-1.0, 1.0).unwrap().to_vec::<f32>().unwrap(), vec![-1., 0.5, 1.]);
+    /// assert_eq!(x.clamp(2.0, 1.0).unwrap().to_vec::<f32>().unwrap(), vec![1., 1., 1.]);
+    /// ```
+    pub fn clamp(&self, min: f64, max: f64) -> Result<Tensor> {
+        self.clamp_op(min, max, "clamp")
+    }
+
+    /// `max(self, min)`, as `torch.clamp_min`; the gradient is 1 where `self >= min`.
+    pub fn clamp_min(&self, min: f64) -> Result<Tensor> {
+        self.clamp_op(min, f64::INFINITY, "clamp_min")
+    }
+
+    /// `min(self, max)`, as `torch.clamp_max`; the gradient is 1 where `self <= max`.
+    pub fn clamp_max(&self, max: f64) -> Result<Tensor> {
+        self.clamp_op(f64::NEG_INFINITY, max, "clamp_max")
+    }
+
+    fn clamp_op(&self, min: f64, max: f64, name: &'static str) -> Result<Tensor> {
+        if min.is_nan() || max.is_nan() {
+            return Err(Error::invalid(
+                name,
+                format!("bounds must not be NaN, got min {min} and max {max}"),
+            ));
+        }
+        self.unary_op(UnaryOp::Clamp { min, max }, name, move |g, _, x| {
+            let inside = x.ge_scalar(min)?.to_dtype(g.dtype())?;
+            let below_max = x.le_scalar(max)?.to_dtype(g.dtype())?;
+            g.mul(&inside.mul(&below_max)?)
         })
     }
 

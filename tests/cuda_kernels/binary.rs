@@ -36,6 +36,10 @@ const OPS: [BinaryOp; 12] = [
 ];
 
 fn binary_code(op: BinaryOp) -> i32 {
+    // Codes added after the comparisons start at 32 (binary.cu).
+    if op == BinaryOp::Pow {
+        return 32;
+    }
     OPS.iter().position(|&o| o == op).unwrap() as i32
 }
 
@@ -180,6 +184,44 @@ fn check_float(dtype: DType) {
             let want = a.binary(&b, op, l).unwrap();
             assert_same(&got, &want, &format!("binary {op:?} {dtype} layout #{k} {l:?}"));
         }
+    }
+}
+
+/// `pow` calls the C library's pow/powf on the kernel side and Rust's (the
+/// same libm functions) on the CPU side, and 16-bit types compute in f32 on
+/// both, so here too the results are bit-exact. Negative bases, zeros,
+/// infinities and NaN come from `values`.
+fn check_pow(dtype: DType) {
+    let mut rng = Rng(0x90 + dtype.size_in_bytes() as u64);
+    for (k, l) in layouts().iter().enumerate() {
+        let dims = if l.dims.is_empty() { vec![1] } else { l.dims.clone() };
+        let (la, lb) = if l.dims.is_empty() {
+            (1, 1)
+        } else {
+            (reach(&dims, &l.lhs_strides), reach(&dims, &l.rhs_strides))
+        };
+        let a = values(dtype, la, &mut rng);
+        // Small exponents keep most results finite.
+        let b = CpuStorage::F64(
+            (0..lb)
+                .map(|i| if i % 4 == 0 { (i % 5) as f64 - 2.0 } else { rng.uniform(-3.0, 3.0) })
+                .collect(),
+        )
+        .to_dtype(dtype)
+        .unwrap();
+        let got = binary_kernel(&a, &b, BinaryOp::Pow, l, 3);
+        let want = a.binary(&b, BinaryOp::Pow, l).unwrap();
+        assert_same(&got, &want, &format!("binary Pow {dtype} layout #{k} {l:?}"));
+    }
+}
+
+#[test]
+fn binary_pow_matches_cpu() {
+    if !crate::ready() {
+        return;
+    }
+    for dtype in [DType::F32, DType::F64, DType::F16, DType::BF16] {
+        check_pow(dtype);
     }
 }
 

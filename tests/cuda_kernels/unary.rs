@@ -4,7 +4,8 @@
 //! Tolerance: bit-exact (NaN matching any NaN) for the ops whose result is
 //! correctly rounded or exact in IEEE arithmetic (neg, abs, sign, recip, sqr,
 //! sqrt, relu, affine, leaky relu, clamp, the comparisons). The transcendental
-//! ops (exp, log, tanh, sigmoid, gelu, gelu', powf) call the C library on the
+//! ops (exp, log, tanh, sigmoid, gelu, gelu', powf, erf, sin, cos, silu,
+//! silu', tanh gelu and its derivative) call the C library on the
 //! host kernel side and Rust's std / the `libm` crate (erf) on the CPU side, so
 //! they may differ by a few ulp: at most 2 ulp of f32/f64 (1 ulp of f16/bf16,
 //! where a 1-ulp f32 difference can move the final rounding), or an absolute
@@ -51,6 +52,13 @@ fn unary_code(op: UnaryOp) -> (i32, f64, f64) {
         UnaryOp::LeakyRelu(s) => (15, s, 0.0),
         UnaryOp::Clamp { min, max } => (16, min, max),
         UnaryOp::CmpScalar(c, s) => (17 + cmp_index(c), s, 0.0),
+        UnaryOp::Erf => (32, 0.0, 0.0),
+        UnaryOp::Sin => (33, 0.0, 0.0),
+        UnaryOp::Cos => (34, 0.0, 0.0),
+        UnaryOp::Silu => (35, 0.0, 0.0),
+        UnaryOp::SiluGrad => (36, 0.0, 0.0),
+        UnaryOp::GeluTanh => (37, 0.0, 0.0),
+        UnaryOp::GeluTanhGrad => (38, 0.0, 0.0),
     }
 }
 
@@ -75,6 +83,19 @@ fn all_ops() -> Vec<UnaryOp> {
         UnaryOp::Powf(2.0),
         UnaryOp::LeakyRelu(0.01),
         UnaryOp::Clamp { min: -0.7, max: 2.25 },
+        // min > max: every element becomes max, as in PyTorch.
+        UnaryOp::Clamp { min: 2.25, max: -0.7 },
+        UnaryOp::Clamp {
+            min: f64::NEG_INFINITY,
+            max: 0.5,
+        },
+        UnaryOp::Erf,
+        UnaryOp::Sin,
+        UnaryOp::Cos,
+        UnaryOp::Silu,
+        UnaryOp::SiluGrad,
+        UnaryOp::GeluTanh,
+        UnaryOp::GeluTanhGrad,
     ];
     // 0.1 is not representable: the comparison runs in f64 against the exact scalar.
     for c in CMPS {
@@ -94,6 +115,13 @@ fn exact(op: UnaryOp) -> bool {
             | UnaryOp::Gelu
             | UnaryOp::GeluGrad
             | UnaryOp::Powf(_)
+            | UnaryOp::Erf
+            | UnaryOp::Sin
+            | UnaryOp::Cos
+            | UnaryOp::Silu
+            | UnaryOp::SiluGrad
+            | UnaryOp::GeluTanh
+            | UnaryOp::GeluTanhGrad
     )
 }
 

@@ -1,6 +1,7 @@
 //! Tests of `neurite::nn` (modules, layers, Sequential, configs) and
 //! `neurite::loss`, against PyTorch fixtures and finite differences.
 
+mod activations_silu_gelu;
 mod batch_norm;
 mod dropout;
 mod fixtures;

@@ -128,3 +128,55 @@ fn integer_ops(dev: &Device) -> Result<()> {
     Ok(())
 }
 test_device!(integer_ops);
+
+fn new_unary_ops(dev: &Device) -> Result<()> {
+    parity(dev, &FLOATS, |c| {
+        let x = c.uniform(&[3, 37], -4.0, 4.0, 21)?;
+        Ok(vec![
+            x.erf()?,
+            x.sin()?,
+            x.cos()?,
+            x.silu()?,
+            x.gelu_tanh()?,
+            x.gelu_approximate("none")?,
+            // min > max: everything becomes max, as in PyTorch.
+            x.clamp(1.0, -1.0)?,
+            x.clamp_min(0.5)?,
+            x.clamp_max(-0.5)?,
+        ])
+    })
+}
+test_device!(new_unary_ops);
+
+fn new_unary_gradients(dev: &Device) -> Result<()> {
+    parity(dev, &FLOATS, |c| {
+        let x = c.uniform(&[40], -4.0, 4.0, 22)?.requires_grad();
+        let mut out = Vec::new();
+        for f in [Tensor::erf, Tensor::sin, Tensor::cos, Tensor::silu, Tensor::gelu_tanh] {
+            let g = f(&x)?.sum_all()?.backward()?;
+            out.push(g.get(&x).unwrap().clone());
+        }
+        Ok(out)
+    })
+}
+test_device!(new_unary_gradients);
+
+fn pow_tensor(dev: &Device) -> Result<()> {
+    parity(dev, &FLOATS, |c| {
+        let a = c.uniform(&[4, 1, 3], 0.2, 3.0, 23)?.requires_grad();
+        let b = c.uniform(&[1, 5, 3], -2.0, 2.0, 24)?.requires_grad();
+        let y = a.pow(&b)?;
+        let g = y.sum_all()?.backward()?;
+        // Negative bases with integral exponents are finite.
+        let neg = c.tensor(vec![-2.0, -1.5, 0.0, 0.0, 3.0, -0.5], &[6])?;
+        let ints = c.tensor(vec![3.0, 2.0, 0.0, 2.0, -1.0, 4.0], &[6])?;
+        Ok(vec![
+            y,
+            g.get(&a).unwrap().clone(),
+            g.get(&b).unwrap().clone(),
+            neg.pow(&ints)?,
+            neg.pow(2.0)?,
+        ])
+    })
+}
+test_device!(pow_tensor);

@@ -37,4 +37,5 @@ mod matmul;
 mod mlp;
 mod optim;
 mod reduce;
+mod reduce_matmul_dims;
 mod shape;

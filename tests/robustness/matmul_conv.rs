@@ -5,13 +5,24 @@ use crate::util::*;
 use neurite::{DType, Tensor};
 use proptest::prelude::*;
 
-/// The shape `torch.matmul` gives for operands of rank 2 or more.
+/// The shape `torch.matmul` gives: a 1-D lhs is a row and a 1-D rhs a column,
+/// whose unit dims are then dropped; 0-D operands have no product.
 fn matmul_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
-    if a.len() < 2 || b.len() < 2 || a[a.len() - 1] != b[b.len() - 2] {
+    if a.is_empty() || b.is_empty() {
         return None;
     }
-    let mut out = broadcast(&a[..a.len() - 2], &b[..b.len() - 2])?;
-    out.extend([a[a.len() - 2], b[b.len() - 1]]);
+    let a2: Vec<usize> = if a.len() == 1 { vec![1, a[0]] } else { a.to_vec() };
+    let b2: Vec<usize> = if b.len() == 1 { vec![b[0], 1] } else { b.to_vec() };
+    if a2[a2.len() - 1] != b2[b2.len() - 2] {
+        return None;
+    }
+    let mut out = broadcast(&a2[..a2.len() - 2], &b2[..b2.len() - 2])?;
+    if a.len() > 1 {
+        out.push(a2[a2.len() - 2]);
+    }
+    if b.len() > 1 {
+        out.push(b2[b2.len() - 1]);
+    }
     Some(out)
 }
 
@@ -32,7 +43,7 @@ fn matmul_pair() -> BoxedStrategy<(Spec, Spec)> {
             a.extend([m, k]);
             let mut b = bb.clone();
             b.extend([if mode == 0 { k2 } else { k }, n]);
-            // Sometimes a vector operand, which matmul does not take (rank < 2).
+            // Sometimes a vector operand (a row for matmul).
             if mode == 1 {
                 a = vec![k];
             }

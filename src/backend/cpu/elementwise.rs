@@ -38,6 +38,22 @@ fn bool_to<T: CpuFloat>(b: bool) -> T {
     if b { T::one() } else { T::zero() }
 }
 
+/// `sqrt(2 / pi)`, the scale inside the tanh GELU.
+const GELU_TANH_BETA: f64 = 0.797_884_560_802_865_4;
+/// The cubic coefficient of the tanh GELU.
+const GELU_TANH_KAPPA: f64 = 0.044715;
+
+/// The logistic function, in two branches so that `exp` never overflows.
+#[inline]
+fn sigmoid<T: CpuFloat>(v: T) -> T {
+    if v >= T::zero() {
+        T::one() / (T::one() + (-v).exp())
+    } else {
+        let e = v.exp();
+        e / (T::one() + e)
+    }
+}
+
 pub(super) fn unary<T: CpuFloat>(x: &[T], op: UnaryOp) -> Result<Vec<T>> {
     let c = |v: f64| T::from_f64(v);
     match op {
@@ -97,17 +113,41 @@ pub(super) fn unary<T: CpuFloat>(x: &[T], op: UnaryOp) -> Result<Vec<T>> {
         }
         UnaryOp::Clamp { min, max } => {
             let (lo, hi) = (c(min), c(max));
+            // `min(max(v, lo), hi)` in that order: when `lo > hi` every element
+            // becomes `hi`, as in PyTorch; NaN fails both tests and stays NaN.
             map(x, move |v| {
-                if v < lo {
-                    lo
-                } else if v > hi {
-                    hi
-                } else {
-                    v
-                }
+                let v = if v < lo { lo } else { v };
+                if v > hi { hi } else { v }
             })
         }
         UnaryOp::CmpScalar(cmp, s) => compare_scalar(x, cmp, s),
+        UnaryOp::Erf => map(x, |v| v.erf()),
+        UnaryOp::Sin => map(x, |v| v.sin()),
+        UnaryOp::Cos => map(x, |v| v.cos()),
+        UnaryOp::Silu => map(x, |v| v * sigmoid(v)),
+        UnaryOp::SiluGrad => map(x, |v| {
+            let s = sigmoid(v);
+            s * (T::one() + v * (T::one() - s))
+        }),
+        UnaryOp::GeluTanh => {
+            let (half, beta, kappa) = (c(0.5), c(GELU_TANH_BETA), c(GELU_TANH_KAPPA));
+            map(x, move |v| {
+                half * v * (T::one() + (beta * (v + kappa * v * v * v)).tanh())
+            })
+        }
+        UnaryOp::GeluTanhGrad => {
+            let (half, beta, kappa, three) = (c(0.5), c(GELU_TANH_BETA), c(GELU_TANH_KAPPA), c(3.0));
+            // The same factoring as PyTorch's GeluBackward (tanh), so that both
+            // round alike.
+            map(x, move |v| {
+                let x_sq = v * v;
+                let t = (beta * (v + kappa * x_sq * v)).tanh();
+                let left = half * v;
+                let right = T::one() + t;
+                let right_derivative = left * (T::one() - t * t) * beta * (T::one() + three * kappa * x_sq);
+                half * right + right_derivative
+            })
+        }
     }
 }
 
@@ -139,6 +179,7 @@ pub(super) fn binary<T: CpuFloat>(a: &[T], b: &[T], op: BinaryOp, layout: &Binar
         BinaryOp::Cmp(CmpOp::Le) => binary_map(a, b, layout, |x, y| bool_to(x <= y)),
         BinaryOp::Cmp(CmpOp::Gt) => binary_map(a, b, layout, |x, y| bool_to(x > y)),
         BinaryOp::Cmp(CmpOp::Ge) => binary_map(a, b, layout, |x, y| bool_to(x >= y)),
+        BinaryOp::Pow => binary_map(a, b, layout, |x, y| x.powf(y)),
     }
 }
 

@@ -43,6 +43,13 @@ fn unary_code(op: UnaryOp) -> (i32, f64, f64) {
         UnaryOp::LeakyRelu(s) => (15, s, 0.0),
         UnaryOp::Clamp { min, max } => (16, min, max),
         UnaryOp::CmpScalar(c, s) => (UNARY_CMP_BASE + cmp_index(c), s, 0.0),
+        UnaryOp::Erf => (32, 0.0, 0.0),
+        UnaryOp::Sin => (33, 0.0, 0.0),
+        UnaryOp::Cos => (34, 0.0, 0.0),
+        UnaryOp::Silu => (35, 0.0, 0.0),
+        UnaryOp::SiluGrad => (36, 0.0, 0.0),
+        UnaryOp::GeluTanh => (37, 0.0, 0.0),
+        UnaryOp::GeluTanhGrad => (38, 0.0, 0.0),
     }
 }
 
@@ -84,6 +91,7 @@ fn binary_code(op: BinaryOp) -> i32 {
         BinaryOp::Maximum => 4,
         BinaryOp::Minimum => 5,
         BinaryOp::Cmp(c) => BINARY_CMP_BASE + cmp_index(c),
+        BinaryOp::Pow => 32,
     }
 }
 
