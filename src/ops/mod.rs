@@ -4,9 +4,15 @@
 
 mod binary;
 mod conv;
+mod conv_args;
+mod conv_transpose;
 mod index;
 mod matmul;
+mod pool;
 mod reduce;
 mod shape;
 mod softmax;
 mod unary;
+
+pub use conv_args::{Conv1dArgs, Conv2dArgs, ConvPadding, ConvPadding1d, ConvTranspose2dArgs};
+pub use pool::{AvgPool2dArgs, MaxPool2dArgs};

@@ -6,6 +6,7 @@ mod cuda_emu;
 
 mod accumulate;
 mod arith;
+mod conv_errors;
 mod display;
 mod dtypes;
 mod errors;
@@ -18,5 +19,6 @@ mod grad_shape;
 mod grad_unary;
 mod gradcheck;
 mod slicing;
+mod torch_conv;
 mod torch_fixtures;
 mod values;
