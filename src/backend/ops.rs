@@ -166,6 +166,11 @@ impl MatmulSpec {
 
 /// Patch extraction for convolution and pooling. The input is
 /// `(n, c, h, w)`; the columns are `(n, c * kh * kw, out_h * out_w)`.
+///
+/// Output position `(oy, ox)`, tap `(ki, kj)` reads input pixel
+/// `(oy * stride.0 + ki * dilation.0 - pad_top, ox * stride.1 + kj * dilation.1 - pad_left)`;
+/// pixels outside the image read the pad value. The bottom and right paddings only
+/// lengthen the output (asymmetric "same" padding, pooling's `ceil_mode`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Im2ColSpec {
     pub n: usize,
@@ -175,16 +180,95 @@ pub struct Im2ColSpec {
     pub kh: usize,
     pub kw: usize,
     pub stride: (usize, usize),
-    pub padding: (usize, usize),
+    /// Spacing between taps, `(along h, along w)`; 1 is a dense kernel.
+    pub dilation: (usize, usize),
+    pub pad_top: usize,
+    pub pad_bottom: usize,
+    pub pad_left: usize,
+    pub pad_right: usize,
+}
+
+/// `(len + pad_a + pad_b - dilation * (k - 1) - 1) / stride + 1`, or `None` when the
+/// dilated kernel does not fit the padded input, a size is zero or overflows.
+fn out_len(len: usize, pad_a: usize, pad_b: usize, k: usize, dilation: usize, stride: usize) -> Option<usize> {
+    if k == 0 || dilation == 0 || stride == 0 {
+        return None;
+    }
+    let padded = len.checked_add(pad_a)?.checked_add(pad_b)?;
+    let extent = dilation.checked_mul(k - 1)?.checked_add(1)?;
+    Some(padded.checked_sub(extent)? / stride + 1)
 }
 
 impl Im2ColSpec {
-    /// Output height.
-    pub fn out_h(&self) -> usize {
-        (self.h + 2 * self.padding.0 - self.kh) / self.stride.0 + 1
+    /// A dense spec with the same padding before and after: `padding` is `(h, w)`.
+    pub fn symmetric(
+        n: usize,
+        c: usize,
+        (h, w): (usize, usize),
+        (kh, kw): (usize, usize),
+        stride: (usize, usize),
+        padding: (usize, usize),
+    ) -> Im2ColSpec {
+        Im2ColSpec {
+            n,
+            c,
+            h,
+            w,
+            kh,
+            kw,
+            stride,
+            dilation: (1, 1),
+            pad_top: padding.0,
+            pad_bottom: padding.0,
+            pad_left: padding.1,
+            pad_right: padding.1,
+        }
     }
-    /// Output width.
+
+    /// `(out_h, out_w)`, or `None` for a geometry with no output (a zero kernel,
+    /// stride or dilation, a dilated kernel larger than the padded input, overflow).
+    pub fn checked_out_hw(&self) -> Option<(usize, usize)> {
+        let oh = out_len(
+            self.h,
+            self.pad_top,
+            self.pad_bottom,
+            self.kh,
+            self.dilation.0,
+            self.stride.0,
+        )?;
+        let ow = out_len(
+            self.w,
+            self.pad_left,
+            self.pad_right,
+            self.kw,
+            self.dilation.1,
+            self.stride.1,
+        )?;
+        Some((oh, ow))
+    }
+
+    /// Checks the geometry and that the input and column buffers' element
+    /// counts fit in `usize`; `op` names the caller in the error.
+    pub fn validate(&self, op: &'static str) -> crate::Result<()> {
+        let Some((oh, ow)) = self.checked_out_hw() else {
+            return Err(crate::Error::invalid(
+                op,
+                format!(
+                    "invalid patch geometry {self:?}: kernel, stride and dilation must be positive and the dilated kernel must fit the padded input"
+                ),
+            ));
+        };
+        crate::shape::checked_numel(&[self.n, self.c, self.h, self.w], op)?;
+        crate::shape::checked_numel(&[self.n, self.c, self.kh, self.kw, oh, ow], op)?;
+        Ok(())
+    }
+
+    /// Output height; 0 for a geometry [`Im2ColSpec::validate`] rejects.
+    pub fn out_h(&self) -> usize {
+        self.checked_out_hw().map_or(0, |(oh, _)| oh)
+    }
+    /// Output width; 0 for a geometry [`Im2ColSpec::validate`] rejects.
     pub fn out_w(&self) -> usize {
-        (self.w + 2 * self.padding.1 - self.kw) / self.stride.1 + 1
+        self.checked_out_hw().map_or(0, |(_, ow)| ow)
     }
 }

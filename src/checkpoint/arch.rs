@@ -173,6 +173,96 @@ fn layer_elems(layer: &LayerConfig) -> Result<Elems, String> {
                 constructed: 2 * n,
             }
         }
+        LayerConfig::Conv2dFull {
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+        } => {
+            check_window(&[*kernel_size, *stride, *padding, *dilation]).map_err(err)?;
+            // Before groups are checked: the per-group width never exceeds in_channels.
+            let dims = [
+                *out_channels,
+                *in_channels / (*groups).max(1),
+                kernel_size[0],
+                kernel_size[1],
+            ];
+            let w = tensor(&dims).map_err(err)?;
+            Elems {
+                kept: w + if *bias { *out_channels as u128 } else { 0 },
+                constructed: w + sum(&dims),
+            }
+        }
+        LayerConfig::Conv1d {
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+        } => {
+            check_window(&[[*kernel_size, *stride], [*padding, *dilation]]).map_err(err)?;
+            let dims = [*out_channels, *in_channels / (*groups).max(1), *kernel_size];
+            let w = tensor(&dims).map_err(err)?;
+            Elems {
+                kept: w + if *bias { *out_channels as u128 } else { 0 },
+                constructed: w + sum(&dims),
+            }
+        }
+        LayerConfig::ConvTranspose2d {
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            output_padding,
+            groups,
+            bias,
+            dilation,
+        } => {
+            check_window(&[*kernel_size, *stride, *padding, *output_padding, *dilation]).map_err(err)?;
+            let dims = [
+                *in_channels,
+                *out_channels / (*groups).max(1),
+                kernel_size[0],
+                kernel_size[1],
+            ];
+            let w = tensor(&dims).map_err(err)?;
+            Elems {
+                kept: w + if *bias { *out_channels as u128 } else { 0 },
+                constructed: w + sum(&dims),
+            }
+        }
+        LayerConfig::MaxPool2dFull {
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            ..
+        } => {
+            check_window(&[*kernel_size, *stride, *padding, *dilation]).map_err(err)?;
+            Elems::default()
+        }
+        LayerConfig::AvgPool2dFull {
+            kernel_size,
+            stride,
+            padding,
+            ..
+        }
+        | LayerConfig::MaxUnpool2d {
+            kernel_size,
+            stride,
+            padding,
+        } => {
+            check_window(&[*kernel_size, *stride, *padding]).map_err(err)?;
+            Elems::default()
+        }
         LayerConfig::Sequential(inner) => tensor_elems(inner)?,
         _ => Elems::default(),
     })

@@ -42,6 +42,7 @@ use super::{
     AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Dropout, Embedding, Flatten, Forward, GELU, LayerNorm, LeakyReLU,
     Linear, LogSoftmax, MaxPool2d, Normalization, ReLU, Sequential, Sigmoid, Softmax, Tanh,
 };
+use super::{Conv1d, ConvTranspose2d, MaxUnpool2d};
 use crate::{Device, Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -142,6 +143,65 @@ pub enum LayerConfig {
     /// [`GELU`] with an `approximate` other than `"none"` (which is [`LayerConfig::GELU`],
     /// kept so that older checkpoints still load); validated when built.
     GELUApproximate { approximate: String },
+    /// [`Conv2d`] with dilation or groups (one group and no dilation use
+    /// [`LayerConfig::Conv2d`], which older checkpoints hold).
+    Conv2dFull {
+        in_channels: usize,
+        out_channels: usize,
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+        groups: usize,
+        bias: bool,
+    },
+    /// [`MaxPool2d`] with dilation or `ceil_mode` (otherwise [`LayerConfig::MaxPool2d`]).
+    MaxPool2dFull {
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+        ceil_mode: bool,
+    },
+    /// [`AvgPool2d`] with `ceil_mode`, `count_include_pad=false` or a
+    /// `divisor_override` (otherwise [`LayerConfig::AvgPool2d`]).
+    AvgPool2dFull {
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        ceil_mode: bool,
+        count_include_pad: bool,
+        divisor_override: Option<usize>,
+    },
+    /// [`Conv1d`].
+    Conv1d {
+        in_channels: usize,
+        out_channels: usize,
+        kernel_size: usize,
+        stride: usize,
+        padding: usize,
+        dilation: usize,
+        groups: usize,
+        bias: bool,
+    },
+    /// [`ConvTranspose2d`].
+    ConvTranspose2d {
+        in_channels: usize,
+        out_channels: usize,
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        output_padding: [usize; 2],
+        groups: usize,
+        bias: bool,
+        dilation: [usize; 2],
+    },
+    /// [`MaxUnpool2d`].
+    MaxUnpool2d {
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    },
 }
 
 /// The layers of a [`Sequential`], in order.
@@ -228,6 +288,98 @@ impl LayerConfig {
             LayerConfig::Normalization { axis, num_features } => {
                 Box::new(Normalization::try_new(*axis, *num_features)?)
             }
+            LayerConfig::Conv2dFull {
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride,
+                padding,
+                dilation,
+                groups,
+                bias,
+            } => Box::new(Conv2d::try_new_full(
+                *in_channels,
+                *out_channels,
+                *kernel_size,
+                *stride,
+                *padding,
+                *dilation,
+                *groups,
+                *bias,
+            )?),
+            LayerConfig::MaxPool2dFull {
+                kernel_size,
+                stride,
+                padding,
+                dilation,
+                ceil_mode,
+            } => {
+                let p = MaxPool2d::try_new(*kernel_size, *stride, *padding)?
+                    .with_dilation(*dilation)
+                    .with_ceil_mode(*ceil_mode);
+                p.validate()?;
+                Box::new(p)
+            }
+            LayerConfig::AvgPool2dFull {
+                kernel_size,
+                stride,
+                padding,
+                ceil_mode,
+                count_include_pad,
+                divisor_override,
+            } => {
+                let p = AvgPool2d::try_new(*kernel_size, *stride, *padding)?
+                    .with_ceil_mode(*ceil_mode)
+                    .with_count_include_pad(*count_include_pad)
+                    .with_divisor_override(*divisor_override);
+                p.validate()?;
+                Box::new(p)
+            }
+            LayerConfig::Conv1d {
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride,
+                padding,
+                dilation,
+                groups,
+                bias,
+            } => Box::new(Conv1d::try_new(
+                *in_channels,
+                *out_channels,
+                *kernel_size,
+                *stride,
+                *padding,
+                *dilation,
+                *groups,
+                *bias,
+            )?),
+            LayerConfig::ConvTranspose2d {
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride,
+                padding,
+                output_padding,
+                groups,
+                bias,
+                dilation,
+            } => Box::new(ConvTranspose2d::try_new(
+                *in_channels,
+                *out_channels,
+                *kernel_size,
+                *stride,
+                *padding,
+                *output_padding,
+                *groups,
+                *bias,
+                *dilation,
+            )?),
+            LayerConfig::MaxUnpool2d {
+                kernel_size,
+                stride,
+                padding,
+            } => Box::new(MaxUnpool2d::try_new(*kernel_size, *stride, *padding)?),
             LayerConfig::Sequential(cfg) => Box::new(Sequential::from_config(cfg, &Device::Cpu)?),
             LayerConfig::Custom { name, params } => {
                 let ctor = registry()

@@ -4,8 +4,11 @@
 
 mod binary;
 mod conv;
+mod conv_args;
+mod conv_transpose;
 mod index;
 mod matmul;
+mod pool;
 mod reduce;
 mod shape;
 mod softmax;
@@ -14,3 +17,6 @@ mod pow;
 
 pub use pow::PowExponent;
 pub use unary::GeluApproximate;
+
+pub use conv_args::{Conv1dArgs, Conv2dArgs, ConvPadding, ConvPadding1d, ConvTranspose2dArgs};
+pub use pool::{AvgPool2dArgs, MaxPool2dArgs};

@@ -6,6 +6,7 @@ mod cuda_emu;
 
 mod accumulate;
 mod arith;
+mod conv_errors;
 mod display;
 mod dtypes;
 mod errors;
@@ -21,5 +22,6 @@ mod grad_unary;
 mod gradcheck;
 mod ops_elementwise_fixtures;
 mod slicing;
+mod torch_conv;
 mod torch_fixtures;
 mod values;

@@ -26,6 +26,8 @@ struct ConvGeom {
     pw: u64,
     oh: u64,
     ow: u64,
+    dh: u64,
+    dw: u64,
 }
 
 /// conv.rs `geometry`.
@@ -39,25 +41,39 @@ fn geometry(s: &Im2ColSpec) -> ConvGeom {
         kw: s.kw as u64,
         sh: s.stride.0 as u64,
         sw: s.stride.1 as u64,
-        ph: s.padding.0 as u64,
-        pw: s.padding.1 as u64,
+        ph: s.pad_top as u64,
+        pw: s.pad_left as u64,
         oh: s.out_h() as u64,
         ow: s.out_w() as u64,
+        dh: s.dilation.0 as u64,
+        dw: s.dilation.1 as u64,
     }
 }
 
 fn specs() -> Vec<Im2ColSpec> {
-    let s = |n, c, h, w, kh, kw, stride, padding| Im2ColSpec {
-        n,
-        c,
-        h,
-        w,
-        kh,
-        kw,
-        stride,
-        padding,
+    let s = |n, c, h, w, kh, kw, stride, padding: (usize, usize)| {
+        Im2ColSpec::symmetric(n, c, (h, w), (kh, kw), stride, padding)
     };
+    let full =
+        |n, c, (h, w), (kh, kw), stride, dilation, [pad_top, pad_bottom, pad_left, pad_right]: [usize; 4]| Im2ColSpec {
+            n,
+            c,
+            h,
+            w,
+            kh,
+            kw,
+            stride,
+            dilation,
+            pad_top,
+            pad_bottom,
+            pad_left,
+            pad_right,
+        };
     vec![
+        // dilation and asymmetric padding (conv "same", pooling ceil_mode)
+        full(2, 2, (9, 8), (3, 2), (1, 2), (2, 3), [2, 1, 0, 3]),
+        full(1, 3, (7, 7), (2, 3), (3, 1), (3, 2), [0, 2, 1, 0]),
+        full(1, 1, (5, 11), (2, 2), (2, 3), (2, 4), [1, 3, 2, 1]),
         s(2, 3, 9, 7, 3, 3, (1, 1), (1, 1)),
         s(1, 2, 10, 10, 2, 2, (2, 2), (0, 0)),
         s(2, 1, 5, 4, 3, 2, (2, 3), (2, 1)),

@@ -32,24 +32,38 @@ struct TapRow {
 }
 
 /// The rows of kernel tap `tap` (`ki * kw + kj`) that touch the image; rows
-/// and taps lying wholly in the padding yield nothing.
+/// and taps lying wholly in the padding yield nothing. The spec was validated,
+/// so every position computed here is below the padded input size.
 fn tap_rows(s: &Im2ColSpec, tap: usize) -> impl Iterator<Item = TapRow> + '_ {
-    let (ki, kj) = (tap / s.kw, tap % s.kw);
-    let (y_lo, y_hi) = valid_outputs(s.out_h(), s.stride.0, ki, s.padding.0, s.h);
-    let (x_lo, x_hi) = valid_outputs(s.out_w(), s.stride.1, kj, s.padding.1, s.w);
+    let (ki, kj) = (tap / s.kw * s.dilation.0, tap % s.kw * s.dilation.1);
+    let (y_lo, y_hi) = valid_outputs(s.out_h(), s.stride.0, ki, s.pad_top, s.h);
+    let (x_lo, x_hi) = valid_outputs(s.out_w(), s.stride.1, kj, s.pad_left, s.w);
     // An empty column range would make `first` meaningless (even negative).
     let rows = if x_lo < x_hi { y_lo..y_hi } else { 0..0 };
     rows.map(move |oy| TapRow {
         oy,
-        y: oy * s.stride.0 + ki - s.padding.0,
+        y: oy * s.stride.0 + ki - s.pad_top,
         x_lo,
         x_hi,
-        first: x_lo * s.stride.1 + kj - s.padding.1,
+        first: x_lo * s.stride.1 + kj - s.pad_left,
     })
+}
+
+/// Rejects a buffer whose length is not what the spec describes (internal misuse).
+fn expect_len(len: usize, want: usize, op: &'static str) -> Result<()> {
+    if len != want {
+        return Err(crate::Error::invalid(
+            op,
+            format!("internal: the buffer holds {len} elements, the patch geometry needs {want}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Input `(n, c, h, w)` to columns `(n, c*kh*kw, oh*ow)`; out-of-image taps read `pad_value`.
 pub(super) fn im2col<T: CpuFloat>(x: &[T], s: &Im2ColSpec, pad_value: f64) -> Result<Vec<T>> {
+    s.validate("im2col")?;
+    expect_len(x.len(), s.n * s.c * s.h * s.w, "im2col")?;
     let (oh, ow) = (s.out_h(), s.out_w());
     let taps = s.kh * s.kw;
     let pad = T::from_f64(pad_value);
@@ -82,7 +96,10 @@ pub(super) fn im2col<T: CpuFloat>(x: &[T], s: &Im2ColSpec, pad_value: f64) -> Re
 
 /// Columns `(n, c*kh*kw, oh*ow)` summed back into an image `(n, c, h, w)`.
 pub(super) fn col2im<T: CpuFloat>(cols: &[T], s: &Im2ColSpec) -> Result<Vec<T>> {
+    s.validate("col2im")?;
     let (oh, ow) = (s.out_h(), s.out_w());
+    // validate checked this product.
+    expect_len(cols.len(), s.n * s.c * s.kh * s.kw * oh * ow, "col2im")?;
     let taps = s.kh * s.kw;
     let mut out = buffer::zeroed(checked_numel(&[s.n, s.c, s.h, s.w], "col2im")?)?;
     if out.is_empty() {
@@ -131,8 +148,8 @@ mod tests {
                 for kj in 0..s.kw {
                     for oy in 0..oh {
                         for ox in 0..ow {
-                            let y = (oy * s.stride.0 + ki) as isize - s.padding.0 as isize;
-                            let xx = (ox * s.stride.1 + kj) as isize - s.padding.1 as isize;
+                            let y = (oy * s.stride.0 + ki * s.dilation.0) as isize - s.pad_top as isize;
+                            let xx = (ox * s.stride.1 + kj * s.dilation.1) as isize - s.pad_left as isize;
                             let inside = y >= 0 && xx >= 0 && (y as usize) < s.h && (xx as usize) < s.w;
                             out.push(if inside {
                                 x[p * s.h * s.w + y as usize * s.w + xx as usize]
@@ -152,12 +169,16 @@ mod tests {
     /// (<im2col(x), c> == <x, col2im(c)>).
     #[test]
     fn im2col_and_col2im_match_the_definition() {
-        for (h, w, kh, kw, stride, padding) in [
-            (5, 4, 3, 3, (1, 1), (1, 1)),
-            (6, 6, 2, 2, (2, 2), (0, 0)),
-            (1, 1, 1, 1, (5, 5), (3, 3)),
-            (3, 2, 1, 2, (2, 3), (4, 2)),
-            (4, 5, 3, 2, (3, 1), (2, 0)),
+        for (h, w, kh, kw, stride, dilation, [pt, pb, pl, pr]) in [
+            (5, 4, 3, 3, (1, 1), (1, 1), [1, 1, 1, 1]),
+            (6, 6, 2, 2, (2, 2), (1, 1), [0, 0, 0, 0]),
+            (1, 1, 1, 1, (5, 5), (1, 1), [3, 3, 3, 3]),
+            (3, 2, 1, 2, (2, 3), (1, 1), [4, 4, 2, 2]),
+            (4, 5, 3, 2, (3, 1), (1, 1), [2, 2, 0, 0]),
+            // dilation, asymmetric padding
+            (7, 6, 3, 2, (1, 2), (2, 3), [2, 1, 0, 3]),
+            (5, 5, 2, 3, (2, 1), (3, 2), [0, 2, 1, 0]),
+            (4, 9, 2, 2, (3, 2), (2, 4), [1, 3, 2, 1]),
         ] {
             let s = Im2ColSpec {
                 n: 2,
@@ -167,7 +188,11 @@ mod tests {
                 kh,
                 kw,
                 stride,
-                padding,
+                dilation,
+                pad_top: pt,
+                pad_bottom: pb,
+                pad_left: pl,
+                pad_right: pr,
             };
             let x: Vec<f64> = (0..2 * 3 * h * w).map(|i| (i * 7 % 11) as f64 - 5.0).collect();
             let cols = im2col(&x, &s, -9.0).unwrap();

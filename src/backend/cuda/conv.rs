@@ -5,6 +5,8 @@ use super::storage::CudaStorage;
 use crate::Result;
 use crate::backend::{BackendStorage, Im2ColSpec};
 
+/// The kernels' geometry; `ph`/`pw` are the top/left paddings (the bottom and
+/// right ones only set `oh`/`ow`). Call after [`Im2ColSpec::validate`].
 fn geometry(s: &Im2ColSpec) -> ConvGeom {
     ConvGeom {
         n: s.n as u64,
@@ -15,32 +17,20 @@ fn geometry(s: &Im2ColSpec) -> ConvGeom {
         kw: s.kw as u64,
         sh: s.stride.0 as u64,
         sw: s.stride.1 as u64,
-        ph: s.padding.0 as u64,
-        pw: s.padding.1 as u64,
+        ph: s.pad_top as u64,
+        pw: s.pad_left as u64,
         oh: s.out_h() as u64,
         ow: s.out_w() as u64,
+        dh: s.dilation.0 as u64,
+        dw: s.dilation.1 as u64,
     }
-}
-
-/// Rejects specs whose output size would underflow (the tensor layer checks
-/// this too; the kernels must never see it).
-fn check_spec(s: &Im2ColSpec, op: &'static str) -> Result<()> {
-    if s.kh == 0
-        || s.kw == 0
-        || s.stride.0 == 0
-        || s.stride.1 == 0
-        || s.h + 2 * s.padding.0 < s.kh
-        || s.w + 2 * s.padding.1 < s.kw
-    {
-        return Err(crate::Error::invalid(op, format!("invalid patch geometry {s:?}")));
-    }
-    Ok(())
 }
 
 pub(crate) fn im2col(x: &CudaStorage, s: &Im2ColSpec, pad_value: f64) -> Result<CudaStorage> {
     let op = "im2col";
     x.require_float(op)?;
-    check_spec(s, op)?;
+    s.validate(op)?;
+    // validate checked both products.
     x.expect_len(s.n * s.c * s.h * s.w, op)?;
     let n = s.n * s.c * s.kh * s.kw * s.out_h() * s.out_w();
     let dev = x.dev();
@@ -54,7 +44,8 @@ pub(crate) fn im2col(x: &CudaStorage, s: &Im2ColSpec, pad_value: f64) -> Result<
 pub(crate) fn col2im(cols: &CudaStorage, s: &Im2ColSpec) -> Result<CudaStorage> {
     let op = "col2im";
     cols.require_float(op)?;
-    check_spec(s, op)?;
+    s.validate(op)?;
+    // validate checked both products.
     cols.expect_len(s.n * s.c * s.kh * s.kw * s.out_h() * s.out_w(), op)?;
     let n = s.n * s.c * s.h * s.w;
     let dev = cols.dev();

@@ -156,6 +156,8 @@ pub(crate) struct ConvGeom {
     pub pw: u64,
     pub oh: u64,
     pub ow: u64,
+    pub dh: u64,
+    pub dw: u64,
 }
 // SAFETY: `#[repr(C)]` plain old data (integer fields and arrays, no pointers,
 // no references) with the C layout of conv.cu's `ConvGeom`: the launch copies its bytes into
