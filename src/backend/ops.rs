@@ -171,3 +171,12 @@ impl Im2ColSpec {
         (self.w + 2 * self.padding.1 - self.kw) / self.stride.1 + 1
     }
 }
+
+/// The running combination of an inclusive scan along an axis (`cumsum`, `cumprod`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanOp {
+    /// Running sum.
+    Sum,
+    /// Running product.
+    Prod,
+}

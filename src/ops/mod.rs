@@ -7,6 +7,8 @@ mod conv;
 mod index;
 mod matmul;
 mod reduce;
+mod scan;
 mod shape;
 mod softmax;
+mod sort;
 mod unary;

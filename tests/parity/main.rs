@@ -38,3 +38,4 @@ mod mlp;
 mod optim;
 mod reduce;
 mod shape;
+mod sort;
