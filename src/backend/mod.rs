@@ -15,6 +15,7 @@ mod ops;
 mod storage;
 
 pub use cpu::CpuStorage;
+pub use ops::ScanOp;
 pub use ops::{BinaryLayout, BinaryOp, CmpOp, Im2ColSpec, MatmulSpec, ReduceOp, UnaryOp};
 pub use storage::Storage;
 
@@ -67,4 +68,13 @@ pub trait BackendStorage: Sized {
     fn im2col(&self, spec: &Im2ColSpec, pad_value: f64) -> Result<Self>;
     /// The adjoint of `im2col`: sums patch columns back into an image.
     fn col2im(&self, spec: &Im2ColSpec) -> Result<Self>;
+    /// Sorts a buffer viewed as `(outer, len, inner)` along the middle axis,
+    /// returning the values and their `I64` positions in the input row. Stable
+    /// (equal elements keep their order, also when `descending`); NaN sorts as
+    /// the largest value, as in PyTorch.
+    fn sort(&self, outer: usize, len: usize, inner: usize, descending: bool) -> Result<(Self, Self)>;
+    /// Inclusive scan (running sum or product) of a buffer viewed as
+    /// `(outer, len, inner)` along the middle axis; `reverse` runs from the end
+    /// of each row (the adjoint of a forward running sum).
+    fn scan(&self, op: ScanOp, outer: usize, len: usize, inner: usize, reverse: bool) -> Result<Self>;
 }

@@ -272,3 +272,12 @@ impl Im2ColSpec {
         self.checked_out_hw().map_or(0, |(_, ow)| ow)
     }
 }
+
+/// The running combination of an inclusive scan along an axis (`cumsum`, `cumprod`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScanOp {
+    /// Running sum.
+    Sum,
+    /// Running product.
+    Prod,
+}

@@ -1,5 +1,6 @@
 //! The enum in front of the backends.
 
+use super::ScanOp;
 use super::{BackendStorage, BinaryLayout, BinaryOp, CpuStorage, Im2ColSpec, MatmulSpec, ReduceOp, UnaryOp};
 use crate::{DType, Device, Error, Result};
 
@@ -206,5 +207,21 @@ impl Storage {
 
     pub fn col2im(&self, spec: &Im2ColSpec) -> Result<Storage> {
         dispatch!(self, s => s.col2im(spec))
+    }
+
+    pub fn sort(&self, outer: usize, len: usize, inner: usize, descending: bool) -> Result<(Storage, Storage)> {
+        match self {
+            Storage::Cpu(s) => s
+                .sort(outer, len, inner, descending)
+                .map(|(v, i)| (Storage::Cpu(v), Storage::Cpu(i))),
+            #[cfg(feature = "cuda")]
+            Storage::Cuda(s) => s
+                .sort(outer, len, inner, descending)
+                .map(|(v, i)| (Storage::Cuda(v), Storage::Cuda(i))),
+        }
+    }
+
+    pub fn scan(&self, op: ScanOp, outer: usize, len: usize, inner: usize, reverse: bool) -> Result<Storage> {
+        dispatch!(self, s => s.scan(op, outer, len, inner, reverse))
     }
 }

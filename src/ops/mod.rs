@@ -10,8 +10,10 @@ mod index;
 mod matmul;
 mod pool;
 mod reduce;
+mod scan;
 mod shape;
 mod softmax;
+mod sort;
 mod unary;
 mod pow;
 

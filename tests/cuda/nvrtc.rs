@@ -73,6 +73,8 @@ fn expected_kernels(family: &str) -> Vec<String> {
         "conv" => each(&["im2col", "col2im"], &FLOATS),
         "random" => each(&["rand_uniform", "dropout_mask"], &FLOATS),
         "optim" => each(&["sgd", "adam", "rmsprop"], &FLOATS),
+        "sort" => each(&["sort_thread", "sort_block"], &["f32", "f64", "f16", "bf16", "i64"]),
+        "scan" => each(&["scan_thread"], &FLOATS),
         other => panic!("kernel family {other} has no expected-kernel list in tests/cuda/nvrtc.rs"),
     };
     match family {

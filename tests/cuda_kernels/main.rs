@@ -21,6 +21,8 @@ mod index;
 mod optim;
 mod random;
 mod reduce;
+mod scan;
+mod sort;
 mod tsan;
 mod unary;
 

@@ -39,3 +39,4 @@ mod optim;
 mod reduce;
 mod reduce_matmul_dims;
 mod shape;
+mod sort;

@@ -11,9 +11,12 @@ mod index;
 mod matmul;
 mod parallel;
 mod reduce;
+mod scan;
+mod sort;
 
 pub use parallel::set_num_threads;
 
+use super::ScanOp;
 use super::{BackendStorage, BinaryLayout, BinaryOp, Im2ColSpec, MatmulSpec, ReduceOp, UnaryOp};
 use crate::{DType, Device, Error, Result, WithDType};
 use half::{bf16, f16};
@@ -349,5 +352,28 @@ impl BackendStorage for CpuStorage {
 
     fn col2im(&self, spec: &Im2ColSpec) -> Result<Self> {
         Ok(float_map!(self, "col2im", |v| conv::col2im(v, spec)))
+    }
+
+    fn sort(&self, outer: usize, len: usize, inner: usize, descending: bool) -> Result<(Self, Self)> {
+        // Values are moved, never computed on: 16-bit floats sort as their own type.
+        macro_rules! run {
+            ($variant:ident, $v:expr) => {{
+                let (v, i) = sort::sort($v, outer, len, inner, descending)?;
+                (CpuStorage::$variant(v), CpuStorage::I64(i))
+            }};
+        }
+        Ok(match self {
+            CpuStorage::F32(v) => run!(F32, v),
+            CpuStorage::F64(v) => run!(F64, v),
+            CpuStorage::F16(v) => run!(F16, v),
+            CpuStorage::BF16(v) => run!(BF16, v),
+            CpuStorage::I64(v) => run!(I64, v),
+        })
+    }
+
+    fn scan(&self, op: ScanOp, outer: usize, len: usize, inner: usize, reverse: bool) -> Result<Self> {
+        Ok(float_map!(self, "scan", |v| scan::scan(
+            v, op, outer, len, inner, reverse
+        )))
     }
 }

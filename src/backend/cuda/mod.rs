@@ -35,6 +35,8 @@ mod optim;
 mod probe;
 mod random;
 mod reduce;
+mod scan;
+mod sort;
 mod storage;
 
 pub use alloc::{MemoryStats, empty_cache, memory_stats};

@@ -4,6 +4,7 @@
 use super::alloc::{DeviceBuffer, alloc};
 use super::device::{DeviceState, device};
 use super::launch::driver_err;
+use crate::backend::ScanOp;
 use crate::backend::{BackendStorage, BinaryLayout, BinaryOp, CpuStorage, Im2ColSpec, MatmulSpec, ReduceOp, UnaryOp};
 use crate::{DType, Device, Error, Result};
 use cudarc::driver::result;
@@ -273,5 +274,13 @@ impl BackendStorage for CudaStorage {
 
     fn col2im(&self, spec: &Im2ColSpec) -> Result<Self> {
         super::conv::col2im(self, spec)
+    }
+
+    fn sort(&self, outer: usize, len: usize, inner: usize, descending: bool) -> Result<(Self, Self)> {
+        super::sort::sort(self, outer, len, inner, descending)
+    }
+
+    fn scan(&self, op: ScanOp, outer: usize, len: usize, inner: usize, reverse: bool) -> Result<Self> {
+        super::scan::scan(self, op, outer, len, inner, reverse)
     }
 }
