@@ -10,6 +10,7 @@ mod layers;
 mod losses;
 mod module_api;
 mod normalization;
+mod recurrent;
 
 use std::sync::{Mutex, MutexGuard};
 

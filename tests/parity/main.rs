@@ -36,5 +36,6 @@ mod index;
 mod matmul;
 mod mlp;
 mod optim;
+mod recurrent;
 mod reduce;
 mod shape;
