@@ -252,7 +252,7 @@ fn recurrent_layers_match_finite_differences_in_f64() {
     neurite::manual_seed(5);
     let cfg = RecurrentConfig::new(2, 3).with_num_layers(2).with_bidirectional(true);
     let mut lstm = LSTM::try_new(cfg.clone()).unwrap();
-    let mut gru = GRU::try_new(cfg.clone().with_batch_first(true)).unwrap();
+    let mut gru = GRU::try_new(cfg.clone()).unwrap();
     let mut rnn = RNN::try_new(cfg, RnnNonlinearity::Tanh).unwrap();
     lstm.to_dtype(DType::F64).unwrap();
     gru.to_dtype(DType::F64).unwrap();
