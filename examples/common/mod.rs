@@ -15,6 +15,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+/// `mnist_lstm`'s default epochs.
+const MNIST_LSTM_EPOCHS: usize = 12;
+/// `mnist_lstm`'s default Adam learning rate.
+const MNIST_LSTM_LR: f64 = 3e-3;
+
 /// Which program is parsing its options (they accept different ones).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Program {
@@ -25,6 +30,15 @@ pub enum Program {
 }
 
 impl Program {
+    /// The recipe's default epochs and Adam learning rate: 10 and 0.001, except
+    /// for the LSTM, which needs a larger step to converge in its epochs.
+    pub fn default_epochs_and_lr(self) -> (usize, f64) {
+        match self {
+            Program::Train("mnist_lstm") => (MNIST_LSTM_EPOCHS, MNIST_LSTM_LR),
+            _ => (10, 1e-3),
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Program::Train(name) => name,
@@ -65,6 +79,7 @@ pub struct Options {
 /// The help text of `program`.
 pub fn usage(program: Program) -> String {
     let name = program.name();
+    let (epochs, lr) = program.default_epochs_and_lr();
     let common = "  --device D        cpu, cuda, cuda:N or best (default best: the GPU when one answers)\n  \
          --data DIR        directory with the train-* and t10k-* MNIST IDX files, raw or .gz\n                    \
          (default data/mnist in the repository: the bundled 8,000 digits)\n";
@@ -76,9 +91,9 @@ pub fn usage(program: Program) -> String {
              evaluated after each epoch (shown as val_*; they decide nothing);\n\
              --val-fraction holds out the tail of train-* for validation instead.\n\n\
              options:\n  \
-             --epochs N        epochs to train (default 10)\n  \
+             --epochs N        epochs to train (default {epochs})\n  \
              --batch-size N    samples per batch (default 64)\n  \
-             --lr X            Adam learning rate (default 0.001)\n\
+             --lr X            Adam learning rate (default {lr})\n\
              {common}  \
              --out DIR         where {name}.ckpt and training.png go (default target/{name})\n  \
              --seed N          seed of initialisation, dropout and shuffling (default 0)\n  \
@@ -105,9 +120,9 @@ pub fn usage(program: Program) -> String {
 pub fn parse(program: Program, args: &[String]) -> Result<Option<Options>, String> {
     let train = matches!(program, Program::Train(_));
     let mut o = Options {
-        epochs: 10,
+        epochs: program.default_epochs_and_lr().0,
         batch_size: if train { 64 } else { 500 },
-        lr: 1e-3,
+        lr: program.default_epochs_and_lr().1,
         device: "best".into(),
         data: repo_path("data/mnist"),
         out: repo_path(&format!("target/{}", program.name())),

@@ -264,6 +264,71 @@ fn layer_elems(layer: &LayerConfig) -> Result<Elems, String> {
             Elems::default()
         }
         LayerConfig::Sequential(inner) => tensor_elems(inner)?,
+        LayerConfig::GroupNorm {
+            num_channels, affine, ..
+        } => {
+            let n = tensor(&[*num_channels]).map_err(err)?;
+            Elems {
+                kept: if *affine { 2 * n } else { 0 },
+                constructed: 2 * n,
+            }
+        }
+        LayerConfig::InstanceNorm2d {
+            num_features,
+            affine,
+            track_running_stats,
+            ..
+        } => {
+            let n = tensor(&[*num_features]).map_err(err)?;
+            Elems {
+                kept: n * (2 * u128::from(*affine) + 2 * u128::from(*track_running_stats)),
+                constructed: 4 * n,
+            }
+        }
+        LayerConfig::RNN { config, .. } => recurrent_elems(config, 1).map_err(err)?,
+        LayerConfig::LSTM(config) => recurrent_elems(config, 4).map_err(err)?,
+        LayerConfig::GRU(config) => recurrent_elems(config, 3).map_err(err)?,
+        LayerConfig::RNNCell {
+            input_size,
+            hidden_size,
+            bias,
+            ..
+        } => cell_elems(*input_size, *hidden_size, 1, *bias).map_err(err)?,
+        LayerConfig::LSTMCell {
+            input_size,
+            hidden_size,
+            bias,
+        } => cell_elems(*input_size, *hidden_size, 4, *bias).map_err(err)?,
+        LayerConfig::GRUCell {
+            input_size,
+            hidden_size,
+            bias,
+        } => cell_elems(*input_size, *hidden_size, 3, *bias).map_err(err)?,
         _ => Elems::default(),
+    })
+}
+
+/// One recurrent cell's four tensors (biases counted even when dropped: they are drawn).
+fn cell_elems(input: usize, hidden: usize, gates: usize, bias: bool) -> Result<Elems, String> {
+    let rows = (gates as u128).saturating_mul(hidden as u128);
+    let rows = usize::try_from(rows).map_err(|_| format!("{gates} x {hidden} gate rows cannot exist"))?;
+    let w = tensor(&[rows, input])?.saturating_add(tensor(&[rows, hidden])?);
+    let b = 2 * rows as u128;
+    Ok(Elems {
+        kept: w + if bias { b } else { 0 },
+        constructed: w + b,
+    })
+}
+
+/// Every layer and direction of an RNN, LSTM or GRU.
+fn recurrent_elems(cfg: &crate::nn::RecurrentConfig, gates: usize) -> Result<Elems, String> {
+    let d = cfg.num_directions() as u128;
+    let upper = cell_elems(cfg.hidden_size.saturating_mul(d as usize), cfg.hidden_size, gates, cfg.bias)?;
+    let first = cell_elems(cfg.input_size, cfg.hidden_size, gates, cfg.bias)?;
+    let upper_cells = (cfg.num_layers.saturating_sub(1) as u128).saturating_mul(d);
+    let total = |f: u128, u: u128| f.saturating_mul(d).saturating_add(u.saturating_mul(upper_cells));
+    Ok(Elems {
+        kept: total(first.kept, upper.kept),
+        constructed: total(first.constructed, upper.constructed),
     })
 }

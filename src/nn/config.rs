@@ -43,6 +43,10 @@ use super::{
     Linear, LogSoftmax, MaxPool2d, Normalization, ReLU, Sequential, Sigmoid, Softmax, Tanh,
 };
 use super::{Conv1d, ConvTranspose2d, MaxUnpool2d};
+use super::{
+    Dropout1d, Dropout2d, GRU, GRUCell, GroupNorm, Identity, InstanceNorm2d, LSTM, LSTMCell, RNN, RNNCell,
+    RecurrentConfig, RnnNonlinearity, Unflatten,
+};
 use crate::{Device, Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -201,6 +205,57 @@ pub enum LayerConfig {
         kernel_size: [usize; 2],
         stride: [usize; 2],
         padding: [usize; 2],
+    },
+    /// [`GroupNorm`].
+    GroupNorm {
+        num_groups: usize,
+        num_channels: usize,
+        eps: f64,
+        affine: bool,
+    },
+    /// [`InstanceNorm2d`]; `momentum: None` is the cumulative average.
+    InstanceNorm2d {
+        num_features: usize,
+        eps: f64,
+        momentum: Option<f64>,
+        affine: bool,
+        track_running_stats: bool,
+    },
+    /// [`Identity`].
+    Identity,
+    /// [`Dropout1d`].
+    Dropout1d { p: f64 },
+    /// [`Dropout2d`].
+    Dropout2d { p: f64 },
+    /// [`Unflatten`].
+    Unflatten { dim: i64, sizes: Vec<usize> },
+    /// [`RNN`].
+    RNN {
+        config: RecurrentConfig,
+        nonlinearity: RnnNonlinearity,
+    },
+    /// [`LSTM`].
+    LSTM(RecurrentConfig),
+    /// [`GRU`].
+    GRU(RecurrentConfig),
+    /// [`RNNCell`].
+    RNNCell {
+        input_size: usize,
+        hidden_size: usize,
+        bias: bool,
+        nonlinearity: RnnNonlinearity,
+    },
+    /// [`LSTMCell`].
+    LSTMCell {
+        input_size: usize,
+        hidden_size: usize,
+        bias: bool,
+    },
+    /// [`GRUCell`].
+    GRUCell {
+        input_size: usize,
+        hidden_size: usize,
+        bias: bool,
     },
 }
 
@@ -381,6 +436,48 @@ impl LayerConfig {
                 padding,
             } => Box::new(MaxUnpool2d::try_new(*kernel_size, *stride, *padding)?),
             LayerConfig::Sequential(cfg) => Box::new(Sequential::from_config(cfg, &Device::Cpu)?),
+            LayerConfig::GroupNorm {
+                num_groups,
+                num_channels,
+                eps,
+                affine,
+            } => Box::new(GroupNorm::try_new(*num_groups, *num_channels, *eps, *affine)?),
+            LayerConfig::InstanceNorm2d {
+                num_features,
+                eps,
+                momentum,
+                affine,
+                track_running_stats,
+            } => Box::new(InstanceNorm2d::try_new(
+                *num_features,
+                *eps,
+                *momentum,
+                *affine,
+                *track_running_stats,
+            )?),
+            LayerConfig::Identity => Box::new(Identity),
+            LayerConfig::Dropout1d { p } => Box::new(Dropout1d::try_new(*p)?),
+            LayerConfig::Dropout2d { p } => Box::new(Dropout2d::try_new(*p)?),
+            LayerConfig::Unflatten { dim, sizes } => Box::new(Unflatten::new(*dim, sizes.clone())),
+            LayerConfig::RNN { config, nonlinearity } => Box::new(RNN::try_new(config.clone(), *nonlinearity)?),
+            LayerConfig::LSTM(config) => Box::new(LSTM::try_new(config.clone())?),
+            LayerConfig::GRU(config) => Box::new(GRU::try_new(config.clone())?),
+            LayerConfig::RNNCell {
+                input_size,
+                hidden_size,
+                bias,
+                nonlinearity,
+            } => Box::new(RNNCell::try_new(*input_size, *hidden_size, *bias, *nonlinearity)?),
+            LayerConfig::LSTMCell {
+                input_size,
+                hidden_size,
+                bias,
+            } => Box::new(LSTMCell::try_new(*input_size, *hidden_size, *bias)?),
+            LayerConfig::GRUCell {
+                input_size,
+                hidden_size,
+                bias,
+            } => Box::new(GRUCell::try_new(*input_size, *hidden_size, *bias)?),
             LayerConfig::Custom { name, params } => {
                 let ctor = registry()
                     .read()

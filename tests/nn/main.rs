@@ -11,6 +11,7 @@ mod layers;
 mod losses;
 mod module_api;
 mod normalization;
+mod recurrent;
 
 use std::sync::{Mutex, MutexGuard};
 

@@ -36,6 +36,7 @@ mod index;
 mod matmul;
 mod mlp;
 mod optim;
+mod recurrent;
 mod reduce;
 mod reduce_matmul_dims;
 mod shape;
