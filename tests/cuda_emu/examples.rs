@@ -97,3 +97,8 @@ fn mnist_mlp_trains_on_the_emulated_device() {
 fn mnist_cnn_trains_on_the_emulated_device() {
     smoke("mnist_cnn");
 }
+
+#[test]
+fn mnist_vit_trains_on_the_emulated_device() {
+    smoke("mnist_vit");
+}

@@ -1,6 +1,8 @@
 //! Tests of `neurite::nn` (modules, layers, Sequential, configs) and
 //! `neurite::loss`, against PyTorch fixtures and finite differences.
 
+mod attention;
+mod attention_api;
 mod batch_norm;
 mod dropout;
 mod fixtures;
