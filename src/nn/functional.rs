@@ -4,6 +4,8 @@ use crate::autograd::Node;
 use crate::backend::MatmulSpec;
 use crate::{Error, Result, Shape, Tensor};
 
+pub use super::attention::scaled_dot_product_attention;
+
 /// `x @ weight^T + bias`, like `torch.nn.functional.linear`.
 ///
 /// The weight is read transposed by the matrix product itself (no copy), and

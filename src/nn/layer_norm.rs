@@ -96,6 +96,21 @@ impl LayerNorm {
         self
     }
 
+    /// Keeps (`true`, the default) or removes (`false`) the learnable shift,
+    /// PyTorch's `LayerNorm(..., bias=False)`; the scale stays. Only an affine
+    /// layer has a shift to keep.
+    pub fn with_bias(mut self, bias: bool) -> LayerNorm {
+        if !bias {
+            self.bias = None;
+        } else if self.bias.is_none() && self.weight.is_some() {
+            match affine_parameters(&self.normalized_shape) {
+                Ok((_, b)) => self.bias = Some(b),
+                Err(e) => self.unbuilt = Unbuilt::because(&e),
+            }
+        }
+        self
+    }
+
     /// Checks that the normalised shape is non-empty, eps finite and >= 0,
     /// and that the parameters could be created.
     pub fn validate(&self) -> Result<()> {
@@ -138,23 +153,30 @@ impl LayerNorm {
 
 impl Module for LayerNorm {
     fn own_parameters(&self) -> Vec<(String, Tensor)> {
-        match (&self.weight, &self.bias) {
-            (Some(w), Some(b)) => vec![("weight".to_string(), w.clone()), ("bias".to_string(), b.clone())],
-            _ => Vec::new(),
-        }
+        let w = self.weight.iter().map(|w| ("weight".to_string(), w.clone()));
+        w.chain(self.bias.iter().map(|b| ("bias".to_string(), b.clone())))
+            .collect()
     }
 
     fn map_own_tensors(&mut self, f: &mut dyn FnMut(&Tensor) -> Result<Tensor>) -> Result<()> {
-        if let (Some(w), Some(b)) = (&self.weight, &self.bias) {
-            let (w, b) = (f(w)?, f(b)?);
-            self.weight = Some(w);
-            self.bias = Some(b);
+        if let Some(w) = &mut self.weight {
+            *w = f(w)?;
+        }
+        if let Some(b) = &mut self.bias {
+            *b = f(b)?;
         }
         Ok(())
     }
 
     fn config(&self) -> Result<LayerConfig> {
         self.unbuilt.check("LayerNorm")?;
+        if self.weight.is_some() && self.bias.is_none() {
+            return Err(Error::invalid(
+                "LayerNorm",
+                "LayerConfig::LayerNorm cannot describe a scale without a shift (bias = false); \
+                 the module that holds it describes it",
+            ));
+        }
         Ok(LayerConfig::LayerNorm {
             normalized_shape: self.normalized_shape.dims().to_vec(),
             eps: self.eps,
@@ -181,9 +203,13 @@ impl Forward for LayerNorm {
         let centred = x.sub(&x.mean_dims(&dims, true)?)?;
         let var = centred.sqr()?.mean_dims(&dims, true)?;
         let y = centred.mul(&var.add_scalar(self.eps)?.sqrt()?.recip()?)?;
-        match (&self.weight, &self.bias) {
-            (Some(w), Some(b)) => y.mul(w)?.add(b),
-            _ => Ok(y),
+        let y = match &self.weight {
+            Some(w) => y.mul(w)?,
+            None => y,
+        };
+        match &self.bias {
+            Some(b) => y.add(b),
+            None => Ok(y),
         }
     }
 }

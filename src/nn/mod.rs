@@ -44,6 +44,7 @@
 //! ```
 
 mod activation;
+mod attention;
 mod avg_pool2d;
 mod batch_norm;
 mod boxed;
@@ -84,6 +85,10 @@ mod unflatten;
 
 pub use activation::{GELU, LeakyReLU, ReLU, Sigmoid, Tanh};
 pub use activation::SiLU;
+pub use attention::{
+    EncoderNormConfig, MultiheadAttention, MultiheadAttentionConfig, TransformerActivation, TransformerEncoder,
+    TransformerEncoderConfig, TransformerEncoderLayer, TransformerEncoderLayerConfig,
+};
 pub use avg_pool2d::AvgPool2d;
 pub use batch_norm::{BatchNorm1d, BatchNorm2d};
 pub use config::{LayerConfig, LayerConstructor, SequentialConfig, is_layer_registered, register_layer};

@@ -102,3 +102,8 @@ fn mnist_cnn_trains_on_the_emulated_device() {
 fn mnist_lstm_trains_on_the_emulated_device() {
     smoke("mnist_lstm");
 }
+
+#[test]
+fn mnist_vit_trains_on_the_emulated_device() {
+    smoke("mnist_vit");
+}

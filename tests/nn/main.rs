@@ -2,6 +2,8 @@
 //! `neurite::loss`, against PyTorch fixtures and finite differences.
 
 mod activations_silu_gelu;
+mod attention;
+mod attention_api;
 mod batch_norm;
 mod dropout;
 mod fixtures;

@@ -27,6 +27,7 @@ mod common;
 #[path = "../support/cuda_emu.rs"]
 pub mod cuda_emu;
 
+mod attention;
 mod conv;
 mod dtype;
 mod elementwise;
