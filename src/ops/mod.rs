@@ -5,6 +5,7 @@
 mod binary;
 mod conv;
 mod index;
+mod logical;
 mod matmul;
 mod reduce;
 mod shape;
