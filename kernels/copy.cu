@@ -13,6 +13,7 @@
     extern "C" __global__ void fill_##name(V* out, u64 n, V bits) { \
         GRID_LOOP(i, n) { out[i] = bits; } \
     }
+COPY(b1, u8)
 COPY(b2, u16)
 COPY(b4, u32)
 COPY(b8, u64)

@@ -1,4 +1,5 @@
-// Index-driven ops on buffers viewed as (outer, dim, inner) with i64 indices.
+// Index-driven ops on buffers viewed as (outer, dim, inner) with i64 indices
+// (i32 indices are widened by a cast kernel first, see src/backend/cuda/index.rs).
 // An out-of-range index is never dereferenced: the kernel records it in the
 // device's error record (report_bad_index) and writes or adds nothing for it;
 // the host turns the record into an error at its next synchronisation.
@@ -36,6 +37,7 @@ __device__ __forceinline__ bool bad_index(i64 id, u64 dim) { return id < 0 || (u
             } \
         } \
     }
+MOVE(b1, u8)
 MOVE(b2, u16)
 MOVE(b4, u32)
 MOVE(b8, u64)

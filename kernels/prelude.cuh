@@ -11,6 +11,10 @@ typedef unsigned long long u64;
 typedef long long i64;
 typedef unsigned int u32;
 typedef unsigned short u16;
+typedef unsigned char u8;
+typedef signed char i8;
+typedef int i32;
+// `bool` tensors are stored as C++ `bool`: one byte holding 0 or 1.
 
 // Distinct types for the two 16-bit formats so that templates can tell them apart.
 struct __align__(2) f16 { u16 bits; };

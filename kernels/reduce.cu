@@ -79,6 +79,17 @@ template <> struct ArgTy<i64> {
     typedef i64 V;
     static __device__ __forceinline__ i64 load(i64 v) { return v; }
 };
+// The narrower integers and bool compare widened to i32 (exact, and a type
+// warp shuffles move).
+#define ARG_AS_I32(T) \
+    template <> struct ArgTy<T> { \
+        typedef i32 V; \
+        static __device__ __forceinline__ i32 load(T v) { return (i32)v; } \
+    };
+ARG_AS_I32(i32)
+ARG_AS_I32(i8)
+ARG_AS_I32(u8)
+ARG_AS_I32(bool)
 
 template <typename C> __device__ __forceinline__ bool arg_better(int op, C av, i64 ai, C bv, i64 bi) {
     if (bi < 0) return false;
@@ -288,3 +299,45 @@ extern "C" __global__ void argreduce_thread_i64(i64* out, const i64* x, u64 oute
     argreduce_thread_impl<i64>(out, x, outer, len, inner, op);
 }
 ARGREDUCE_SPLIT(i64, i64)
+
+// Argmax/argmin of the other integer types and bool.
+#define ARGREDUCE_INT(name, T) \
+    extern "C" __global__ void argreduce_block_##name(i64* out, const T* x, u64 outer, u64 len, u64 inner, int op) { \
+        argreduce_block_impl<T>(out, x, outer, len, inner, op); \
+    } \
+    extern "C" __global__ void argreduce_thread_##name(i64* out, const T* x, u64 outer, u64 len, u64 inner, \
+                                                       int op) { \
+        argreduce_thread_impl<T>(out, x, outer, len, inner, op); \
+    } \
+    ARGREDUCE_SPLIT(name, T)
+ARGREDUCE_INT(i32, i32)
+ARGREDUCE_INT(i8, i8)
+ARGREDUCE_INT(u8, u8)
+ARGREDUCE_INT(bool, bool)
+
+// Integer sum (wrapping, through u64), max and min: one thread per output, in
+// order, so the result is exact and deterministic. The tensor op widens integer
+// sums to i64 first, as PyTorch returns them. `len` is at least 1.
+template <typename T>
+__device__ void reduce_int_impl(T* out, const T* x, u64 outer, u64 len, u64 inner, int op) {
+    GRID_LOOP(r, outer * inner) {
+        const u64 o = r / inner, i = r % inner;
+        const T* col = x + o * len * inner + i;
+        T acc = col[0];
+        for (u64 l = 1; l < len; ++l) {
+            const T v = col[l * inner];
+            if (op == R_SUM) acc = (T)((u64)(i64)acc + (u64)(i64)v);
+            else if (op == R_MAX) acc = v > acc ? v : acc;
+            else acc = v < acc ? v : acc;
+        }
+        out[r] = acc;
+    }
+}
+#define REDUCE_INT(name, T) \
+    extern "C" __global__ void reduce_int_##name(T* out, const T* x, u64 outer, u64 len, u64 inner, int op) { \
+        reduce_int_impl<T>(out, x, outer, len, inner, op); \
+    }
+REDUCE_INT(i64, i64)
+REDUCE_INT(i32, i32)
+REDUCE_INT(i8, i8)
+REDUCE_INT(u8, u8)

@@ -107,7 +107,45 @@ UNARY(f64, double)
 UNARY(f16, f16)
 UNARY(bf16, bf16)
 
-// The one map defined on integer tensors: comparison with a scalar, as 1 / 0.
-extern "C" __global__ void cmp_scalar_i64(i64* out, const i64* x, u64 n, int code, double s) {
-    GRID_LOOP(i, n) { out[i] = cmp_f64(code, i64_to_f64(x[i]), s) ? 1 : 0; }
+// Comparison with a scalar, for every dtype, as a bool mask; in f64 as on the CPU.
+template <typename T> __device__ __forceinline__ double cmp_load(T v) { return (double)Ty<T>::load(v); }
+template <> __device__ __forceinline__ double cmp_load<i64>(i64 v) { return i64_to_f64(v); }
+template <> __device__ __forceinline__ double cmp_load<i32>(i32 v) { return (double)v; }
+template <> __device__ __forceinline__ double cmp_load<i8>(i8 v) { return (double)v; }
+template <> __device__ __forceinline__ double cmp_load<u8>(u8 v) { return (double)v; }
+template <> __device__ __forceinline__ double cmp_load<bool>(bool v) { return v ? 1.0 : 0.0; }
+
+#define CMP_SCALAR(name, T) \
+    extern "C" __global__ void cmp_scalar_##name(bool* out, const T* x, u64 n, int code, double s) { \
+        GRID_LOOP(i, n) { out[i] = cmp_f64(code, cmp_load<T>(x[i]), s); } \
+    }
+CMP_SCALAR(f32, float)
+CMP_SCALAR(f64, double)
+CMP_SCALAR(f16, f16)
+CMP_SCALAR(bf16, bf16)
+CMP_SCALAR(i64, i64)
+CMP_SCALAR(i32, i32)
+CMP_SCALAR(i8, i8)
+CMP_SCALAR(u8, u8)
+CMP_SCALAR(bool, bool)
+
+// The maps with an integer meaning (Neg, Abs, Sign, Sqr, Relu, Clamp), wrapping as
+// on the CPU; the clamp bounds arrive already rounded into the type's range.
+template <typename T> __device__ __forceinline__ T apply_unary_int(int code, T v, i64 lo, i64 hi) {
+    switch (code) {
+        case U_NEG: return (T)(0ull - (u64)(i64)v);
+        case U_ABS: return v < 0 ? (T)(0ull - (u64)(i64)v) : v;
+        case U_SIGN: return v > 0 ? (T)1 : (v < 0 ? (T)-1 : (T)0);
+        case U_SQR: return (T)((u64)(i64)v * (u64)(i64)v);
+        case U_RELU: return v < 0 ? (T)0 : v;
+        default: return (i64)v < lo ? (T)lo : ((i64)v > hi ? (T)hi : v);
+    }
 }
+#define UNARY_INT(name, T) \
+    extern "C" __global__ void unary_##name(T* out, const T* x, u64 n, int code, i64 lo, i64 hi) { \
+        GRID_LOOP(i, n) { out[i] = apply_unary_int<T>(code, x[i], lo, hi); } \
+    }
+UNARY_INT(i64, i64)
+UNARY_INT(i32, i32)
+UNARY_INT(i8, i8)
+UNARY_INT(u8, u8)

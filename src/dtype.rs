@@ -7,8 +7,11 @@ use serde::{Deserialize, Serialize};
 ///
 /// `F16` and `BF16` are stored as 16-bit [`half`] values; the CPU backend computes
 /// them in `f32` and rounds the results. `F64` exists mostly for gradient checks.
-/// `I64` holds class labels and indices (`argmax`, `index_select`, `gather`,
-/// `one_hot`); arithmetic on it is not supported.
+/// `I64` (and `I32`) hold class labels and indices (`argmax`, `index_select`,
+/// `gather`, `one_hot`). `Bool` is what comparisons return (PyTorch's
+/// `torch.bool`); `U8`, `I8` and `I32` are the other integer types PyTorch
+/// stores. Integer arithmetic wraps on overflow, as in PyTorch; autograd only
+/// flows through the float types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DType {
     F32,
@@ -16,22 +19,51 @@ pub enum DType {
     F16,
     BF16,
     I64,
+    Bool,
+    U8,
+    I8,
+    I32,
 }
 
 impl DType {
     /// Bytes per element.
     pub fn size_in_bytes(self) -> usize {
         match self {
+            DType::Bool | DType::U8 | DType::I8 => 1,
             DType::F16 | DType::BF16 => 2,
-            DType::F32 => 4,
+            DType::F32 | DType::I32 => 4,
             DType::F64 | DType::I64 => 8,
         }
     }
 
-    /// True for the floating-point types, on which arithmetic and autograd work.
+    /// True for the floating-point types, on which every op and autograd work
+    /// (PyTorch's `is_floating_point`).
     pub fn is_float(self) -> bool {
-        !matches!(self, DType::I64)
+        matches!(self, DType::F32 | DType::F64 | DType::F16 | DType::BF16)
     }
+
+    /// True for the integer types `U8`, `I8`, `I32` and `I64` (not `Bool`).
+    pub fn is_int(self) -> bool {
+        matches!(self, DType::U8 | DType::I8 | DType::I32 | DType::I64)
+    }
+
+    /// True for the dtypes an index tensor may have (`I32` and `I64`).
+    pub fn is_index(self) -> bool {
+        matches!(self, DType::I32 | DType::I64)
+    }
+
+    /// Every dtype, in declaration order (for tests and exhaustive checks).
+    pub const ALL: [DType; 9] = [
+        DType::F32,
+        DType::F64,
+        DType::F16,
+        DType::BF16,
+        DType::I64,
+        DType::Bool,
+        DType::U8,
+        DType::I8,
+        DType::I32,
+    ];
 
     /// The lower-case name used in messages and checkpoints (`"f32"`).
     pub fn as_str(self) -> &'static str {
@@ -41,6 +73,10 @@ impl DType {
             DType::F16 => "f16",
             DType::BF16 => "bf16",
             DType::I64 => "i64",
+            DType::Bool => "bool",
+            DType::U8 => "u8",
+            DType::I8 => "i8",
+            DType::I32 => "i32",
         }
     }
 }
@@ -55,10 +91,29 @@ impl std::fmt::Display for DType {
 pub trait WithDType: Copy + Send + Sync + 'static + std::fmt::Debug + PartialOrd {
     /// The matching [`DType`].
     const DTYPE: DType;
-    /// Converts from `f64` (rounding for the narrow types).
+    /// Converts from `f64` (rounding for the narrow float types; truncating
+    /// toward zero and then wrapping for the integers, NaN giving 0; nonzero
+    /// (NaN included) is `true` for `bool`), PyTorch's cast rules.
     fn from_f64(v: f64) -> Self;
-    /// Converts to `f64`.
+    /// Converts to `f64` (`true` is 1).
     fn to_f64(self) -> f64;
+    /// Converts from `i64`: wrapping for the narrower integers, nonzero is
+    /// `true`, rounding to nearest for the floats.
+    fn from_i64(v: i64) -> Self;
+    /// Converts to `i64`: exact for the integers, `true` is 1, floats truncate
+    /// toward zero (saturating at the range ends, NaN giving 0).
+    fn to_i64(self) -> i64;
+    /// `src` converted to `Self` by PyTorch's rules: through `i64` when `Self`
+    /// is an integer type (so large `i64` values stay exact), through `f64`
+    /// otherwise.
+    #[inline]
+    fn cast_from<S: WithDType>(src: S) -> Self {
+        if Self::DTYPE.is_int() {
+            Self::from_i64(src.to_i64())
+        } else {
+            Self::from_f64(src.to_f64())
+        }
+    }
     /// Wraps a vector into CPU storage.
     fn to_cpu_storage(v: Vec<Self>) -> crate::backend::cpu::CpuStorage;
     /// Borrows the matching vector out of CPU storage, if the dtype agrees.
@@ -67,6 +122,16 @@ pub trait WithDType: Copy + Send + Sync + 'static + std::fmt::Debug + PartialOrd
 
 macro_rules! with_dtype {
     ($t:ty, $variant:ident, $from:expr, $to:expr) => {
+        with_dtype!(
+            $t,
+            $variant,
+            $from,
+            $to,
+            |v: i64| $from(v as f64),
+            |v: $t| ($to(v) as i64)
+        );
+    };
+    ($t:ty, $variant:ident, $from:expr, $to:expr, $from_i:expr, $to_i:expr) => {
         impl WithDType for $t {
             const DTYPE: DType = DType::$variant;
             #[inline]
@@ -76,6 +141,14 @@ macro_rules! with_dtype {
             #[inline]
             fn to_f64(self) -> f64 {
                 $to(self)
+            }
+            #[inline]
+            fn from_i64(v: i64) -> Self {
+                $from_i(v)
+            }
+            #[inline]
+            fn to_i64(self) -> i64 {
+                $to_i(self)
             }
             fn to_cpu_storage(v: Vec<Self>) -> crate::backend::cpu::CpuStorage {
                 crate::backend::cpu::CpuStorage::$variant(v)
@@ -121,4 +194,38 @@ fn f64_to_f32_round_odd(v: f64) -> f32 {
     };
     f32::from_bits(toward_zero.to_bits() | 1)
 }
-with_dtype!(i64, I64, |v: f64| v as i64, |v: i64| v as f64);
+// Float to integer: truncate toward zero into i64 (Rust's `as` saturates and
+// sends NaN to 0), then wrap into the narrower type, as PyTorch's CPU casts do.
+with_dtype!(i64, I64, |v: f64| v as i64, |v: i64| v as f64, |v: i64| v, |v: i64| v);
+with_dtype!(
+    i32,
+    I32,
+    |v: f64| v as i64 as i32,
+    |v: i32| v as f64,
+    |v: i64| v as i32,
+    |v: i32| v as i64
+);
+with_dtype!(
+    i8,
+    I8,
+    |v: f64| v as i64 as i8,
+    |v: i8| v as f64,
+    |v: i64| v as i8,
+    |v: i8| v as i64
+);
+with_dtype!(
+    u8,
+    U8,
+    |v: f64| v as i64 as u8,
+    |v: u8| v as f64,
+    |v: i64| v as u8,
+    |v: u8| v as i64
+);
+with_dtype!(
+    bool,
+    Bool,
+    |v: f64| v != 0.0,
+    |v: bool| if v { 1.0 } else { 0.0 },
+    |v: i64| v != 0,
+    |v: bool| v as i64
+);

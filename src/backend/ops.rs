@@ -26,7 +26,9 @@ impl CmpOp {
     }
 }
 
-/// Element-wise maps. Comparisons produce 1.0 / 0.0 in the input dtype.
+/// Element-wise maps. `CmpScalar` produces a `Bool` buffer; the other maps keep
+/// the input dtype (integers support `Neg`, `Abs`, `Sign`, `Sqr`, `Relu` and
+/// `Clamp`; the rest are float-only).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum UnaryOp {
     Neg,
@@ -58,7 +60,7 @@ pub enum UnaryOp {
         min: f64,
         max: f64,
     },
-    /// `x <op> value` as 1.0 / 0.0.
+    /// `x <op> value`, as a `Bool` buffer.
     CmpScalar(CmpOp, f64),
     /// The Gauss error function.
     Erf,
@@ -86,9 +88,14 @@ pub enum BinaryOp {
     Div,
     Maximum,
     Minimum,
+    /// A `Bool` buffer.
     Cmp(CmpOp),
     /// `lhs ^ rhs`, as `torch.pow` of two tensors.
     Pow,
+    /// `floor(x / y)`; for integers a zero divisor is an error.
+    FloorDivide,
+    /// `x - floor(x / y) * y`, with the sign of `y` (PyTorch's `remainder`).
+    Remainder,
 }
 
 /// How the two operands of a binary op are read: the output dims and, for each

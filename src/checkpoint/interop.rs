@@ -41,6 +41,10 @@ fn to_st_dtype(d: DType) -> StDtype {
         DType::F16 => StDtype::F16,
         DType::BF16 => StDtype::BF16,
         DType::I64 => StDtype::I64,
+        DType::Bool => StDtype::BOOL,
+        DType::U8 => StDtype::U8,
+        DType::I8 => StDtype::I8,
+        DType::I32 => StDtype::I32,
     }
 }
 
@@ -51,6 +55,10 @@ fn from_st_dtype(d: StDtype) -> Option<DType> {
         StDtype::F16 => DType::F16,
         StDtype::BF16 => DType::BF16,
         StDtype::I64 => DType::I64,
+        StDtype::BOOL => DType::Bool,
+        StDtype::U8 => DType::U8,
+        StDtype::I8 => DType::I8,
+        StDtype::I32 => DType::I32,
         _ => return None,
     })
 }

@@ -70,6 +70,10 @@ pub(crate) fn dtype_code(d: DType) -> u8 {
         DType::F16 => 3,
         DType::BF16 => 4,
         DType::I64 => 5,
+        DType::Bool => 6,
+        DType::U8 => 7,
+        DType::I8 => 8,
+        DType::I32 => 9,
     }
 }
 
@@ -81,6 +85,10 @@ pub(crate) fn dtype_from_code(c: u8) -> Option<DType> {
         3 => DType::F16,
         4 => DType::BF16,
         5 => DType::I64,
+        6 => DType::Bool,
+        7 => DType::U8,
+        8 => DType::I8,
+        9 => DType::I32,
         _ => return None,
     })
 }
@@ -100,6 +108,10 @@ pub(crate) fn tensor_le_bytes(t: &Tensor) -> Result<Vec<u8>> {
         DType::F16 => le(t.to_vec::<f16>()?, |x| x.to_bits().to_le_bytes()),
         DType::BF16 => le(t.to_vec::<bf16>()?, |x| x.to_bits().to_le_bytes()),
         DType::I64 => le(t.to_vec::<i64>()?, i64::to_le_bytes),
+        DType::Bool => le(t.to_vec::<bool>()?, |x| [x as u8]),
+        DType::U8 => t.to_vec::<u8>()?,
+        DType::I8 => le(t.to_vec::<i8>()?, i8::to_le_bytes),
+        DType::I32 => le(t.to_vec::<i32>()?, i32::to_le_bytes),
     })
 }
 
@@ -123,6 +135,11 @@ pub(crate) fn tensor_from_le_bytes(bytes: &[u8], dtype: DType, shape: Vec<usize>
         DType::F16 => Tensor::from_vec(parse(bytes, |a| f16::from_bits(u16::from_le_bytes(a))), shape, &dev),
         DType::BF16 => Tensor::from_vec(parse(bytes, |a| bf16::from_bits(u16::from_le_bytes(a))), shape, &dev),
         DType::I64 => Tensor::from_vec(parse(bytes, i64::from_le_bytes), shape, &dev),
+        // Any nonzero byte reads as true (PyTorch and safetensors write 0 and 1).
+        DType::Bool => Tensor::from_vec(parse(bytes, |a: [u8; 1]| a[0] != 0), shape, &dev),
+        DType::U8 => Tensor::from_vec(bytes.to_vec(), shape, &dev),
+        DType::I8 => Tensor::from_vec(parse(bytes, i8::from_le_bytes), shape, &dev),
+        DType::I32 => Tensor::from_vec(parse(bytes, i32::from_le_bytes), shape, &dev),
     }
 }
 

@@ -230,6 +230,9 @@ impl IdxArray {
             DType::F16 | DType::BF16 => {
                 Tensor::from_vec(self.values::<f32>(), self.dims.clone(), device)?.to_dtype(dtype)
             }
+            // The narrower integers wrap as a cast from i64 does; bool is "nonzero".
+            DType::I32 | DType::I8 | DType::U8 => self.to_tensor(DType::I64, device)?.to_dtype(dtype),
+            DType::Bool => Tensor::from_vec(self.values::<f64>(), self.dims.clone(), device)?.to_dtype(dtype),
         }
     }
 

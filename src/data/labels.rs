@@ -4,10 +4,10 @@ use crate::{DType, Error, Result, Tensor};
 
 /// Reads labels after checking that they are `I64` and in `0..limit` (when given).
 fn label_values(labels: &Tensor, op: &'static str, limit: Option<usize>) -> Result<Vec<i64>> {
-    if labels.dtype() != DType::I64 {
+    if !labels.dtype().is_index() {
         return Err(Error::invalid(
             op,
-            format!("class labels must have dtype i64, got {}", labels.dtype()),
+            format!("class labels must have dtype i64 or i32, got {}", labels.dtype()),
         ));
     }
     let v = labels.to_vec::<i64>()?;

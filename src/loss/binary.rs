@@ -78,7 +78,11 @@ fn check_probabilities(p: &Tensor, op: &'static str) -> Result<()> {
     crate::no_grad(|| {
         let flat = p.flatten_all()?;
         // 1 where valid, 0 elsewhere (NaN compares false): the first minimum is the first offender.
-        let valid = flat.ge_scalar(0.0)?.mul(&flat.le_scalar(1.0)?)?;
+        let d = flat.dtype();
+        let valid = flat
+            .ge_scalar(0.0)?
+            .to_dtype(d)?
+            .mul(&flat.le_scalar(1.0)?.to_dtype(d)?)?;
         let first = valid.argmin(0usize, true)?;
         let v = flat
             .index_select(0usize, &first)?

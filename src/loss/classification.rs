@@ -1,7 +1,7 @@
 //! Multi-class losses: cross-entropy from logits and negative log-likelihood.
 
 use super::{Loss, Reduction};
-use crate::{DType, Error, Result, Tensor};
+use crate::{Error, Result, Tensor};
 
 /// Cross-entropy of logits `(N, C)` against `I64` class indices `(N)`,
 /// mean-reduced, PyTorch's `cross_entropy`. See [`CrossEntropyLoss`] for
@@ -217,10 +217,10 @@ impl Picked {
         ignore_index: Option<i64>,
         op: &'static str,
     ) -> Result<Picked> {
-        if target.dtype() != DType::I64 {
+        if !target.dtype().is_index() {
             return Err(Error::invalid(
                 op,
-                format!("class targets must have dtype i64, got {}", target.dtype()),
+                format!("class targets must have dtype i64 or i32, got {}", target.dtype()),
             ));
         }
         let d = scores.dims();

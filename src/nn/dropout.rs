@@ -90,6 +90,7 @@ impl Forward for Dropout {
         // keep with probability 1 - p, scaled so the expectation is unchanged.
         let mask = Tensor::rand(x.shape(), x.dtype(), &x.device())?
             .ge_scalar(self.p)?
+            .to_dtype(x.dtype())?
             .affine(1.0 / (1.0 - self.p), 0.0)?;
         x.mul(&mask)
     }

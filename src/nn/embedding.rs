@@ -134,11 +134,11 @@ impl Module for Embedding {
 impl Forward for Embedding {
     fn forward(&self, ids: &Tensor) -> Result<Tensor> {
         self.validate()?;
-        if ids.dtype() != DType::I64 {
+        if !ids.dtype().is_index() {
             return Err(Error::invalid(
                 "Embedding",
                 format!(
-                    "ids must have dtype i64, got {} (shape {}); cast with to_dtype(DType::I64)",
+                    "ids must have dtype i64 or i32, got {} (shape {}); cast with to_dtype(DType::I64)",
                     ids.dtype(),
                     ids.shape()
                 ),

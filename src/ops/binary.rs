@@ -116,8 +116,14 @@ impl Tensor {
         })
     }
 
-    /// `self / rhs` element-wise, broadcasting.
+    /// `self / rhs` element-wise, broadcasting. True division, as in PyTorch:
+    /// integer and bool operands are divided as `f32` and give an `f32` result
+    /// (use [`Tensor::floor_divide`] for integer division).
     pub fn div(&self, rhs: &Tensor) -> Result<Tensor> {
+        if !self.dtype().is_float() && self.dtype() == rhs.dtype() {
+            let f = crate::DType::F32;
+            return self.to_dtype(f)?.div(&rhs.to_dtype(f)?);
+        }
         self.binary_op(rhs, BinaryOp::Div, "div", |g, y, _, b| {
             let ga = g.div(b)?;
             let gb = ga.mul(y)?.neg()?;
@@ -128,7 +134,7 @@ impl Tensor {
     /// Element-wise maximum; the gradient goes to `self` where it is the larger (ties to `self`).
     pub fn maximum(&self, rhs: &Tensor) -> Result<Tensor> {
         self.binary_op(rhs, BinaryOp::Maximum, "maximum", |g, _, a, b| {
-            let mask = a.ge(b)?;
+            let mask = a.ge(b)?.to_dtype(g.dtype())?;
             Ok((Some(g.mul(&mask)?), Some(g.mul(&mask.affine(-1.0, 1.0)?)?)))
         })
     }
@@ -136,9 +142,67 @@ impl Tensor {
     /// Element-wise minimum; the gradient goes to `self` where it is the smaller (ties to `self`).
     pub fn minimum(&self, rhs: &Tensor) -> Result<Tensor> {
         self.binary_op(rhs, BinaryOp::Minimum, "minimum", |g, _, a, b| {
-            let mask = a.le(b)?;
+            let mask = a.le(b)?.to_dtype(g.dtype())?;
             Ok((Some(g.mul(&mask)?), Some(g.mul(&mask.affine(-1.0, 1.0)?)?)))
         })
+    }
+
+    /// `floor(self / rhs)` element-wise, broadcasting, like `torch.floor_divide`
+    /// (rounding toward negative infinity: `-7 // 2 == -4`). Integer division
+    /// by zero is an error. No gradient (it is piecewise constant).
+    ///
+    /// ```
+    /// use neurite::{Device, Tensor};
+    /// # fn main() -> neurite::Result<()> {
+    /// let a = Tensor::from_vec(vec![7i64, -7, 7, -7], 4, &Device::cpu())?;
+    /// let b = Tensor::from_vec(vec![2i64, 2, -2, -2], 4, &Device::cpu())?;
+    /// assert_eq!(a.floor_divide(&b)?.to_vec::<i64>()?, vec![3, -4, -4, 3]);
+    /// assert_eq!(a.remainder(&b)?.to_vec::<i64>()?, vec![1, 1, -1, -1]);
+    /// # Ok(()) }
+    /// ```
+    pub fn floor_divide(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.check_int_divisor(rhs, "floor_divide")?;
+        let (s, out) = self.binary_forward(rhs, BinaryOp::FloorDivide, "floor_divide")?;
+        Ok(Tensor::from_storage(s, out))
+    }
+
+    /// `self - floor(self / rhs) * rhs` element-wise, broadcasting, like
+    /// `torch.remainder`: the result has the sign of `rhs`. Integer division
+    /// by zero is an error. For floats the gradient is `1` for `self` and
+    /// `-floor(self / rhs)` for `rhs`.
+    pub fn remainder(&self, rhs: &Tensor) -> Result<Tensor> {
+        self.check_int_divisor(rhs, "remainder")?;
+        self.binary_op(rhs, BinaryOp::Remainder, "remainder", |g, _, a, b| {
+            let q = crate::no_grad(|| a.floor_divide(b))?;
+            Ok((Some(g.clone()), Some(g.mul(&q)?.neg()?)))
+        })
+    }
+
+    /// For integer operands, errors when `rhs` holds a zero (checked here so
+    /// that every backend reports it the same way, before any kernel runs).
+    fn check_int_divisor(&self, rhs: &Tensor, op: &'static str) -> Result<()> {
+        self.same_dtype_device(rhs, op)?;
+        if self.dtype().is_float() {
+            return Ok(());
+        }
+        if !self.dtype().is_int() {
+            return Err(crate::Error::UnsupportedDType {
+                op,
+                dtype: self.dtype(),
+                hint: " (defined for integer and float dtypes)",
+            });
+        }
+        if rhs.elem_count() > 0 && self.elem_count() > 0 && rhs.eq_scalar(0.0)?.any()?.item::<bool>()? {
+            return Err(crate::Error::invalid(
+                op,
+                format!(
+                    "integer division by zero (dtype {}, divisor shape {})",
+                    rhs.dtype(),
+                    rhs.shape()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn compare(&self, rhs: &Tensor, op: CmpOp, name: &'static str) -> Result<Tensor> {
@@ -146,32 +210,35 @@ impl Tensor {
         Ok(Tensor::from_storage(s, out))
     }
 
-    /// `self == rhs` as a 1.0 / 0.0 mask in the operands' dtype.
+    /// `self == rhs`, broadcasting, as a [`DType::Bool`](crate::DType::Bool)
+    /// mask (operands of one dtype, compared exactly). Use
+    /// `.to_dtype(DType::F32)` for a 1.0 / 0.0 mask.
     pub fn eq(&self, rhs: &Tensor) -> Result<Tensor> {
         self.compare(rhs, CmpOp::Eq, "eq")
     }
-    /// `self != rhs` as a mask.
+    /// `self != rhs` as a `Bool` mask.
     pub fn ne(&self, rhs: &Tensor) -> Result<Tensor> {
         self.compare(rhs, CmpOp::Ne, "ne")
     }
-    /// `self < rhs` as a mask.
+    /// `self < rhs` as a `Bool` mask.
     pub fn lt(&self, rhs: &Tensor) -> Result<Tensor> {
         self.compare(rhs, CmpOp::Lt, "lt")
     }
-    /// `self <= rhs` as a mask.
+    /// `self <= rhs` as a `Bool` mask.
     pub fn le(&self, rhs: &Tensor) -> Result<Tensor> {
         self.compare(rhs, CmpOp::Le, "le")
     }
-    /// `self > rhs` as a mask.
+    /// `self > rhs` as a `Bool` mask.
     pub fn gt(&self, rhs: &Tensor) -> Result<Tensor> {
         self.compare(rhs, CmpOp::Gt, "gt")
     }
-    /// `self >= rhs` as a mask.
+    /// `self >= rhs` as a `Bool` mask.
     pub fn ge(&self, rhs: &Tensor) -> Result<Tensor> {
         self.compare(rhs, CmpOp::Ge, "ge")
     }
 
-    /// Picks `on_true` where `self` (a mask) is non-zero and `on_false`
+    /// Picks `on_true` where `self` (a mask, normally [`DType::Bool`](crate::DType::Bool);
+    /// any other dtype counts nonzero as true) is true and `on_false`
     /// elsewhere, broadcasting all three, like `torch.where(cond, a, b)`.
     pub fn where_cond(&self, on_true: &Tensor, on_false: &Tensor) -> Result<Tensor> {
         let op = "where_cond";
@@ -199,7 +266,6 @@ impl Tensor {
             let (mask, ts, fs) = (c.clone(), on_true.shape().clone(), on_false.shape().clone());
             Node::new(op, vec![on_true.clone(), on_false.clone()], move |g, _| {
                 let zeros = g.zeros_like()?;
-                let mask = mask.to_dtype(g.dtype())?;
                 Ok(vec![
                     Some(mask.where_cond(g, &zeros)?.sum_to(&ts)?),
                     Some(mask.where_cond(&zeros, g)?.sum_to(&fs)?),

@@ -13,10 +13,10 @@ fn around(shape: &[usize], dim: usize) -> (usize, usize, usize) {
 }
 
 fn check_ids(ids: &Tensor, src: &Tensor, op: &'static str) -> Result<()> {
-    if ids.dtype() != DType::I64 {
+    if !ids.dtype().is_index() {
         return Err(Error::invalid(
             op,
-            format!("indices must have dtype i64, got {}", ids.dtype()),
+            format!("indices must have dtype i64 or i32, got {}", ids.dtype()),
         ));
     }
     if ids.device() != src.device() {
@@ -140,7 +140,7 @@ impl Tensor {
         }))
     }
 
-    /// One-hot encoding of `I64` class labels: shape `[..., num_classes]`.
+    /// One-hot encoding of `I64` (or `I32`) class labels: shape `[..., num_classes]`.
     ///
     /// ```
     /// use neurite::{Device, DType, Tensor};
@@ -150,10 +150,10 @@ impl Tensor {
     /// ```
     pub fn one_hot(&self, num_classes: usize, dtype: DType) -> Result<Tensor> {
         let op = "one_hot";
-        if self.dtype() != DType::I64 {
+        if !self.dtype().is_index() {
             return Err(Error::invalid(
                 op,
-                format!("labels must have dtype i64, got {}", self.dtype()),
+                format!("labels must have dtype i64 or i32, got {}", self.dtype()),
             ));
         }
         let mut dims = self.dims().to_vec();

@@ -7,6 +7,7 @@ mod conv;
 mod conv_args;
 mod conv_transpose;
 mod index;
+mod logical;
 mod matmul;
 mod pool;
 mod reduce;

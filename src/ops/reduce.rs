@@ -70,8 +70,14 @@ impl Tensor {
     }
 
     /// Sum over `dims` (negative dims count from the end), like `x.sum(dims, keepdim)`.
+    /// Integer and bool tensors sum (wrapping) into `I64`, as in PyTorch.
     pub fn sum_dims<D: Dim>(&self, dims: &[D], keepdim: bool) -> Result<Tensor> {
-        self.require_float("sum")?;
+        if !self.dtype().is_float() {
+            let dims = resolve_dims(dims, self.shape(), "sum")?;
+            let wide = self.to_dtype(crate::DType::I64)?;
+            let s = wide.reduce_keepdim(ReduceOp::Sum, &dims)?;
+            return Ok(Tensor::from_storage(s, reduced_shape(self.shape(), &dims, keepdim)));
+        }
         let dims = resolve_dims(dims, self.shape(), "sum")?;
         let s = self.reduce_keepdim(ReduceOp::Sum, &dims)?;
         let out = reduced_shape(self.shape(), &dims, keepdim);
@@ -99,6 +105,7 @@ impl Tensor {
     /// 16-bit floats are accumulated in `f32` (as PyTorch does), so the mean
     /// of many half-precision values does not overflow to `inf` on the way.
     pub fn mean_dims<D: Dim>(&self, dims: &[D], keepdim: bool) -> Result<Tensor> {
+        self.require_float("mean")?;
         let idx = resolve_dims(dims, self.shape(), "mean")?;
         if let Some(wide) = self.widened_for_accumulation()? {
             return wide.mean_dims(&idx, keepdim)?.to_dtype(self.dtype());
@@ -137,7 +144,9 @@ impl Tensor {
     }
 
     fn extremum(&self, dim: usize, keepdim: bool, op: ReduceOp, arg: ReduceOp, name: &'static str) -> Result<Tensor> {
-        self.require_float(name)?;
+        if !self.dtype().is_int() {
+            self.require_float(name)?;
+        }
         let (outer, len, inner) = split(self.dims(), dim, dim);
         if len == 0 {
             return Err(crate::Error::invalid(

@@ -44,7 +44,15 @@ impl Tensor {
         name: &'static str,
         backward: impl Fn(&Tensor, &Tensor, &Tensor) -> Result<Tensor> + Send + Sync + 'static,
     ) -> Result<Tensor> {
-        self.require_float(name)?;
+        // The maps with an integer meaning run on integer tensors too (no graph
+        // is recorded for them: `from_op` skips non-float results).
+        let int_ok = matches!(
+            op,
+            UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sqr | UnaryOp::Relu | UnaryOp::Clamp { .. }
+        );
+        if !(int_ok && self.dtype().is_int()) {
+            self.require_float(name)?;
+        }
         let s = self.storage().unary(op)?;
         Ok(Tensor::from_op(s, self.shape().clone(), || {
             let x = self.clone();
@@ -56,7 +64,8 @@ impl Tensor {
 
     /// Applies a primitive map that has no useful gradient (masks, signs).
     fn unary_no_grad(&self, op: UnaryOp, name: &'static str) -> Result<Tensor> {
-        if !matches!(op, UnaryOp::CmpScalar(..)) {
+        let int_ok = matches!(op, UnaryOp::Sign) && self.dtype().is_int();
+        if !matches!(op, UnaryOp::CmpScalar(..)) && !int_ok {
             self.require_float(name)?;
         }
         Ok(Tensor::from_storage(self.storage().unary(op)?, self.shape().clone()))
@@ -104,13 +113,15 @@ impl Tensor {
 
     /// `max(self, 0)`.
     pub fn relu(&self) -> Result<Tensor> {
-        self.unary_op(UnaryOp::Relu, "relu", |g, _, x| g.mul(&x.gt_scalar(0.0)?))
+        self.unary_op(UnaryOp::Relu, "relu", |g, _, x| {
+            g.mul(&x.gt_scalar(0.0)?.to_dtype(g.dtype())?)
+        })
     }
 
     /// `self` where positive, `slope * self` elsewhere.
     pub fn leaky_relu(&self, slope: f64) -> Result<Tensor> {
         self.unary_op(UnaryOp::LeakyRelu(slope), "leaky_relu", move |g, _, x| {
-            g.mul(&x.gt_scalar(0.0)?.affine(1.0 - slope, slope)?)
+            g.mul(&x.gt_scalar(0.0)?.to_dtype(g.dtype())?.affine(1.0 - slope, slope)?)
         })
     }
 
@@ -277,27 +288,28 @@ impl Tensor {
         self.unary_no_grad(UnaryOp::CmpScalar(op, value), name)
     }
 
-    /// `self == value` as a 1.0 / 0.0 mask.
+    /// `self == value` as a [`DType::Bool`](crate::DType::Bool) mask, for any dtype
+    /// (compared in `f64`). Use `.to_dtype(DType::F32)` for a 1.0 / 0.0 mask.
     pub fn eq_scalar(&self, value: f64) -> Result<Tensor> {
         self.cmp_scalar(CmpOp::Eq, value, "eq_scalar")
     }
-    /// `self != value` as a mask.
+    /// `self != value` as a `Bool` mask.
     pub fn ne_scalar(&self, value: f64) -> Result<Tensor> {
         self.cmp_scalar(CmpOp::Ne, value, "ne_scalar")
     }
-    /// `self < value` as a mask.
+    /// `self < value` as a `Bool` mask.
     pub fn lt_scalar(&self, value: f64) -> Result<Tensor> {
         self.cmp_scalar(CmpOp::Lt, value, "lt_scalar")
     }
-    /// `self <= value` as a mask.
+    /// `self <= value` as a `Bool` mask.
     pub fn le_scalar(&self, value: f64) -> Result<Tensor> {
         self.cmp_scalar(CmpOp::Le, value, "le_scalar")
     }
-    /// `self > value` as a mask.
+    /// `self > value` as a `Bool` mask.
     pub fn gt_scalar(&self, value: f64) -> Result<Tensor> {
         self.cmp_scalar(CmpOp::Gt, value, "gt_scalar")
     }
-    /// `self >= value` as a mask.
+    /// `self >= value` as a `Bool` mask.
     pub fn ge_scalar(&self, value: f64) -> Result<Tensor> {
         self.cmp_scalar(CmpOp::Ge, value, "ge_scalar")
     }

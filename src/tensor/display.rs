@@ -79,7 +79,9 @@ impl Tensor {
             if opts.edgeitems == 0 {
                 suffixes.push(format!("size={}", py_tuple(self.dims())));
             }
-            if !matches!(self.dtype(), DType::F32 | DType::I64) {
+            // PyTorch names every dtype but its defaults (and bool, whose
+            // True/False already say it).
+            if !matches!(self.dtype(), DType::F32 | DType::I64 | DType::Bool) {
                 suffixes.push(format!("dtype={}", torch_dtype(self.dtype())));
             }
             self.body(indent, opts)?
@@ -106,7 +108,9 @@ impl Tensor {
         } else {
             (self.clone(), vec![false; self.rank()])
         };
-        let values = if shown.dtype() == DType::I64 {
+        let values = if shown.dtype() == DType::Bool {
+            Values::Bool(shown.to_vec()?)
+        } else if shown.dtype().is_int() {
             Values::Int(shown.to_vec()?)
         } else {
             Values::Float(shown.to_vec()?)
@@ -173,6 +177,10 @@ fn torch_dtype(d: DType) -> &'static str {
         DType::F16 => "torch.float16",
         DType::BF16 => "torch.bfloat16",
         DType::I64 => "torch.int64",
+        DType::Bool => "torch.bool",
+        DType::U8 => "torch.uint8",
+        DType::I8 => "torch.int8",
+        DType::I32 => "torch.int32",
     }
 }
 
@@ -214,6 +222,7 @@ fn add_suffixes(mut s: String, suffixes: &[String], indent: usize, linewidth: us
 enum Values {
     Float(Vec<f64>),
     Int(Vec<i64>),
+    Bool(Vec<bool>),
 }
 
 /// PyTorch's `_Formatter`: one notation and one width for every element.
@@ -235,6 +244,10 @@ impl Formatter {
         let v = match values {
             Values::Int(v) => {
                 f.max_width = v.iter().map(|x| x.to_string().len()).fold(1, usize::max);
+                return f;
+            }
+            Values::Bool(v) => {
+                f.max_width = if v.contains(&false) { 5 } else { 4 };
                 return f;
             }
             Values::Float(v) => v,
@@ -265,6 +278,7 @@ impl Formatter {
     fn format(&self, values: &Values, i: usize) -> String {
         let s = match values {
             Values::Int(v) => v[i].to_string(),
+            Values::Bool(v) => (if v[i] { "True" } else { "False" }).to_string(),
             Values::Float(v) => {
                 let x = v[i];
                 if self.sci_mode {

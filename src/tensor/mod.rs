@@ -94,7 +94,9 @@ impl Tensor {
     /// tracked and one of its inputs needs them.
     pub(crate) fn from_op(storage: Storage, shape: Shape, node: impl FnOnce() -> Node) -> Tensor {
         let t = Tensor::from_storage(storage, shape);
-        if !crate::autograd::is_grad_enabled() {
+        // Gradients only flow through float tensors: integer and bool results
+        // (comparisons, casts to integers, integer arithmetic) start no graph.
+        if !crate::autograd::is_grad_enabled() || !t.dtype().is_float() {
             return t;
         }
         let node = node();

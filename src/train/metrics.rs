@@ -176,7 +176,7 @@ fn binary_correct(outputs: &Tensor, targets: &Tensor, threshold: f64, dtype: DTy
     }
     let pred = outputs.flatten_all()?.to_dtype(dtype)?.gt_scalar(threshold)?;
     let truth = targets.flatten_all()?.to_dtype(dtype)?.gt_scalar(0.5)?;
-    pred.eq(&truth)?.sum_all()
+    pred.eq(&truth)?.to_dtype(dtype)?.sum_all()
 }
 
 fn categorical_correct(outputs: &Tensor, targets: &Tensor, dtype: DType) -> Result<Tensor> {
@@ -203,5 +203,5 @@ fn categorical_correct(outputs: &Tensor, targets: &Tensor, dtype: DType) -> Resu
             ),
         ));
     };
-    pred.eq(&truth.to_dtype(dtype)?)?.sum_all()
+    pred.eq(&truth.to_dtype(dtype)?)?.to_dtype(dtype)?.sum_all()
 }

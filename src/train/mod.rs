@@ -19,7 +19,7 @@
 //! # fn main() -> neurite::Result<()> {
 //! let dev = Device::cpu();
 //! let x = Tensor::randn((32, 2), DType::F32, &dev)?;
-//! let y = x.sum_dim(1usize, true)?.gt_scalar(0.0)?; // (32, 1) of 0/1
+//! let y = x.sum_dim(1usize, true)?.gt_scalar(0.0)?.to_dtype(DType::F32)?; // (32, 1) of 0/1
 //! let mut model = Sequential::new().add(Linear::new(2, 4)).add(ReLU).add(Linear::new(4, 1)).add(Sigmoid);
 //! let mut opt = Sgd::new(model.parameters(), SgdConfig::new(0.1))?;
 //! let mut trainer = Trainer::new(neurite::loss::binary_cross_entropy)

@@ -4,11 +4,13 @@
 //! add, subtract, multiply and divide are correctly rounded on both sides and
 //! the 16-bit types compute in f32 on both, so the results are bit-exact; a
 //! NaN result matches any NaN (payload propagation is the hardware's).
+//! Comparisons (every dtype) write bool masks; the integer kernels wrap, floor
+//! divide and take remainders exactly as the CPU does.
 
 use crate::{MAX_DIMS, Rng, assert_bits_eq, bits, bytes_sfx, grid_for, launch, sentinel, sfx, sptr, sptr_mut};
 use half::{bf16, f16};
 use neurite::DType;
-use neurite::backend::{BackendStorage, BinaryLayout, BinaryOp, CmpOp, CpuStorage};
+use neurite::backend::{BackendStorage, BinaryLayout, BinaryOp, CmpOp, CpuStorage, UnaryOp};
 
 /// binary.cu's `BinaryLayout` (launch.rs `BinaryArg`).
 #[repr(C)]
@@ -20,7 +22,7 @@ struct BinaryArg {
     rank: u32,
 }
 
-const OPS: [BinaryOp; 12] = [
+const OPS: [BinaryOp; 14] = [
     BinaryOp::Add,
     BinaryOp::Sub,
     BinaryOp::Mul,
@@ -33,6 +35,8 @@ const OPS: [BinaryOp; 12] = [
     BinaryOp::Cmp(CmpOp::Le),
     BinaryOp::Cmp(CmpOp::Gt),
     BinaryOp::Cmp(CmpOp::Ge),
+    BinaryOp::FloorDivide,
+    BinaryOp::Remainder,
 ];
 
 fn binary_code(op: BinaryOp) -> i32 {
@@ -111,7 +115,24 @@ fn values(dtype: DType, n: usize, rng: &mut Rng) -> CpuStorage {
                 .map(|(i, &x)| if i % 11 == 5 { i64::MAX - (i as i64) } else { x as i64 })
                 .collect(),
         ),
+        DType::I32 => CpuStorage::I32(
+            v.iter()
+                .enumerate()
+                .map(|(i, &x)| if i % 11 == 5 { i32::MIN + (i as i32) } else { x as i32 })
+                .collect(),
+        ),
+        DType::I8 => CpuStorage::I8(v.iter().map(|&x| (x as i64 * 3) as i8).collect()),
+        DType::U8 => CpuStorage::U8(v.iter().map(|&x| (x as i64 * 5) as u8).collect()),
+        DType::Bool => CpuStorage::Bool(v.iter().map(|&x| x > 0.0).collect()),
     }
+}
+
+/// `v` with every zero replaced by `-1`, as a divisor the CPU accepts (and
+/// whose `MIN / -1` wraps).
+fn nonzero(v: CpuStorage) -> CpuStorage {
+    let zero = v.unary(UnaryOp::CmpScalar(CmpOp::Eq, 0.0)).unwrap();
+    let minus_one = CpuStorage::full(-1.0, v.len(), v.dtype()).unwrap();
+    zero.where_cond(&minus_one, &v).unwrap()
 }
 
 /// Runs the binary kernel for `l` as elementwise.rs does (rank 0 as one element).
@@ -133,11 +154,13 @@ fn binary_kernel(a: &CpuStorage, b: &CpuStorage, op: BinaryOp, l: &BinaryLayout,
         arg.lhs[d] = lhs[d] as u64;
         arg.rhs[d] = rhs[d] as u64;
     }
-    let kernel = match a.dtype() {
-        DType::I64 => "binary_cmp_i64".to_string(),
-        dt => format!("binary_{}", sfx(dt)),
+    let cmp = matches!(op, BinaryOp::Cmp(_));
+    let kernel = if cmp {
+        format!("cmp_{}", sfx(a.dtype()))
+    } else {
+        format!("binary_{}", sfx(a.dtype()))
     };
-    let mut out = sentinel(a.dtype(), n);
+    let mut out = sentinel(if cmp { DType::Bool } else { a.dtype() }, n);
     let (o, ap, bp, n64, code) = (sptr_mut(&mut out), sptr(a), sptr(b), n as u64, binary_code(op));
     // SAFETY: binary_<T>(T* out, const T* a, const T* b, u64 n, BinaryLayout l, int code):
     // `out` holds n elements, and the layout reads a and b only below `reach`, checked
@@ -154,7 +177,7 @@ fn assert_same(got: &CpuStorage, want: &CpuStorage, what: &str) {
             CpuStorage::F64(v) => v.iter().map(|x| x.is_nan()).collect(),
             CpuStorage::F16(v) => v.iter().map(|x| x.is_nan()).collect(),
             CpuStorage::BF16(v) => v.iter().map(|x| x.is_nan()).collect(),
-            CpuStorage::I64(v) => vec![false; v.len()],
+            other => vec![false; other.len()],
         }
     };
     let (gb, wb, gn, wn) = (bits(got), bits(want), nan(got), nan(want));
@@ -258,25 +281,56 @@ fn binary_bf16_matches_cpu() {
 }
 
 #[test]
-fn binary_cmp_i64_matches_cpu() {
+fn binary_integers_and_bool_match_cpu() {
     if !crate::ready() {
         return;
     }
     let mut rng = Rng(0x1b);
-    for (k, l) in layouts().iter().enumerate().skip(1) {
-        let (a, b) = (
-            values(DType::I64, reach(&l.dims, &l.lhs_strides), &mut rng),
-            values(DType::I64, reach(&l.dims, &l.rhs_strides), &mut rng),
-        );
-        for op in &OPS[6..] {
-            let got = binary_kernel(&a, &b, *op, l, 2);
-            assert_bits_eq(
-                &got,
-                &a.binary(&b, *op, l).unwrap(),
-                &format!("binary_cmp_i64 {op:?} layout #{k}"),
+    for dtype in [DType::I64, DType::I32, DType::I8, DType::U8, DType::Bool] {
+        for (k, l) in layouts().iter().enumerate().skip(1) {
+            let (a, b) = (
+                values(dtype, reach(&l.dims, &l.lhs_strides), &mut rng),
+                values(dtype, reach(&l.dims, &l.rhs_strides), &mut rng),
             );
+            let b = if dtype == DType::Bool { b } else { nonzero(b) };
+            for op in OPS {
+                let arithmetic = !matches!(op, BinaryOp::Cmp(_));
+                if (dtype == DType::Bool && arithmetic) || op == BinaryOp::Div {
+                    continue;
+                }
+                let got = binary_kernel(&a, &b, op, l, 2);
+                assert_bits_eq(
+                    &got,
+                    &a.binary(&b, op, l).unwrap(),
+                    &format!("binary {op:?} {dtype} layout #{k}"),
+                );
+            }
         }
     }
+}
+
+/// Known answers of the integer kernels, independent of the CPU backend.
+#[test]
+fn integer_kernels_known_answers() {
+    if !crate::ready() {
+        return;
+    }
+    let l = BinaryLayout {
+        dims: vec![5],
+        lhs_strides: vec![1],
+        rhs_strides: vec![1],
+    };
+    let a = CpuStorage::I8(vec![-128, 127, -7, 7, 100]);
+    let b = CpuStorage::I8(vec![-1, 2, 2, -2, 100]);
+    let run = |op| binary_kernel(&a, &b, op, &l, 1);
+    assert_eq!(run(BinaryOp::FloorDivide), CpuStorage::I8(vec![-128, 63, -4, -4, 1]));
+    assert_eq!(run(BinaryOp::Remainder), CpuStorage::I8(vec![0, 1, 1, -1, 0]));
+    assert_eq!(run(BinaryOp::Mul), CpuStorage::I8(vec![-128, -2, -14, -14, 16]));
+    assert_eq!(run(BinaryOp::Add), CpuStorage::I8(vec![127, -127, -5, 5, -56]));
+    assert_eq!(
+        run(BinaryOp::Cmp(CmpOp::Lt)),
+        CpuStorage::Bool(vec![true, false, true, false, false])
+    );
 }
 
 /// `magnitude_mask` of elementwise.rs.
@@ -285,6 +339,8 @@ fn magnitude_mask(dtype: DType) -> u64 {
         DType::F16 | DType::BF16 => 0x7fff,
         DType::F32 => 0x7fff_ffff,
         DType::F64 => 0x7fff_ffff_ffff_ffff,
+        DType::Bool | DType::U8 | DType::I8 => 0xff,
+        DType::I32 => 0xffff_ffff,
         DType::I64 => u64::MAX,
     }
 }
@@ -328,6 +384,10 @@ fn mask(dtype: DType, n: usize, rng: &mut Rng) -> CpuStorage {
                 .collect(),
         ),
         DType::I64 => CpuStorage::I64((0..n).map(|_| [0, 1, -1, i64::MIN, 0][rng.below(5) as usize]).collect()),
+        DType::I32 => CpuStorage::I32((0..n).map(|_| [0, 1, -1, i32::MIN, 0][rng.below(5) as usize]).collect()),
+        DType::I8 => CpuStorage::I8((0..n).map(|_| [0, 1, -1, i8::MIN, 0][rng.below(5) as usize]).collect()),
+        DType::U8 => CpuStorage::U8((0..n).map(|_| [0, 1, 255, 128, 0][rng.below(5) as usize]).collect()),
+        DType::Bool => CpuStorage::Bool((0..n).map(|_| rng.below(2) == 1).collect()),
     }
 }
 
@@ -336,7 +396,7 @@ fn where_cond_every_mask_and_value_width_matches_cpu() {
     if !crate::ready() {
         return;
     }
-    let all = [DType::F16, DType::BF16, DType::F32, DType::F64, DType::I64];
+    let all = DType::ALL;
     let mut rng = Rng(0x3e);
     let n = 777;
     for md in all {
@@ -344,6 +404,7 @@ fn where_cond_every_mask_and_value_width_matches_cpu() {
         for vd in all {
             let (t, f) = (values(vd, n, &mut rng), values(vd, n, &mut rng));
             let msfx = match md.size_in_bytes() {
+                1 => "m1",
                 2 => "m2",
                 4 => "m4",
                 _ => "m8",

@@ -3,14 +3,15 @@
 //! where the CPU misrounds, see `expected`; NaN results as NaN of the same sign). The 16-bit sources are exhaustive;
 //! f32, f64 and i64 sources are edge cases (halfway points of each narrower
 //! type, where a double rounding would show; overflow to infinity; subnormals;
-//! NaN with sign and payload; i64 saturation) plus random bit patterns.
+//! NaN with sign and payload; i64 saturation) plus random bit patterns. The
+//! bool, u8, i8 sources are exhaustive; i32 gets its edge cases and random values.
 
 use crate::{BLOCK, Rng, grid_for, launch, sentinel, sfx, sptr, sptr_mut};
 use half::{bf16, f16};
 use neurite::DType;
 use neurite::backend::{BackendStorage, CpuStorage};
 
-const DTYPES: [DType; 5] = [DType::F32, DType::F64, DType::F16, DType::BF16, DType::I64];
+const DTYPES: [DType; 9] = DType::ALL;
 
 /// Runs `cast_<src>_<dst>` over `x` as copy.rs's `to_dtype` launches it.
 fn cast_kernel(x: &CpuStorage, dst: DType, cap: u32) -> CpuStorage {
@@ -93,7 +94,7 @@ fn nan_sign(dtype: DType, b: u64) -> Option<bool> {
         DType::F64 => (f64::from_bits(b).is_nan(), b >> 63),
         DType::F16 => (f16::from_bits(b as u16).is_nan(), b >> 15 & 1),
         DType::BF16 => (bf16::from_bits(b as u16).is_nan(), b >> 15 & 1),
-        DType::I64 => (false, 0),
+        _ => (false, 0),
     };
     nan.then_some(sign == 1)
 }
@@ -361,4 +362,60 @@ fn sizes_around_the_block_and_grid_strides() {
             assert_eq!(got, expected(&x, dst), "cast f32 -> {dst}, n = {n}, cap {cap}");
         }
     }
+}
+
+#[test]
+fn every_bool_u8_i8_value_to_every_dtype() {
+    if !crate::ready() {
+        return;
+    }
+    check_all_destinations(&CpuStorage::Bool(vec![false, true, true, false]), 8);
+    check_all_destinations(&CpuStorage::U8((0..=u8::MAX).collect()), 8);
+    check_all_destinations(&CpuStorage::I8((i8::MIN..=i8::MAX).collect()), 8);
+}
+
+#[test]
+fn i32_edge_cases_and_random_values_to_every_dtype() {
+    if !crate::ready() {
+        return;
+    }
+    let mut rng = Rng(32);
+    let mut v = vec![
+        0,
+        1,
+        -1,
+        127,
+        128,
+        -128,
+        -129,
+        255,
+        256,
+        i32::MAX,
+        i32::MIN,
+        1 << 24,
+        (1 << 24) + 1,
+    ];
+    v.extend((0..2000).map(|_| rng.next_u64() as i32));
+    check_all_destinations(&CpuStorage::I32(v), 8);
+}
+
+/// Known answers of the new casts (PyTorch's rules), independent of the CPU backend.
+#[test]
+fn new_dtype_casts_known_answers() {
+    if !crate::ready() {
+        return;
+    }
+    let x = CpuStorage::F32(vec![2.7, -2.7, 0.0, -0.0, f32::NAN, 300.5, -1.0]);
+    assert_eq!(
+        cast_kernel(&x, DType::U8, 4),
+        CpuStorage::U8(vec![2, 254, 0, 0, 0, 44, 255])
+    );
+    assert_eq!(
+        cast_kernel(&x, DType::Bool, 4),
+        CpuStorage::Bool(vec![true, true, false, false, true, true, true])
+    );
+    assert_eq!(
+        cast_kernel(&CpuStorage::I64(vec![300, -129, (1 << 40) + 7]), DType::I8, 4),
+        CpuStorage::I8(vec![44, 127, 7])
+    );
 }

@@ -11,7 +11,7 @@ use half::{bf16, f16};
 use neurite::backend::{BackendStorage, CpuStorage};
 use neurite::{DType, Error};
 
-const ALL: [DType; 5] = [DType::F16, DType::BF16, DType::F32, DType::F64, DType::I64];
+const ALL: [DType; 9] = DType::ALL;
 const FLOATS: [DType; 4] = [DType::F32, DType::F64, DType::F16, DType::BF16];
 
 const I_SELECT: u64 = 1;
@@ -27,6 +27,9 @@ fn ints(dtype: DType, n: usize, rng: &mut Rng) -> CpuStorage {
         DType::F16 => CpuStorage::F16(v.iter().map(|&x| f16::from_f64(x as f64)).collect()),
         DType::BF16 => CpuStorage::BF16(v.iter().map(|&x| bf16::from_f64(x as f64)).collect()),
         DType::I64 => CpuStorage::I64(v.iter().map(|&x| x * 1_000_000_007).collect()),
+        other => CpuStorage::I64(v.iter().map(|&x| x * 13).collect())
+            .to_dtype(other)
+            .unwrap(),
     }
 }
 
@@ -116,8 +119,14 @@ fn index_select_matches_cpu() {
             let ids: Vec<i64> = (0..23).map(|_| rng.below(view.1 as u64) as i64).collect();
             let (got, err) = move_kernel("index_select", &x, &ids, view, ids.len());
             assert_eq!(err, [0; 4], "index_select {dtype} {view:?}: error record");
-            let want = x.index_select(&CpuStorage::I64(ids), view.0, view.1, view.2).unwrap();
+            let want = x
+                .index_select(&CpuStorage::I64(ids.clone()), view.0, view.1, view.2)
+                .unwrap();
             assert_bits_eq(&got, &want, &format!("index_select {dtype} {view:?}"));
+            // i32 indices select the same elements on the CPU (the CUDA backend
+            // widens them with cast_i32_i64 before this kernel).
+            let ids32 = CpuStorage::I32(ids.iter().map(|&i| i as i32).collect());
+            assert_eq!(x.index_select(&ids32, view.0, view.1, view.2).unwrap(), want);
         }
     }
 }
@@ -288,4 +297,18 @@ fn zero_where(g: &CpuStorage, f: impl Fn(usize) -> bool) -> CpuStorage {
         }
     }
     CpuStorage::F64(v).to_dtype(g.dtype()).unwrap()
+}
+
+/// The CUDA backend widens i32 indices with cast_i32_i64 before an index kernel.
+#[test]
+fn i32_indices_widen_exactly() {
+    if !crate::ready() {
+        return;
+    }
+    let ids: Vec<i32> = vec![0, 5, i32::MAX, -1, i32::MIN, 7];
+    let mut out = sentinel(DType::I64, ids.len());
+    let (o, ip, n) = (sptr_mut(&mut out), crate::dptr(&ids), ids.len() as u64);
+    // SAFETY: cast_i32_i64(i64* out, const i32* x, u64 n): both hold n elements, live.
+    unsafe { launch("cast_i32_i64", grid_for(ids.len(), 3), &[&o, &ip, &n], false) };
+    assert_eq!(out, CpuStorage::I64(ids.iter().map(|&i| i as i64).collect()));
 }

@@ -174,6 +174,10 @@ pub fn bits(s: &CpuStorage) -> Vec<u64> {
         CpuStorage::F16(v) => v.iter().map(|x| x.to_bits() as u64).collect(),
         CpuStorage::BF16(v) => v.iter().map(|x| x.to_bits() as u64).collect(),
         CpuStorage::I64(v) => v.iter().map(|&x| x as u64).collect(),
+        CpuStorage::Bool(v) => v.iter().map(|&x| x as u64).collect(),
+        CpuStorage::U8(v) => v.iter().map(|&x| x as u64).collect(),
+        CpuStorage::I8(v) => v.iter().map(|&x| x as u8 as u64).collect(),
+        CpuStorage::I32(v) => v.iter().map(|&x| x as u32 as u64).collect(),
     }
 }
 
@@ -185,6 +189,10 @@ pub fn sptr(s: &CpuStorage) -> u64 {
         CpuStorage::F16(v) => dptr(v),
         CpuStorage::BF16(v) => dptr(v),
         CpuStorage::I64(v) => dptr(v),
+        CpuStorage::Bool(v) => dptr(v),
+        CpuStorage::U8(v) => dptr(v),
+        CpuStorage::I8(v) => dptr(v),
+        CpuStorage::I32(v) => dptr(v),
     }
 }
 
@@ -196,6 +204,10 @@ pub fn sptr_mut(s: &mut CpuStorage) -> u64 {
         CpuStorage::F16(v) => dptr_mut(v),
         CpuStorage::BF16(v) => dptr_mut(v),
         CpuStorage::I64(v) => dptr_mut(v),
+        CpuStorage::Bool(v) => dptr_mut(v),
+        CpuStorage::U8(v) => dptr_mut(v),
+        CpuStorage::I8(v) => dptr_mut(v),
+        CpuStorage::I32(v) => dptr_mut(v),
     }
 }
 
@@ -218,6 +230,7 @@ pub fn sfx(dtype: DType) -> &'static str {
 /// Suffix of the kernels that only move bits (`bytes_sfx` in launch.rs).
 pub fn bytes_sfx(dtype: DType) -> &'static str {
     match dtype.size_in_bytes() {
+        1 => "b1",
         2 => "b2",
         4 => "b4",
         _ => "b8",

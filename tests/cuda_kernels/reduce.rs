@@ -38,12 +38,19 @@ fn reduce_kernel(x: &CpuStorage, op: ReduceOp, (outer, len, inner): (usize, usiz
     let outputs = outer * inner;
     let arg = matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin);
     let mut out = sentinel(if arg { DType::I64 } else { x.dtype() }, outputs);
-    let name = format!(
-        "{}_{}_{}",
-        if arg { "argreduce" } else { "reduce" },
-        if block { "block" } else { "thread" },
-        sfx(x.dtype())
-    );
+    // Integer sum/max/min run one thread per output (reduce.rs `reduce_int`).
+    let int = !arg && x.dtype().is_int();
+    let block = block && !int;
+    let name = if int {
+        format!("reduce_int_{}", sfx(x.dtype()))
+    } else {
+        format!(
+            "{}_{}_{}",
+            if arg { "argreduce" } else { "reduce" },
+            if block { "block" } else { "thread" },
+            sfx(x.dtype())
+        )
+    };
     let (o, xp, ou, l, i, c) = (
         sptr_mut(&mut out),
         sptr(x),
@@ -278,6 +285,45 @@ fn empty_axis_is_a_fill_with_the_cpu_identity() {
             let want = x.reduce(op, 3, 0, 5).unwrap();
             let got = crate::copy::fill_kernel(dtype, value, 15, 1);
             assert_bits_eq(&got, &want, &format!("{op:?} {dtype} over an empty axis"));
+        }
+    }
+}
+
+/// Integer sum (wrapping), max and min, and argmax/argmin of every integer type
+/// and bool, bit-exact against the CPU.
+#[test]
+fn integer_reductions_are_bit_exact() {
+    if !crate::ready() {
+        return;
+    }
+    let mut rng = Rng(0x1a7);
+    for (shape, block) in shapes() {
+        let n = shape.0 * shape.1 * shape.2;
+        let v: Vec<i64> = (0..n)
+            .map(|k| {
+                if k % 97 == 5 {
+                    i64::MAX - k as i64
+                } else {
+                    rng.below(300) as i64 - 150
+                }
+            })
+            .collect();
+        for dtype in [DType::I64, DType::I32, DType::I8, DType::U8, DType::Bool] {
+            let x = CpuStorage::I64(v.clone()).to_dtype(dtype).unwrap();
+            let mut ops = vec![ReduceOp::ArgMax, ReduceOp::ArgMin];
+            if dtype != DType::Bool {
+                ops.extend([ReduceOp::Max, ReduceOp::Min]);
+            }
+            if dtype == DType::I64 {
+                ops.push(ReduceOp::Sum);
+            }
+            for op in ops {
+                assert_bits_eq(
+                    &reduce_kernel(&x, op, shape, block),
+                    &x.reduce(op, shape.0, shape.1, shape.2).unwrap(),
+                    &format!("{op:?} {dtype} {shape:?} block={block}"),
+                );
+            }
         }
     }
 }

@@ -165,12 +165,24 @@ fn inputs(n: usize) -> Vec<f64> {
 fn unary_kernel(x: &CpuStorage, op: UnaryOp, cap: u32) -> CpuStorage {
     let n = x.len();
     let (code, p0, p1) = unary_code(op);
-    let mut out = sentinel(x.dtype(), n);
+    let cmp = matches!(op, UnaryOp::CmpScalar(..));
+    let mut out = sentinel(if cmp { DType::Bool } else { x.dtype() }, n);
     let (o, xp, n64) = (sptr_mut(&mut out), sptr(x), n as u64);
-    if x.dtype() == DType::I64 {
-        // SAFETY: cmp_scalar_i64(i64* out, const i64* x, u64 n, int code, double s):
-        // both buffers hold n i64 and outlive the call; only indices below n are touched.
-        unsafe { launch("cmp_scalar_i64", grid_for(n, cap), &[&o, &xp, &n64, &code, &p0], false) };
+    if cmp {
+        let name = format!("cmp_scalar_{}", sfx(x.dtype()));
+        // SAFETY: cmp_scalar_<T>(bool* out, const T* x, u64 n, int code, double s):
+        // `out` holds n bools and `x` n elements of T, both outlive the call; only
+        // indices below n are touched.
+        unsafe { launch(&name, grid_for(n, cap), &[&o, &xp, &n64, &code, &p0], false) };
+    } else if x.dtype().is_int() {
+        let (lo, hi) = match op {
+            UnaryOp::Clamp { min, max } => int_bounds(x.dtype(), min, max),
+            _ => (0i64, 0i64),
+        };
+        let name = format!("unary_{}", sfx(x.dtype()));
+        // SAFETY: unary_<int>(T* out, const T* x, u64 n, int code, i64 lo, i64 hi):
+        // both buffers hold n elements of T and outlive the call; only indices below n are touched.
+        unsafe { launch(&name, grid_for(n, cap), &[&o, &xp, &n64, &code, &lo, &hi], false) };
     } else {
         let name = format!("unary_{}", sfx(x.dtype()));
         // SAFETY: unary_<T>(T* out, const T* x, u64 n, int code, double p0, double p1):
@@ -200,7 +212,7 @@ fn close(dtype: DType, x: f64, got: u64, want: u64) -> bool {
             let (g, w) = (bf16::from_bits(got as u16), bf16::from_bits(want as u16));
             ulps_u16(got as u16, want as u16, 0x7f80) <= 1 || abs_ok(g.to_f64(), w.to_f64(), f32::EPSILON as f64)
         }
-        DType::I64 => got == want,
+        _ => got == want,
     }
 }
 
@@ -210,7 +222,7 @@ fn is_nan_bits(dtype: DType, b: u64) -> bool {
         DType::F64 => f64::from_bits(b).is_nan(),
         DType::F16 => f16::from_bits(b as u16).is_nan(),
         DType::BF16 => bf16::from_bits(b as u16).is_nan(),
-        DType::I64 => false,
+        _ => false,
     }
 }
 
@@ -297,6 +309,60 @@ fn cmp_scalar_i64_matches_cpu() {
                 &unary_kernel(&x, op, 2),
                 &x.unary(op).unwrap(),
                 &format!("cmp_scalar_i64 {c:?} {s}"),
+            );
+        }
+    }
+}
+
+/// The clamp bounds elementwise.rs passes for an integer dtype (`clamp_bounds`
+/// of the CPU backend), restated: ceil of the lower bound and floor of the upper
+/// one, within the type's range.
+fn int_bounds(dtype: DType, min: f64, max: f64) -> (i64, i64) {
+    let (lo, hi) = match dtype {
+        DType::U8 => (0, 255),
+        DType::I8 => (-128, 127),
+        DType::I32 => (i32::MIN as i64, i32::MAX as i64),
+        _ => (i64::MIN, i64::MAX),
+    };
+    let b = |v: f64| (v as i64).clamp(lo, hi);
+    (b(min.ceil()), b(max.floor()))
+}
+
+/// Comparisons of every dtype and the integer maps, bit-exact against the CPU.
+#[test]
+fn integer_and_bool_maps_match_cpu() {
+    if !crate::ready() {
+        return;
+    }
+    let v = inputs(1501);
+    for dtype in [DType::I64, DType::I32, DType::I8, DType::U8, DType::Bool] {
+        let x = storage(dtype, &v);
+        let mut ops: Vec<UnaryOp> = CMPS
+            .iter()
+            .flat_map(|&c| {
+                [
+                    UnaryOp::CmpScalar(c, 0.1),
+                    UnaryOp::CmpScalar(c, 2.0),
+                    UnaryOp::CmpScalar(c, -3.0),
+                ]
+            })
+            .collect();
+        if dtype != DType::Bool {
+            ops.extend([
+                UnaryOp::Neg,
+                UnaryOp::Abs,
+                UnaryOp::Sign,
+                UnaryOp::Sqr,
+                UnaryOp::Relu,
+                UnaryOp::Clamp { min: -7.5, max: 100.2 },
+                UnaryOp::Clamp { min: -1e30, max: 3.0 },
+            ]);
+        }
+        for op in ops {
+            assert_bits_eq(
+                &unary_kernel(&x, op, 3),
+                &x.unary(op).unwrap(),
+                &format!("unary {op:?} {dtype}"),
             );
         }
     }

@@ -64,8 +64,12 @@ fn manual_grads(model: &Sequential, x: &Tensor, y: &Tensor, article_bug: bool) -
         if article_bug {
             d3 = d3.mul(&a3.mul(&a3.affine(-1.0, 1.0)?)?)?;
         }
-        let d2 = d3.matmul(&p["4.weight"])?.mul(&z2.gt_scalar(0.0)?)?;
-        let d1 = d2.matmul(&p["2.weight"])?.mul(&z1.gt_scalar(0.0)?)?;
+        let d2 = d3
+            .matmul(&p["4.weight"])?
+            .mul(&z2.gt_scalar(0.0)?.to_dtype(z2.dtype())?)?;
+        let d1 = d2
+            .matmul(&p["2.weight"])?
+            .mul(&z1.gt_scalar(0.0)?.to_dtype(z1.dtype())?)?;
         let mut out = Vec::new();
         for (l, d, input) in [(0, &d1, x), (2, &d2, &a1), (4, &d3, &a2)] {
             out.push((format!("{l}.weight"), d.t()?.matmul(input)?.to_vec::<f64>()?));

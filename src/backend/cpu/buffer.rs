@@ -12,20 +12,21 @@ use std::sync::OnceLock;
 /// allocation is a valid buffer of zeros.
 ///
 /// # Safety
-/// Implementors must be plain numbers with no padding and no invalid bit
-/// patterns, for which all-zero bytes read as `0`.
+/// Implementors must be plain values with no padding for which all-zero bytes
+/// are a valid value reading as `0` (or `false`).
 pub(crate) unsafe trait ZeroBits: Copy {}
 
 /// One `unsafe impl` per listed type, each covered by the comment inside.
 macro_rules! zero_bits {
     ($($t:ty),*) => {$(
         // SAFETY: `$t` is an IEEE float (f32, f64, and half's f16/bf16, which
-        // are `repr(transparent)` over `u16`) or a two's-complement integer:
-        // no padding, every bit pattern valid, and all-zero bytes read as +0 / 0.
+        // are `repr(transparent)` over `u16`), a two's-complement integer, or
+        // `bool` (one byte whose all-zero pattern is the valid value `false`):
+        // no padding, and all-zero bytes read as +0 / 0 / false.
         unsafe impl ZeroBits for $t {}
     )*};
 }
-zero_bits!(f32, f64, f16, bf16, i64);
+zero_bits!(f32, f64, f16, bf16, i64, i32, i8, u8, bool);
 
 /// What this machine could ever hold: physical memory plus swap. Requests
 /// above it are refused up front, so the answer does not depend on the

@@ -3,8 +3,8 @@
 use super::buffer;
 use super::float::CpuFloat;
 use super::parallel::{PAR_CHUNK, PAR_MIN_ELEMS};
-use crate::Result;
 use crate::backend::{BinaryLayout, BinaryOp, CmpOp, UnaryOp};
+use crate::{Result, WithDType};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
@@ -120,7 +120,7 @@ pub(super) fn unary<T: CpuFloat>(x: &[T], op: UnaryOp) -> Result<Vec<T>> {
                 if v > hi { hi } else { v }
             })
         }
-        UnaryOp::CmpScalar(cmp, s) => compare_scalar(x, cmp, s),
+        UnaryOp::CmpScalar(cmp, s) => compare_scalar(x, cmp, s).map(|m| m.into_iter().map(bool_to).collect()),
         UnaryOp::Erf => map(x, |v| v.erf()),
         UnaryOp::Sin => map(x, |v| v.sin()),
         UnaryOp::Cos => map(x, |v| v.cos()),
@@ -153,15 +153,34 @@ pub(super) fn unary<T: CpuFloat>(x: &[T], op: UnaryOp) -> Result<Vec<T>> {
 
 /// Compares against an `f64` scalar exactly (the value widened, never the
 /// scalar narrowed), with the comparison chosen once rather than per element
-/// so that each loop vectorises.
-fn compare_scalar<T: CpuFloat>(x: &[T], cmp: CmpOp, s: f64) -> Result<Vec<T>> {
+/// so that each loop vectorises. Works on every dtype (`true` is 1).
+pub(super) fn compare_scalar<T: WithDType>(x: &[T], cmp: CmpOp, s: f64) -> Result<Vec<bool>> {
     match cmp {
-        CmpOp::Eq => map(x, move |v| bool_to(v.to_f64() == s)),
-        CmpOp::Ne => map(x, move |v| bool_to(v.to_f64() != s)),
-        CmpOp::Lt => map(x, move |v| bool_to(v.to_f64() < s)),
-        CmpOp::Le => map(x, move |v| bool_to(v.to_f64() <= s)),
-        CmpOp::Gt => map(x, move |v| bool_to(v.to_f64() > s)),
-        CmpOp::Ge => map(x, move |v| bool_to(v.to_f64() >= s)),
+        CmpOp::Eq => map(x, move |v| v.to_f64() == s),
+        CmpOp::Ne => map(x, move |v| v.to_f64() != s),
+        CmpOp::Lt => map(x, move |v| v.to_f64() < s),
+        CmpOp::Le => map(x, move |v| v.to_f64() <= s),
+        CmpOp::Gt => map(x, move |v| v.to_f64() > s),
+        CmpOp::Ge => map(x, move |v| v.to_f64() >= s),
+    }
+}
+
+/// Element-wise comparison of two buffers of one dtype, as a `bool` mask.
+/// `PartialOrd` on the stored type is exact (integers are never widened,
+/// and the 16-bit floats order as their values).
+pub(super) fn compare<T: PartialOrd + Copy + Send + Sync>(
+    a: &[T],
+    b: &[T],
+    cmp: CmpOp,
+    layout: &BinaryLayout,
+) -> Result<Vec<bool>> {
+    match cmp {
+        CmpOp::Eq => binary_map(a, b, layout, |x, y| x == y),
+        CmpOp::Ne => binary_map(a, b, layout, |x, y| x != y),
+        CmpOp::Lt => binary_map(a, b, layout, |x, y| x < y),
+        CmpOp::Le => binary_map(a, b, layout, |x, y| x <= y),
+        CmpOp::Gt => binary_map(a, b, layout, |x, y| x > y),
+        CmpOp::Ge => binary_map(a, b, layout, |x, y| x >= y),
     }
 }
 
@@ -173,13 +192,23 @@ pub(super) fn binary<T: CpuFloat>(a: &[T], b: &[T], op: BinaryOp, layout: &Binar
         BinaryOp::Div => binary_map(a, b, layout, |x, y| x / y),
         BinaryOp::Maximum => binary_map(a, b, layout, |x, y| if x >= y || x.is_nan() { x } else { y }),
         BinaryOp::Minimum => binary_map(a, b, layout, |x, y| if x <= y || x.is_nan() { x } else { y }),
-        BinaryOp::Cmp(CmpOp::Eq) => binary_map(a, b, layout, |x, y| bool_to(x == y)),
-        BinaryOp::Cmp(CmpOp::Ne) => binary_map(a, b, layout, |x, y| bool_to(x != y)),
-        BinaryOp::Cmp(CmpOp::Lt) => binary_map(a, b, layout, |x, y| bool_to(x < y)),
-        BinaryOp::Cmp(CmpOp::Le) => binary_map(a, b, layout, |x, y| bool_to(x <= y)),
-        BinaryOp::Cmp(CmpOp::Gt) => binary_map(a, b, layout, |x, y| bool_to(x > y)),
-        BinaryOp::Cmp(CmpOp::Ge) => binary_map(a, b, layout, |x, y| bool_to(x >= y)),
         BinaryOp::Pow => binary_map(a, b, layout, |x, y| x.powf(y)),
+        BinaryOp::FloorDivide => binary_map(a, b, layout, |x, y| (x / y).floor()),
+        BinaryOp::Remainder => binary_map(a, b, layout, float_remainder),
+        // Comparisons produce `bool` (see `compare`); the storage layer routes them there.
+        BinaryOp::Cmp(c) => compare(a, b, c, layout).map(|m| m.into_iter().map(bool_to).collect()),
+    }
+}
+
+/// PyTorch's `remainder` for floats: the result has the sign of the divisor
+/// (`fmod`, then shifted by `y` when the signs differ).
+#[inline]
+fn float_remainder<T: CpuFloat>(x: T, y: T) -> T {
+    let r = x % y;
+    if r != T::zero() && ((r < T::zero()) != (y < T::zero())) {
+        r + y
+    } else {
+        r
     }
 }
 

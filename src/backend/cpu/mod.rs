@@ -8,6 +8,7 @@ mod copy;
 mod elementwise;
 mod float;
 mod index;
+pub(crate) mod int;
 mod matmul;
 mod parallel;
 mod reduce;
@@ -29,6 +30,10 @@ pub enum CpuStorage {
     F16(Vec<f16>),
     BF16(Vec<bf16>),
     I64(Vec<i64>),
+    Bool(Vec<bool>),
+    U8(Vec<u8>),
+    I8(Vec<i8>),
+    I32(Vec<i32>),
 }
 
 /// Runs `$body` with `$v` bound to the buffer as `&[f32]` or `&[f64]` (the
@@ -54,13 +59,7 @@ macro_rules! float_map {
                 let $v: &[f32] = &wide;
                 CpuStorage::BF16(float::narrow_bf16(&$body?)?)
             }
-            CpuStorage::I64(_) => {
-                return Err(Error::UnsupportedDType {
-                    op: $op,
-                    dtype: DType::I64,
-                    hint: " (cast to a float dtype first)",
-                });
-            }
+            other => return Err(not_float($op, other.dtype())),
         }
     };
 }
@@ -94,13 +93,7 @@ macro_rules! float_map2 {
                     rhs: b.dtype(),
                 });
             }
-            (a, _) => {
-                return Err(Error::UnsupportedDType {
-                    op: $op,
-                    dtype: a.dtype(),
-                    hint: " (cast to a float dtype first)",
-                });
-            }
+            (a, _) => return Err(not_float($op, a.dtype())),
         }
     };
 }
@@ -115,8 +108,114 @@ macro_rules! any_map {
             CpuStorage::F16($v) => CpuStorage::F16($body?),
             CpuStorage::BF16($v) => CpuStorage::BF16($body?),
             CpuStorage::I64($v) => CpuStorage::I64($body?),
+            CpuStorage::Bool($v) => CpuStorage::Bool($body?),
+            CpuStorage::U8($v) => CpuStorage::U8($body?),
+            CpuStorage::I8($v) => CpuStorage::I8($body?),
+            CpuStorage::I32($v) => CpuStorage::I32($body?),
         }
     };
+}
+
+/// Runs `$body` for any dtype with `$v` bound to the raw slice, returning
+/// what the body returns (not re-wrapped into storage).
+macro_rules! any_ref {
+    ($s:expr, |$v:ident| $body:expr) => {
+        match $s {
+            CpuStorage::F32($v) => $body,
+            CpuStorage::F64($v) => $body,
+            CpuStorage::F16($v) => $body,
+            CpuStorage::BF16($v) => $body,
+            CpuStorage::I64($v) => $body,
+            CpuStorage::Bool($v) => $body,
+            CpuStorage::U8($v) => $body,
+            CpuStorage::I8($v) => $body,
+            CpuStorage::I32($v) => $body,
+        }
+    };
+}
+
+/// Like `any_map!` for two buffers that must share a dtype.
+macro_rules! any_map2 {
+    ($a:expr, $b:expr, $op:expr, |$x:ident, $y:ident| $body:expr) => {
+        match ($a, $b) {
+            (CpuStorage::F32($x), CpuStorage::F32($y)) => CpuStorage::F32($body?),
+            (CpuStorage::F64($x), CpuStorage::F64($y)) => CpuStorage::F64($body?),
+            (CpuStorage::F16($x), CpuStorage::F16($y)) => CpuStorage::F16($body?),
+            (CpuStorage::BF16($x), CpuStorage::BF16($y)) => CpuStorage::BF16($body?),
+            (CpuStorage::I64($x), CpuStorage::I64($y)) => CpuStorage::I64($body?),
+            (CpuStorage::Bool($x), CpuStorage::Bool($y)) => CpuStorage::Bool($body?),
+            (CpuStorage::U8($x), CpuStorage::U8($y)) => CpuStorage::U8($body?),
+            (CpuStorage::I8($x), CpuStorage::I8($y)) => CpuStorage::I8($body?),
+            (CpuStorage::I32($x), CpuStorage::I32($y)) => CpuStorage::I32($body?),
+            (a, b) => {
+                return Err(Error::DTypeMismatch {
+                    op: $op,
+                    lhs: a.dtype(),
+                    rhs: b.dtype(),
+                });
+            }
+        }
+    };
+}
+
+/// Like `any_ref!` for two buffers that must share a dtype.
+macro_rules! any_ref2 {
+    ($a:expr, $b:expr, $op:expr, |$x:ident, $y:ident| $body:expr) => {
+        match ($a, $b) {
+            (CpuStorage::F32($x), CpuStorage::F32($y)) => $body,
+            (CpuStorage::F64($x), CpuStorage::F64($y)) => $body,
+            (CpuStorage::F16($x), CpuStorage::F16($y)) => $body,
+            (CpuStorage::BF16($x), CpuStorage::BF16($y)) => $body,
+            (CpuStorage::I64($x), CpuStorage::I64($y)) => $body,
+            (CpuStorage::Bool($x), CpuStorage::Bool($y)) => $body,
+            (CpuStorage::U8($x), CpuStorage::U8($y)) => $body,
+            (CpuStorage::I8($x), CpuStorage::I8($y)) => $body,
+            (CpuStorage::I32($x), CpuStorage::I32($y)) => $body,
+            (a, b) => {
+                return Err(Error::DTypeMismatch {
+                    op: $op,
+                    lhs: a.dtype(),
+                    rhs: b.dtype(),
+                });
+            }
+        }
+    };
+}
+
+/// Runs `$body` for the integer dtypes with `$v` bound to the slice, wrapping
+/// the result back into storage of the same dtype; `$other` for the rest.
+macro_rules! int_map {
+    ($s:expr, |$v:ident| $body:expr, $other:ident => $fallback:expr) => {
+        match $s {
+            CpuStorage::I64($v) => CpuStorage::I64($body?),
+            CpuStorage::U8($v) => CpuStorage::U8($body?),
+            CpuStorage::I8($v) => CpuStorage::I8($body?),
+            CpuStorage::I32($v) => CpuStorage::I32($body?),
+            $other => $fallback,
+        }
+    };
+}
+
+/// Like `int_map!` for two buffers of the same integer dtype.
+macro_rules! int_map2 {
+    ($a:expr, $b:expr, |$x:ident, $y:ident| $body:expr, $other:pat => $fallback:expr) => {
+        match ($a, $b) {
+            (CpuStorage::I64($x), CpuStorage::I64($y)) => CpuStorage::I64($body?),
+            (CpuStorage::U8($x), CpuStorage::U8($y)) => CpuStorage::U8($body?),
+            (CpuStorage::I8($x), CpuStorage::I8($y)) => CpuStorage::I8($body?),
+            (CpuStorage::I32($x), CpuStorage::I32($y)) => CpuStorage::I32($body?),
+            $other => $fallback,
+        }
+    };
+}
+
+/// The error for a float-only op reached with an integer or bool buffer.
+pub(crate) fn not_float(op: &'static str, dtype: DType) -> Error {
+    Error::UnsupportedDType {
+        op,
+        dtype,
+        hint: " (defined for float dtypes only: cast with to_dtype(DType::F32) first)",
+    }
 }
 
 impl CpuStorage {
@@ -139,7 +238,11 @@ impl CpuStorage {
             DType::F64 => make!(F64, value),
             DType::F16 => make!(F16, <f16 as WithDType>::from_f64(value)),
             DType::BF16 => make!(BF16, <bf16 as WithDType>::from_f64(value)),
-            DType::I64 => make!(I64, value as i64),
+            DType::I64 => make!(I64, <i64 as WithDType>::from_f64(value)),
+            DType::Bool => make!(Bool, value != 0.0),
+            DType::U8 => make!(U8, <u8 as WithDType>::from_f64(value)),
+            DType::I8 => make!(I8, <i8 as WithDType>::from_f64(value)),
+            DType::I32 => make!(I32, <i32 as WithDType>::from_f64(value)),
         })
     }
 
@@ -148,34 +251,33 @@ impl CpuStorage {
         if let Some(s) = T::from_cpu_storage(self) {
             return buffer::copy_of(s);
         }
-        let n = self.len();
-        match self {
-            CpuStorage::F32(v) => buffer::collect(n, v.iter().map(|&x| T::from_f64(x as f64))),
-            CpuStorage::F64(v) => buffer::collect(n, v.iter().map(|&x| T::from_f64(x))),
-            CpuStorage::F16(v) => buffer::collect(n, v.iter().map(|&x| T::from_f64(x.to_f64()))),
-            CpuStorage::BF16(v) => buffer::collect(n, v.iter().map(|&x| T::from_f64(x.to_f64()))),
-            CpuStorage::I64(v) => buffer::collect(n, v.iter().map(|&x| T::from_f64(x as f64))),
-        }
+        // PyTorch's casts: floats truncate toward zero into integers, nonzero
+        // is `true`, integers wrap into narrower integers (`WithDType::cast_from`).
+        any_ref!(self, |v| buffer::par_map(v, |&x| T::cast_from(x)))
     }
 
     /// A copy, or `OutOfMemory` (`clone` aborts the process instead).
     pub fn try_clone(&self) -> Result<CpuStorage> {
-        Ok(match self {
-            CpuStorage::F32(v) => CpuStorage::F32(buffer::copy_of(v)?),
-            CpuStorage::F64(v) => CpuStorage::F64(buffer::copy_of(v)?),
-            CpuStorage::F16(v) => CpuStorage::F16(buffer::copy_of(v)?),
-            CpuStorage::BF16(v) => CpuStorage::BF16(buffer::copy_of(v)?),
-            CpuStorage::I64(v) => CpuStorage::I64(buffer::copy_of(v)?),
-        })
+        Ok(any_map!(self, |v| buffer::copy_of(v)))
     }
 
-    fn ids(&self, op: &'static str) -> Result<&[i64]> {
+    /// The buffer as `i64` indices: borrowed for `I64`, widened for `I32`.
+    fn ids(&self, op: &'static str) -> Result<std::borrow::Cow<'_, [i64]>> {
         match self {
-            CpuStorage::I64(v) => Ok(v),
+            CpuStorage::I64(v) => Ok(std::borrow::Cow::Borrowed(v)),
+            CpuStorage::I32(v) => Ok(std::borrow::Cow::Owned(buffer::par_map(v, |&i| i as i64)?)),
             other => Err(Error::invalid(
                 op,
-                format!("indices must have dtype i64, got {}", other.dtype()),
+                format!("indices must have dtype i64 or i32, got {}", other.dtype()),
             )),
+        }
+    }
+
+    /// The elements as a `bool` mask (nonzero is `true`, NaN included).
+    pub(crate) fn to_mask(&self) -> Result<std::borrow::Cow<'_, [bool]>> {
+        match self {
+            CpuStorage::Bool(v) => Ok(std::borrow::Cow::Borrowed(v)),
+            other => Ok(std::borrow::Cow::Owned(other.to_vec::<bool>()?)),
         }
     }
 }
@@ -188,6 +290,10 @@ impl BackendStorage for CpuStorage {
             CpuStorage::F16(_) => DType::F16,
             CpuStorage::BF16(_) => DType::BF16,
             CpuStorage::I64(_) => DType::I64,
+            CpuStorage::Bool(_) => DType::Bool,
+            CpuStorage::U8(_) => DType::U8,
+            CpuStorage::I8(_) => DType::I8,
+            CpuStorage::I32(_) => DType::I32,
         }
     }
 
@@ -196,13 +302,7 @@ impl BackendStorage for CpuStorage {
     }
 
     fn len(&self) -> usize {
-        match self {
-            CpuStorage::F32(v) => v.len(),
-            CpuStorage::F64(v) => v.len(),
-            CpuStorage::F16(v) => v.len(),
-            CpuStorage::BF16(v) => v.len(),
-            CpuStorage::I64(v) => v.len(),
-        }
+        any_ref!(self, |v| v.len())
     }
 
     fn to_cpu(&self) -> Result<CpuStorage> {
@@ -210,50 +310,32 @@ impl BackendStorage for CpuStorage {
     }
 
     fn unary(&self, op: UnaryOp) -> Result<Self> {
-        if let (CpuStorage::I64(v), UnaryOp::CmpScalar(c, s)) = (self, op) {
-            return Ok(CpuStorage::I64(buffer::collect(
-                v.len(),
-                v.iter().map(|&x| c.eval(x as f64, s) as i64),
-            )?));
+        if let UnaryOp::CmpScalar(c, s) = op {
+            return Ok(CpuStorage::Bool(any_ref!(self, |v| elementwise::compare_scalar(
+                v, c, s
+            ))?));
         }
-        Ok(float_map!(self, "unary", |v| elementwise::unary(v, op)))
+        Ok(int_map!(self, |v| int::unary(v, op), other => {
+            float_map!(other, "unary", |v| elementwise::unary(v, op))
+        }))
     }
 
     fn binary(&self, rhs: &Self, op: BinaryOp, layout: &BinaryLayout) -> Result<Self> {
-        if let (CpuStorage::I64(a), CpuStorage::I64(b), BinaryOp::Cmp(c)) = (self, rhs, op) {
-            return Ok(CpuStorage::I64(elementwise::binary_map(a, b, layout, |x, y| {
-                c.eval(x as f64, y as f64) as i64
+        if let BinaryOp::Cmp(c) = op {
+            return Ok(CpuStorage::Bool(any_ref2!(self, rhs, "binary", |a, b| {
+                elementwise::compare(a, b, c, layout)
             })?));
         }
-        Ok(float_map2!(self, rhs, "binary", |a, b| elementwise::binary(
-            a, b, op, layout
-        )))
+        Ok(int_map2!(self, rhs, |a, b| int::binary(a, b, op, layout), (a, b) => {
+            float_map2!(a, b, "binary", |a, b| elementwise::binary(a, b, op, layout))
+        }))
     }
 
     fn where_cond(&self, on_true: &Self, on_false: &Self) -> Result<Self> {
-        let n = self.len();
-        let mask: Vec<bool> = match self {
-            CpuStorage::I64(v) => buffer::collect(n, v.iter().map(|&x| x != 0))?,
-            CpuStorage::F32(v) => buffer::collect(n, v.iter().map(|&x| x != 0.0))?,
-            CpuStorage::F64(v) => buffer::collect(n, v.iter().map(|&x| x != 0.0))?,
-            CpuStorage::F16(v) => buffer::collect(n, v.iter().map(|&x| x.to_f32() != 0.0))?,
-            CpuStorage::BF16(v) => buffer::collect(n, v.iter().map(|&x| x.to_f32() != 0.0))?,
-        };
-        if on_true.dtype() != on_false.dtype() {
-            return Err(Error::DTypeMismatch {
-                op: "where_cond",
-                lhs: on_true.dtype(),
-                rhs: on_false.dtype(),
-            });
-        }
-        Ok(match (on_true, on_false) {
-            (CpuStorage::F32(t), CpuStorage::F32(f)) => CpuStorage::F32(elementwise::select(&mask, t, f)?),
-            (CpuStorage::F64(t), CpuStorage::F64(f)) => CpuStorage::F64(elementwise::select(&mask, t, f)?),
-            (CpuStorage::F16(t), CpuStorage::F16(f)) => CpuStorage::F16(elementwise::select(&mask, t, f)?),
-            (CpuStorage::BF16(t), CpuStorage::BF16(f)) => CpuStorage::BF16(elementwise::select(&mask, t, f)?),
-            (CpuStorage::I64(t), CpuStorage::I64(f)) => CpuStorage::I64(elementwise::select(&mask, t, f)?),
-            _ => unreachable!("dtypes checked equal above"),
-        })
+        let mask = self.to_mask()?;
+        Ok(any_map2!(on_true, on_false, "where_cond", |t, f| elementwise::select(
+            &mask, t, f
+        )))
     }
 
     fn reduce(&self, op: ReduceOp, outer: usize, len: usize, inner: usize) -> Result<Self> {
@@ -261,13 +343,19 @@ impl BackendStorage for CpuStorage {
             let idx = match self {
                 CpuStorage::F32(v) => reduce::arg_reduce(v, op, outer, len, inner)?,
                 CpuStorage::F64(v) => reduce::arg_reduce(v, op, outer, len, inner)?,
-                CpuStorage::I64(v) => reduce::arg_reduce(v, op, outer, len, inner)?,
                 // Half types order exactly as their f32 widening.
-                _ => reduce::arg_reduce(&self.to_vec::<f32>()?, op, outer, len, inner)?,
+                CpuStorage::F16(_) | CpuStorage::BF16(_) => {
+                    reduce::arg_reduce(&self.to_vec::<f32>()?, op, outer, len, inner)?
+                }
+                // Integers and bools order exactly as their i64 widening.
+                CpuStorage::I64(v) => reduce::arg_reduce(v, op, outer, len, inner)?,
+                other => reduce::arg_reduce(&other.to_vec::<i64>()?, op, outer, len, inner)?,
             };
             return Ok(CpuStorage::I64(idx));
         }
-        Ok(float_map!(self, "reduce", |v| reduce::reduce(v, op, outer, len, inner)))
+        Ok(int_map!(self, |v| int::reduce(v, op, outer, len, inner), other => {
+            float_map!(other, "reduce", |v| reduce::reduce(v, op, outer, len, inner))
+        }))
     }
 
     fn matmul(&self, rhs: &Self, spec: &MatmulSpec) -> Result<Self> {
@@ -305,6 +393,10 @@ impl BackendStorage for CpuStorage {
             DType::F16 => cat_as!(F16),
             DType::BF16 => cat_as!(BF16),
             DType::I64 => cat_as!(I64),
+            DType::Bool => cat_as!(Bool),
+            DType::U8 => cat_as!(U8),
+            DType::I8 => cat_as!(I8),
+            DType::I32 => cat_as!(I32),
         })
     }
 
@@ -315,34 +407,38 @@ impl BackendStorage for CpuStorage {
             DType::F16 => CpuStorage::F16(self.to_vec()?),
             DType::BF16 => CpuStorage::BF16(self.to_vec()?),
             DType::I64 => CpuStorage::I64(self.to_vec()?),
+            DType::Bool => CpuStorage::Bool(self.to_vec()?),
+            DType::U8 => CpuStorage::U8(self.to_vec()?),
+            DType::I8 => CpuStorage::I8(self.to_vec()?),
+            DType::I32 => CpuStorage::I32(self.to_vec()?),
         })
     }
 
     fn index_select(&self, ids: &Self, outer: usize, dim: usize, inner: usize) -> Result<Self> {
         let ids = ids.ids("index_select")?;
-        index::check_ids(ids, dim, "index_select")?;
-        Ok(any_map!(self, |v| index::index_select(v, ids, outer, dim, inner)))
+        index::check_ids(&ids, dim, "index_select")?;
+        Ok(any_map!(self, |v| index::index_select(v, &ids, outer, dim, inner)))
     }
 
     fn index_add(&self, ids: &Self, outer: usize, dim: usize, inner: usize) -> Result<Self> {
         let ids = ids.ids("index_add")?;
-        index::check_ids(ids, dim, "index_add")?;
+        index::check_ids(&ids, dim, "index_add")?;
         Ok(float_map!(self, "index_add", |v| index::index_add(
-            v, ids, outer, dim, inner
+            v, &ids, outer, dim, inner
         )))
     }
 
     fn gather(&self, ids: &Self, outer: usize, dim: usize, inner: usize) -> Result<Self> {
         let ids = ids.ids("gather")?;
-        index::check_ids(ids, dim, "gather")?;
-        Ok(any_map!(self, |v| index::gather(v, ids, outer, dim, inner)))
+        index::check_ids(&ids, dim, "gather")?;
+        Ok(any_map!(self, |v| index::gather(v, &ids, outer, dim, inner)))
     }
 
     fn scatter_add(&self, ids: &Self, outer: usize, dim: usize, inner: usize) -> Result<Self> {
         let ids = ids.ids("scatter_add")?;
-        index::check_ids(ids, dim, "scatter_add")?;
+        index::check_ids(&ids, dim, "scatter_add")?;
         Ok(float_map!(self, "scatter_add", |v| index::scatter_add(
-            v, ids, outer, dim, inner
+            v, &ids, outer, dim, inner
         )))
     }
 

@@ -90,8 +90,24 @@ pub(crate) fn full(dev: &Arc<DeviceState>, value: f64, len: usize, dtype: DType)
     let out = CudaStorage::uninit(dev, len, dtype)?;
     let n = len as u64;
     let kernel = format!("fill_{}", bytes_sfx(dtype));
-    let (b2, b4, b8): (u16, u32, u64);
+    let (b1, b2, b4, b8): (u8, u16, u32, u64);
     let bits: &dyn Arg = match dtype {
+        DType::Bool => {
+            b1 = (value != 0.0) as u8;
+            &b1
+        }
+        DType::U8 => {
+            b1 = <u8 as crate::WithDType>::from_f64(value);
+            &b1
+        }
+        DType::I8 => {
+            b1 = <i8 as crate::WithDType>::from_f64(value) as u8;
+            &b1
+        }
+        DType::I32 => {
+            b4 = <i32 as crate::WithDType>::from_f64(value) as u32;
+            &b4
+        }
         DType::F16 => {
             b2 = <f16 as crate::WithDType>::from_f64(value).to_bits();
             &b2
@@ -109,7 +125,7 @@ pub(crate) fn full(dev: &Arc<DeviceState>, value: f64, len: usize, dtype: DType)
             &b8
         }
         DType::I64 => {
-            b8 = (value as i64) as u64;
+            b8 = <i64 as crate::WithDType>::from_f64(value) as u64;
             &b8
         }
     };

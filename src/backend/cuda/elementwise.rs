@@ -57,19 +57,34 @@ pub(crate) fn unary(x: &CudaStorage, op: UnaryOp) -> Result<CudaStorage> {
     let dev = x.dev();
     let n = x.len() as u64;
     let (code, p0, p1) = unary_code(op);
-    let out = CudaStorage::uninit(dev, x.len(), x.dtype())?;
-    if !matches!(op, UnaryOp::CmpScalar(..)) {
-        x.require_float("unary")?;
+    if let UnaryOp::CmpScalar(..) = op {
+        // Every dtype compares (in f64, as on the CPU) into a bool mask.
+        let out = CudaStorage::uninit(dev, x.len(), DType::Bool)?;
+        let name = format!("cmp_scalar_{}", sfx(x.dtype()));
+        launch(dev, "unary", &name, x.len(), &[&out.ptr(), &x.ptr(), &n, &code, &p0])?;
+        return Ok(out);
     }
-    if x.dtype() == DType::I64 {
+    if x.dtype().is_int() {
+        // The integer maps (unary.cu `apply_unary_int`), as on the CPU.
+        let (lo, hi) = match op {
+            UnaryOp::Clamp { min, max } => crate::backend::cpu::int::clamp_bounds(x.dtype(), min, max),
+            UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Sign | UnaryOp::Sqr | UnaryOp::Relu => (0, 0),
+            _ => return Err(crate::backend::cpu::not_float("unary", x.dtype())),
+        };
+        let out = CudaStorage::uninit(dev, x.len(), x.dtype())?;
+        let name = format!("unary_{}", sfx(x.dtype()));
         launch(
             dev,
             "unary",
-            "cmp_scalar_i64",
+            &name,
             x.len(),
-            &[&out.ptr(), &x.ptr(), &n, &code, &p0],
+            &[&out.ptr(), &x.ptr(), &n, &code, &lo, &hi],
         )?;
-    } else {
+        return Ok(out);
+    }
+    x.require_float("unary")?;
+    let out = CudaStorage::uninit(dev, x.len(), x.dtype())?;
+    {
         let name = format!("unary_{}", sfx(x.dtype()));
         launch(
             dev,
@@ -92,6 +107,8 @@ fn binary_code(op: BinaryOp) -> i32 {
         BinaryOp::Minimum => 5,
         BinaryOp::Cmp(c) => BINARY_CMP_BASE + cmp_index(c),
         BinaryOp::Pow => 32,
+        BinaryOp::FloorDivide => 12,
+        BinaryOp::Remainder => 13,
     }
 }
 
@@ -115,12 +132,22 @@ pub(crate) fn binary(a: &CudaStorage, b: &CudaStorage, op: BinaryOp, l: &BinaryL
     let name = "binary";
     a.same_device(b, name)?;
     a.same_dtype(b, name)?;
-    if !matches!(op, BinaryOp::Cmp(_)) {
+    let cmp = matches!(op, BinaryOp::Cmp(_));
+    if a.dtype().is_int() && op == BinaryOp::Div {
+        return Err(crate::Error::UnsupportedDType {
+            op: "div",
+            dtype: a.dtype(),
+            hint: " (true division of integers is computed in float: the tensor op casts first)",
+        });
+    }
+    if !cmp && !a.dtype().is_int() {
         a.require_float(name)?;
     }
-    let kernel = match a.dtype() {
-        DType::I64 => "binary_cmp_i64".to_string(),
-        dt => format!("binary_{}", sfx(dt)),
+    // Comparisons run for every dtype and write a bool mask.
+    let kernel = if cmp {
+        format!("cmp_{}", sfx(a.dtype()))
+    } else {
+        format!("binary_{}", sfx(a.dtype()))
     };
     if l.lhs_strides.len() != l.dims.len() || l.rhs_strides.len() != l.dims.len() {
         return Err(Error::invalid(name, format!("malformed layout {l:?}")));
@@ -137,7 +164,7 @@ pub(crate) fn binary(a: &CudaStorage, b: &CudaStorage, op: BinaryOp, l: &BinaryL
     check_reach(b.len(), &l.dims, &l.rhs_strides, name)?;
     let n = l.elem_count();
     let dev = a.dev();
-    let out = CudaStorage::uninit(dev, n, a.dtype())?;
+    let out = CudaStorage::uninit(dev, n, if cmp { DType::Bool } else { a.dtype() })?;
     let code = binary_code(op);
     // Ranks above MAX_DIMS: one launch per index of the leading dims.
     let tail = rank.saturating_sub(MAX_DIMS);
@@ -173,6 +200,8 @@ fn magnitude_mask(dtype: DType) -> u64 {
         DType::F16 | DType::BF16 => 0x7fff,
         DType::F32 => 0x7fff_ffff,
         DType::F64 => 0x7fff_ffff_ffff_ffff,
+        DType::Bool | DType::U8 | DType::I8 => 0xff,
+        DType::I32 => 0xffff_ffff,
         DType::I64 => u64::MAX,
     }
 }
@@ -187,6 +216,7 @@ pub(crate) fn where_cond(mask: &CudaStorage, t: &CudaStorage, f: &CudaStorage) -
     let dev = mask.dev();
     let out = CudaStorage::uninit(dev, mask.len(), t.dtype())?;
     let mask_sfx = match mask.dtype().size_in_bytes() {
+        1 => "m1",
         2 => "m2",
         4 => "m4",
         _ => "m8",

@@ -12,15 +12,19 @@ use super::storage::CudaStorage;
 use crate::backend::BackendStorage;
 use crate::{DType, Error, Result};
 
-fn check_ids(x: &CudaStorage, ids: &CudaStorage, op: &'static str) -> Result<()> {
+/// Checks the indices' device and dtype. For i32 indices, returns a copy
+/// widened to i64 on the device by the cast kernel (the index kernels read i64);
+/// for i64 indices, `None`: use them as they are.
+fn check_ids(x: &CudaStorage, ids: &CudaStorage, op: &'static str) -> Result<Option<CudaStorage>> {
     x.same_device(ids, op)?;
-    if ids.dtype() != DType::I64 {
-        return Err(Error::invalid(
+    match ids.dtype() {
+        DType::I64 => Ok(None),
+        DType::I32 => Ok(Some(super::copy::to_dtype(ids, DType::I64)?)),
+        other => Err(Error::invalid(
             op,
-            format!("indices must have dtype i64, got {}", ids.dtype()),
-        ));
+            format!("indices must have dtype i64 or i32, got {other}"),
+        )),
     }
-    Ok(())
 }
 
 fn view_error(op: &'static str, len: usize, outer: usize, dim: usize, inner: usize) -> Error {
@@ -40,7 +44,8 @@ pub(crate) fn index_select(
     inner: usize,
 ) -> Result<CudaStorage> {
     let op = "index_select";
-    check_ids(x, ids, op)?;
+    let widened = check_ids(x, ids, op)?;
+    let ids = widened.as_ref().unwrap_or(ids);
     if outer * dim * inner != x.len() {
         return Err(view_error(op, x.len(), outer, dim, inner));
     }
@@ -65,7 +70,8 @@ pub(crate) fn gather(
     inner: usize,
 ) -> Result<CudaStorage> {
     let op = "gather";
-    check_ids(x, ids, op)?;
+    let widened = check_ids(x, ids, op)?;
+    let ids = widened.as_ref().unwrap_or(ids);
     if outer * dim * inner != x.len() || !ids.len().is_multiple_of((outer * inner).max(1)) {
         return Err(view_error(op, x.len(), outer, dim, inner));
     }
@@ -110,7 +116,8 @@ pub(crate) fn index_add(
     inner: usize,
 ) -> Result<CudaStorage> {
     let op = "index_add";
-    check_ids(g, ids, op)?;
+    let widened = check_ids(g, ids, op)?;
+    let ids = widened.as_ref().unwrap_or(ids);
     g.require_float(op)?;
     if outer * ids.len() * inner != g.len() {
         return Err(view_error(op, g.len(), outer, ids.len(), inner));
@@ -126,7 +133,8 @@ pub(crate) fn scatter_add(
     inner: usize,
 ) -> Result<CudaStorage> {
     let op = "scatter_add";
-    check_ids(g, ids, op)?;
+    let widened = check_ids(g, ids, op)?;
+    let ids = widened.as_ref().unwrap_or(ids);
     g.require_float(op)?;
     let nidx = ids.len() / (outer * inner).max(1);
     if ids.len() != g.len() || outer * nidx * inner != g.len() {

@@ -28,6 +28,7 @@ pub(crate) fn sfx(dtype: DType) -> &'static str {
 /// Suffix of kernels that only move bits (`copy_strided_b4`, ...).
 pub(crate) fn bytes_sfx(dtype: DType) -> &'static str {
     match dtype.size_in_bytes() {
+        1 => "b1",
         2 => "b2",
         4 => "b4",
         _ => "b8",

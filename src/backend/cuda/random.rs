@@ -88,7 +88,7 @@ pub fn rand_uniform_host(len: usize, dtype: DType, seed: u64, offset: u64) -> Re
                 })
                 .collect(),
         ),
-        DType::I64 => return Err(integer_dtype("rand_uniform")),
+        DType::I64 | DType::Bool | DType::U8 | DType::I8 | DType::I32 => return Err(integer_dtype("rand_uniform")),
     })
 }
 

@@ -57,6 +57,9 @@ pub(crate) fn reduce(x: &CudaStorage, op: ReduceOp, outer: usize, len: usize, in
     let dev = x.dev();
     let outputs = outer * inner;
     let arg = matches!(op, ReduceOp::ArgMax | ReduceOp::ArgMin);
+    if !arg && x.dtype().is_int() {
+        return reduce_int(x, op, outer, len, inner);
+    }
     if !arg {
         x.require_float(name)?;
     }
@@ -133,6 +136,35 @@ pub(crate) fn reduce(x: &CudaStorage, op: ReduceOp, outer: usize, len: usize, in
         let grid = outputs.min(dev.sm_count as usize * 32) as u32;
         launch_grid(dev, "reduce", &kernel, grid, &args)?;
     }
+    Ok(out)
+}
+
+/// Sum (wrapping), max or min of an integer buffer: one thread per output
+/// (reduce.cu `reduce_int_*`), with the CPU's answers for an empty axis.
+fn reduce_int(x: &CudaStorage, op: ReduceOp, outer: usize, len: usize, inner: usize) -> Result<CudaStorage> {
+    let dev = x.dev();
+    let outputs = outer * inner;
+    if len == 0 {
+        if op == ReduceOp::Sum || outputs == 0 {
+            return CudaStorage::zeroed(dev, outputs, x.dtype());
+        }
+        return Err(Error::invalid(
+            "max/min",
+            format!(
+                "cannot reduce an integer tensor ({}) over a dimension of size 0",
+                x.dtype()
+            ),
+        ));
+    }
+    let out = CudaStorage::uninit(dev, outputs, x.dtype())?;
+    let code: i32 = match op {
+        ReduceOp::Sum => 0,
+        ReduceOp::Max => 1,
+        _ => 2,
+    };
+    let (o, l, i) = (outer as u64, len as u64, inner as u64);
+    let args: [&dyn Arg; 6] = [&out.ptr(), &x.ptr(), &o, &l, &i, &code];
+    launch(dev, "reduce", &format!("reduce_int_{}", sfx(x.dtype())), outputs, &args)?;
     Ok(out)
 }
 

@@ -102,17 +102,13 @@ impl CudaStorage {
         }
     }
 
-    /// Errors for `I64` buffers, on which only comparisons and data movement exist
-    /// (the CPU backend's message and hint).
+    /// Errors for integer and bool buffers, on which only comparisons, casts
+    /// and data movement exist here (the CPU backend's message and hint).
     pub(crate) fn require_float(&self, op: &'static str) -> Result<()> {
         if self.dtype.is_float() {
             Ok(())
         } else {
-            Err(Error::UnsupportedDType {
-                op,
-                dtype: self.dtype,
-                hint: " (cast to a float dtype first)",
-            })
+            Err(crate::backend::cpu::not_float(op, self.dtype))
         }
     }
 
@@ -148,6 +144,10 @@ impl CudaStorage {
             CpuStorage::F16(v) => upload(&dev, s.ptr(), v)?,
             CpuStorage::BF16(v) => upload(&dev, s.ptr(), v)?,
             CpuStorage::I64(v) => upload(&dev, s.ptr(), v)?,
+            CpuStorage::Bool(v) => upload(&dev, s.ptr(), v)?,
+            CpuStorage::U8(v) => upload(&dev, s.ptr(), v)?,
+            CpuStorage::I8(v) => upload(&dev, s.ptr(), v)?,
+            CpuStorage::I32(v) => upload(&dev, s.ptr(), v)?,
         }
         Ok(s)
     }
@@ -217,6 +217,12 @@ impl BackendStorage for CudaStorage {
             DType::F16 => CpuStorage::F16(self.download::<f16>()?),
             DType::BF16 => CpuStorage::BF16(self.download::<bf16>()?),
             DType::I64 => CpuStorage::I64(self.download::<i64>()?),
+            // The kernels only ever store 0 or 1 in a bool buffer, but the bytes
+            // are read as `u8` and compared so that no invalid `bool` can arise.
+            DType::Bool => CpuStorage::Bool(self.download::<u8>()?.into_iter().map(|b| b != 0).collect()),
+            DType::U8 => CpuStorage::U8(self.download::<u8>()?),
+            DType::I8 => CpuStorage::I8(self.download::<i8>()?),
+            DType::I32 => CpuStorage::I32(self.download::<i32>()?),
         })
     }
 
