@@ -354,7 +354,7 @@ impl Forward for Conv2d {
 
 /// Errors unless `groups` is positive and divides both channel counts.
 pub(crate) fn check_groups(op: &'static str, in_channels: usize, out_channels: usize, groups: usize) -> Result<()> {
-    if groups == 0 || in_channels % groups != 0 || out_channels % groups != 0 {
+    if groups == 0 || !in_channels.is_multiple_of(groups) || !out_channels.is_multiple_of(groups) {
         return Err(Error::invalid(
             op,
             format!(
