@@ -323,7 +323,12 @@ fn cell_elems(input: usize, hidden: usize, gates: usize, bias: bool) -> Result<E
 /// Every layer and direction of an RNN, LSTM or GRU.
 fn recurrent_elems(cfg: &crate::nn::RecurrentConfig, gates: usize) -> Result<Elems, String> {
     let d = cfg.num_directions() as u128;
-    let upper = cell_elems(cfg.hidden_size.saturating_mul(d as usize), cfg.hidden_size, gates, cfg.bias)?;
+    let upper = cell_elems(
+        cfg.hidden_size.saturating_mul(d as usize),
+        cfg.hidden_size,
+        gates,
+        cfg.bias,
+    )?;
     let first = cell_elems(cfg.input_size, cfg.hidden_size, gates, cfg.bias)?;
     let upper_cells = (cfg.num_layers.saturating_sub(1) as u128).saturating_mul(d);
     let total = |f: u128, u: u128| f.saturating_mul(d).saturating_add(u.saturating_mul(upper_cells));
