@@ -41,6 +41,7 @@ pub use backend::cpu::set_num_threads;
 pub use device::Device;
 pub use dtype::{DType, WithDType};
 pub use error::{Error, Result};
+pub use ops::{InterpolateMode, IntoOutputSize2, PadMode};
 pub use shape::{Dim, Shape};
 pub use tensor::{
     IndexItem, PrintOptions, RngState, Tensor, TensorId, TensorIndex, manual_seed, rng_state, set_rng_state,

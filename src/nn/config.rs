@@ -136,6 +136,24 @@ pub enum LayerConfig {
     },
     /// [`Normalization`] (added last: bincode numbers variants by position).
     Normalization { axis: Option<i64>, num_features: usize },
+    /// A padding layer ([`super::ZeroPad2d`], [`super::ReflectionPad1d`], ...)
+    /// named by `layer`; pads last dim first, `value` for the constant ones.
+    Padding { layer: String, padding: Vec<i64>, value: f64 },
+    /// [`super::Upsample`]; `mode` by PyTorch's name.
+    Upsample {
+        size: Option<Vec<usize>>,
+        scale_factor: Option<Vec<f64>>,
+        mode: String,
+        align_corners: Option<bool>,
+    },
+    /// [`super::AdaptiveAvgPool2d`]; `None` keeps the input's size.
+    AdaptiveAvgPool2d { output_size: [Option<usize>; 2] },
+    /// [`super::AdaptiveMaxPool2d`].
+    AdaptiveMaxPool2d { output_size: [Option<usize>; 2] },
+    /// [`super::AdaptiveAvgPool1d`].
+    AdaptiveAvgPool1d { output_size: usize },
+    /// [`super::AdaptiveMaxPool1d`].
+    AdaptiveMaxPool1d { output_size: usize },
 }
 
 /// The layers of a [`Sequential`], in order.
@@ -220,6 +238,17 @@ impl LayerConfig {
             LayerConfig::Normalization { axis, num_features } => {
                 Box::new(Normalization::try_new(*axis, *num_features)?)
             }
+            LayerConfig::Padding { layer, padding, value } => super::padding::build(layer, padding, *value)?,
+            LayerConfig::Upsample {
+                size,
+                scale_factor,
+                mode,
+                align_corners,
+            } => Box::new(super::Upsample::new(size.clone(), scale_factor.clone(), mode, *align_corners)?),
+            LayerConfig::AdaptiveAvgPool2d { output_size } => Box::new(super::AdaptiveAvgPool2d::new(*output_size)),
+            LayerConfig::AdaptiveMaxPool2d { output_size } => Box::new(super::AdaptiveMaxPool2d::new(*output_size)),
+            LayerConfig::AdaptiveAvgPool1d { output_size } => Box::new(super::AdaptiveAvgPool1d::new(*output_size)),
+            LayerConfig::AdaptiveMaxPool1d { output_size } => Box::new(super::AdaptiveMaxPool1d::new(*output_size)),
             LayerConfig::Sequential(cfg) => Box::new(Sequential::from_config(cfg, &Device::Cpu)?),
             LayerConfig::Custom { name, params } => {
                 let ctor = registry()

@@ -44,6 +44,7 @@
 //! ```
 
 mod activation;
+mod adaptive_pool;
 mod avg_pool2d;
 mod batch_norm;
 mod boxed;
@@ -66,14 +67,17 @@ mod module;
 mod module_dict;
 mod module_list;
 mod normalization;
+mod padding;
 mod params;
 mod pool;
 mod sequential;
 mod size2;
 mod softmax;
 mod summary;
+mod upsample;
 
 pub use activation::{GELU, LeakyReLU, ReLU, Sigmoid, Tanh};
+pub use adaptive_pool::{AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d};
 pub use avg_pool2d::AvgPool2d;
 pub use batch_norm::{BatchNorm1d, BatchNorm2d};
 pub use config::{LayerConfig, LayerConstructor, SequentialConfig, is_layer_registered, register_layer};
@@ -132,6 +136,11 @@ pub use module_list::ModuleList;
 /// ```
 pub use neurite_derive::Module;
 pub use normalization::Normalization;
+pub use padding::{
+    CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d, IntoPadding, ReflectionPad1d, ReflectionPad2d,
+    ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d,
+};
 pub use sequential::Sequential;
 pub use size2::IntoSize2;
 pub use softmax::{LogSoftmax, Softmax};
+pub use upsample::Upsample;

@@ -10,3 +10,14 @@ mod reduce;
 mod shape;
 mod softmax;
 mod unary;
+mod adaptive_pool;
+mod flip;
+mod interpolate;
+mod pad;
+mod repeat;
+mod separable;
+mod triangular;
+
+pub use adaptive_pool::IntoOutputSize2;
+pub use interpolate::InterpolateMode;
+pub use pad::PadMode;

@@ -10,6 +10,7 @@ mod layers;
 mod losses;
 mod module_api;
 mod normalization;
+mod resample_layers;
 
 use std::sync::{Mutex, MutexGuard};
 

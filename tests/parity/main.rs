@@ -37,4 +37,5 @@ mod matmul;
 mod mlp;
 mod optim;
 mod reduce;
+mod resample;
 mod shape;
