@@ -97,13 +97,24 @@ impl Upsample {
     pub fn validate(&self) -> Result<()> {
         let op = "Upsample";
         match (&self.size, &self.scale_factor) {
-            (Some(_), Some(_)) => return Err(crate::Error::invalid(op, "only one of size and scale_factor may be given")),
+            (Some(_), Some(_)) => {
+                return Err(crate::Error::invalid(
+                    op,
+                    "only one of size and scale_factor may be given",
+                ));
+            }
             (None, None) => return Err(crate::Error::invalid(op, "either size or scale_factor must be given")),
             (Some(s), None) if s.is_empty() || s.contains(&0) => {
-                return Err(crate::Error::invalid(op, format!("size {s:?} must hold positive values")));
+                return Err(crate::Error::invalid(
+                    op,
+                    format!("size {s:?} must hold positive values"),
+                ));
             }
             (None, Some(f)) if f.is_empty() || f.iter().any(|v| !v.is_finite() || *v <= 0.0) => {
-                return Err(crate::Error::invalid(op, format!("scale_factor {f:?} must hold positive finite values")));
+                return Err(crate::Error::invalid(
+                    op,
+                    format!("scale_factor {f:?} must hold positive finite values"),
+                ));
             }
             _ => {}
         }

@@ -69,22 +69,28 @@ fn nearest_ids(input: usize, output: usize, scale: Option<f64>) -> Vec<i64> {
         return (0..output as i64).map(|i| i >> 1).collect();
     }
     let s = step(scale, input, output) as f32;
-    (0..output)
-        .map(|i| ((i as f32 * s).floor() as i64).min(last))
-        .collect()
+    (0..output).map(|i| ((i as f32 * s).floor() as i64).min(last)).collect()
 }
 
 /// The `(output, input)` linear interpolation matrix (PyTorch's
 /// `area_pixel_compute_source_index`, clamped at 0 without `align_corners`).
 fn linear_weights(input: usize, output: usize, scale: Option<f64>, align_corners: bool) -> Vec<f64> {
     let s = if align_corners {
-        if output > 1 { (input as f64 - 1.0) / (output as f64 - 1.0) } else { 0.0 }
+        if output > 1 {
+            (input as f64 - 1.0) / (output as f64 - 1.0)
+        } else {
+            0.0
+        }
     } else {
         step(scale, input, output)
     };
     let mut m = vec![0.0; output * input];
     for i in 0..output {
-        let src = if align_corners { s * i as f64 } else { (s * (i as f64 + 0.5) - 0.5).max(0.0) };
+        let src = if align_corners {
+            s * i as f64
+        } else {
+            (s * (i as f64 + 0.5) - 0.5).max(0.0)
+        };
         let lo = (src as usize).min(input - 1);
         let hi = if lo + 1 < input { lo + 1 } else { lo };
         let frac = src - lo as f64;
@@ -176,13 +182,19 @@ impl Tensor {
             (None, None) => return Err(Error::invalid(op, "either size or scale_factor must be given")),
             (Some(s), None) => {
                 per_dim(s.len(), "size")?;
-                ((0..spatial).map(|i| s[i.min(s.len() - 1)]).collect(), vec![None; spatial])
+                (
+                    (0..spatial).map(|i| s[i.min(s.len() - 1)]).collect(),
+                    vec![None; spatial],
+                )
             }
             (None, Some(f)) => {
                 per_dim(f.len(), "scale_factor")?;
                 let f: Vec<f64> = (0..spatial).map(|i| f[i.min(f.len() - 1)]).collect();
                 if let Some(bad) = f.iter().find(|s| !s.is_finite() || **s <= 0.0) {
-                    return Err(Error::invalid(op, format!("scale_factor {bad} must be positive and finite")));
+                    return Err(Error::invalid(
+                        op,
+                        format!("scale_factor {bad} must be positive and finite"),
+                    ));
                 }
                 let mut out = Vec::with_capacity(spatial);
                 for (&n, &s) in input.iter().zip(&f) {
@@ -226,7 +238,11 @@ impl Tensor {
                     self.require_float(op)?;
                     crate::shape::checked_numel(&[n, o], op)?;
                     let m = matrix(self, o, n, linear_weights(n, o, scales[i], align))?;
-                    if d == self.rank() - 1 { along_last(&y, &m)? } else { along_second_last(&y, &m)? }
+                    if d == self.rank() - 1 {
+                        along_last(&y, &m)?
+                    } else {
+                        along_second_last(&y, &m)?
+                    }
                 }
             };
         }

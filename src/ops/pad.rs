@@ -30,7 +30,9 @@ impl PadMode {
             "circular" => Ok(PadMode::Circular),
             other => Err(Error::invalid(
                 "pad",
-                format!("unknown padding mode {other:?}; expected \"constant\", \"reflect\", \"replicate\" or \"circular\""),
+                format!(
+                    "unknown padding mode {other:?}; expected \"constant\", \"reflect\", \"replicate\" or \"circular\""
+                ),
             )),
         }
     }
@@ -92,7 +94,10 @@ fn check_wrapping(mode: PadMode, size: usize, left: i64, right: i64, dim: usize,
     let fail = |rule: &str| {
         Err(Error::invalid(
             "pad",
-            format!("{mode} padding ({left}, {right}) of dim {dim} of shape {}: {rule}", x.shape()),
+            format!(
+                "{mode} padding ({left}, {right}) of dim {dim} of shape {}: {rule}",
+                x.shape()
+            ),
         ))
     };
     if size == 0 {
@@ -138,14 +143,20 @@ impl Tensor {
         if pad.len() % 2 != 0 {
             return Err(Error::invalid(
                 op,
-                format!("padding length must be divisible by 2, got {} values {pad:?}", pad.len()),
+                format!(
+                    "padding length must be divisible by 2, got {} values {pad:?}",
+                    pad.len()
+                ),
             ));
         }
         let pairs = pad.len() / 2;
         if pairs > self.rank() {
             return Err(Error::invalid(
                 op,
-                format!("{pairs} (left, right) pairs {pad:?} for a tensor of shape {}", self.shape()),
+                format!(
+                    "{pairs} (left, right) pairs {pad:?} for a tensor of shape {}",
+                    self.shape()
+                ),
             ));
         }
         if mode != PadMode::Constant && (pairs == 0 || pairs > 3 || self.rank() < pairs + 1 || self.rank() > pairs + 2)

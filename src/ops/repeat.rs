@@ -30,7 +30,9 @@ impl Tensor {
             ));
         }
         let lead = sizes.len() - self.rank();
-        let own: Vec<usize> = std::iter::repeat_n(1, lead).chain(self.dims().iter().copied()).collect();
+        let own: Vec<usize> = std::iter::repeat_n(1, lead)
+            .chain(self.dims().iter().copied())
+            .collect();
         let mut out = Vec::with_capacity(sizes.len());
         for (&r, &d) in sizes.iter().zip(&own) {
             out.push(

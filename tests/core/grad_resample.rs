@@ -60,10 +60,16 @@ fn grad_adaptive_pools() {
 
 #[test]
 fn grad_interpolate() {
-    grad(&[1, 2, 4, 5], 15, |x| x.interpolate(Some(&[7, 3]), None, "bilinear", Some(false)));
-    grad(&[1, 2, 4, 5], 16, |x| x.interpolate(None, Some(&[1.5]), "bilinear", Some(true)));
+    grad(&[1, 2, 4, 5], 15, |x| {
+        x.interpolate(Some(&[7, 3]), None, "bilinear", Some(false))
+    });
+    grad(&[1, 2, 4, 5], 16, |x| {
+        x.interpolate(None, Some(&[1.5]), "bilinear", Some(true))
+    });
     grad(&[2, 2, 5], 17, |x| x.interpolate(Some(&[8]), None, "linear", None));
-    grad(&[1, 2, 3, 4], 18, |x| x.interpolate(None, Some(&[1.7, 0.8]), "nearest", None));
+    grad(&[1, 2, 3, 4], 18, |x| {
+        x.interpolate(None, Some(&[1.7, 0.8]), "nearest", None)
+    });
 }
 
 fn invalid(r: Result<Tensor>, needles: &[&str]) {
@@ -127,15 +133,36 @@ fn adaptive_pool_errors() {
 #[test]
 fn interpolate_errors() {
     let x = Tensor::zeros((1, 2, 3, 4), DType::F32, &Device::cpu()).unwrap();
-    invalid(x.interpolate(Some(&[2, 2]), Some(&[2.0]), "nearest", None), &["only one"]);
-    invalid(x.interpolate(None, None, "nearest", None), &["either size or scale_factor"]);
+    invalid(
+        x.interpolate(Some(&[2, 2]), Some(&[2.0]), "nearest", None),
+        &["only one"],
+    );
+    invalid(
+        x.interpolate(None, None, "nearest", None),
+        &["either size or scale_factor"],
+    );
     invalid(x.interpolate(Some(&[2, 2]), None, "bicubic", None), &["\"bicubic\""]);
     invalid(x.interpolate(Some(&[2, 2]), None, "linear", None), &["(N, C, L)"]);
-    invalid(x.interpolate(Some(&[2, 2]), None, "nearest", Some(true)), &["align_corners"]);
-    invalid(x.interpolate(Some(&[2, 0]), None, "bilinear", None), &["must be positive"]);
-    invalid(x.interpolate(None, Some(&[0.2]), "nearest", None), &["must be positive"]);
-    invalid(x.interpolate(None, Some(&[-1.0]), "nearest", None), &["positive and finite"]);
-    invalid(x.interpolate(Some(&[2, 2, 2]), None, "nearest", None), &["3 size values"]);
+    invalid(
+        x.interpolate(Some(&[2, 2]), None, "nearest", Some(true)),
+        &["align_corners"],
+    );
+    invalid(
+        x.interpolate(Some(&[2, 0]), None, "bilinear", None),
+        &["must be positive"],
+    );
+    invalid(
+        x.interpolate(None, Some(&[0.2]), "nearest", None),
+        &["must be positive"],
+    );
+    invalid(
+        x.interpolate(None, Some(&[-1.0]), "nearest", None),
+        &["positive and finite"],
+    );
+    invalid(
+        x.interpolate(Some(&[2, 2, 2]), None, "nearest", None),
+        &["3 size values"],
+    );
     let v = Tensor::zeros((2, 3), DType::F32, &Device::cpu()).unwrap();
     invalid(v.interpolate(Some(&[4]), None, "nearest", None), &["shape [2, 3]"]);
 }

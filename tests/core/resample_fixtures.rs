@@ -16,7 +16,12 @@ fn fixtures() -> &'static Value {
 }
 
 fn tensor(v: &Value) -> Tensor {
-    let shape: Vec<usize> = v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+    let shape: Vec<usize> = v["shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
     Tensor::from_vec(floats(&v["data"]), shape, &Device::cpu()).unwrap()
 }
 
@@ -27,7 +32,10 @@ fn floats(v: &Value) -> Vec<f64> {
 fn assert_close(name: &str, what: &str, got: &[f64], want: &[f64]) {
     assert_eq!(got.len(), want.len(), "{name} {what}: length");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() <= 1e-9 + 1e-9 * w.abs(), "{name} {what}[{i}]: {g} vs PyTorch {w}");
+        assert!(
+            (g - w).abs() <= 1e-9 + 1e-9 * w.abs(),
+            "{name} {what}[{i}]: {g} vs PyTorch {w}"
+        );
     }
 }
 
@@ -47,7 +55,12 @@ fn run(name: &str, f: impl Fn(&Tensor) -> Result<Tensor>) {
     let out = f(&x).unwrap();
     let want = tensor(&c["output"]);
     assert_eq!(out.dims(), want.dims(), "{name}: output shape");
-    assert_close(name, "output", &out.to_vec::<f64>().unwrap(), &want.to_vec::<f64>().unwrap());
+    assert_close(
+        name,
+        "output",
+        &out.to_vec::<f64>().unwrap(),
+        &want.to_vec::<f64>().unwrap(),
+    );
     let n = out.elem_count();
     let weight = Tensor::arange(0.0, n as f64, 1.0, DType::F64, &Device::cpu())
         .unwrap()
@@ -65,7 +78,12 @@ fn run_max(name: &str, f: impl Fn(&Tensor) -> Result<(Tensor, Tensor)>) {
     run(name, |x| Ok(f(x)?.0));
     let c = case(name);
     let (_, idx) = f(&tensor(&c["inputs"][0])).unwrap();
-    let want: Vec<i64> = c["indices"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    let want: Vec<i64> = c["indices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
     assert_eq!(idx.dtype(), DType::I64);
     assert_eq!(idx.to_vec::<i64>().unwrap(), want, "{name}: indices");
 }
@@ -133,35 +151,69 @@ fn adaptive_avg() {
 #[test]
 fn adaptive_max() {
     run_max("adaptive_max_3_2", |x| x.adaptive_max_pool2d_with_indices((3, 2)));
-    run_max("adaptive_max_none_4", |x| x.adaptive_max_pool2d_with_indices((None, Some(4))));
+    run_max("adaptive_max_none_4", |x| {
+        x.adaptive_max_pool2d_with_indices((None, Some(4)))
+    });
     run_max("adaptive_max_grow", |x| x.adaptive_max_pool2d_with_indices((5, 7)));
     run_max("adaptive_max_1d", |x| x.adaptive_max_pool1d_with_indices(3));
 }
 
 #[test]
 fn interpolate_nearest() {
-    run("nearest_size_8_3", |x| x.interpolate(Some(&[8, 3]), None, "nearest", None));
-    run("nearest_scale_1_7", |x| x.interpolate(None, Some(&[1.7]), "nearest", None));
-    run("nearest_scale_2_3", |x| x.interpolate(None, Some(&[2.0, 3.0]), "nearest", None));
-    run("nearest_scale_0_6", |x| x.interpolate(None, Some(&[0.6]), "nearest", None));
-    run("nearest_1d_scale_2_5", |x| x.interpolate(None, Some(&[2.5]), "nearest", None));
+    run("nearest_size_8_3", |x| {
+        x.interpolate(Some(&[8, 3]), None, "nearest", None)
+    });
+    run("nearest_scale_1_7", |x| {
+        x.interpolate(None, Some(&[1.7]), "nearest", None)
+    });
+    run("nearest_scale_2_3", |x| {
+        x.interpolate(None, Some(&[2.0, 3.0]), "nearest", None)
+    });
+    run("nearest_scale_0_6", |x| {
+        x.interpolate(None, Some(&[0.6]), "nearest", None)
+    });
+    run("nearest_1d_scale_2_5", |x| {
+        x.interpolate(None, Some(&[2.5]), "nearest", None)
+    });
 }
 
 #[test]
 fn interpolate_bilinear() {
-    run("bilinear_size_7_9", |x| x.interpolate(Some(&[7, 9]), None, "bilinear", Some(false)));
-    run("bilinear_size_7_9_align", |x| x.interpolate(Some(&[7, 9]), None, "bilinear", Some(true)));
-    run("bilinear_scale_1_5", |x| x.interpolate(None, Some(&[1.5]), "bilinear", None));
-    run("bilinear_scale_1_5_align", |x| x.interpolate(None, Some(&[1.5]), "bilinear", Some(true)));
-    run("bilinear_down_3_2", |x| x.interpolate(Some(&[3, 2]), None, "bilinear", Some(false)));
-    run("bilinear_down_3_2_align", |x| x.interpolate(Some(&[3, 2]), None, "bilinear", Some(true)));
-    run("bilinear_scale_0_6", |x| x.interpolate(None, Some(&[0.6]), "bilinear", Some(false)));
-    run("bilinear_size_1", |x| x.interpolate(Some(&[1, 3]), None, "bilinear", Some(true)));
+    run("bilinear_size_7_9", |x| {
+        x.interpolate(Some(&[7, 9]), None, "bilinear", Some(false))
+    });
+    run("bilinear_size_7_9_align", |x| {
+        x.interpolate(Some(&[7, 9]), None, "bilinear", Some(true))
+    });
+    run("bilinear_scale_1_5", |x| {
+        x.interpolate(None, Some(&[1.5]), "bilinear", None)
+    });
+    run("bilinear_scale_1_5_align", |x| {
+        x.interpolate(None, Some(&[1.5]), "bilinear", Some(true))
+    });
+    run("bilinear_down_3_2", |x| {
+        x.interpolate(Some(&[3, 2]), None, "bilinear", Some(false))
+    });
+    run("bilinear_down_3_2_align", |x| {
+        x.interpolate(Some(&[3, 2]), None, "bilinear", Some(true))
+    });
+    run("bilinear_scale_0_6", |x| {
+        x.interpolate(None, Some(&[0.6]), "bilinear", Some(false))
+    });
+    run("bilinear_size_1", |x| {
+        x.interpolate(Some(&[1, 3]), None, "bilinear", Some(true))
+    });
 }
 
 #[test]
 fn interpolate_linear() {
-    run("linear_size_7", |x| x.interpolate(Some(&[7]), None, "linear", Some(false)));
-    run("linear_size_7_align", |x| x.interpolate(Some(&[7]), None, "linear", Some(true)));
-    run("linear_scale_2_3", |x| x.interpolate(None, Some(&[2.3]), "linear", None));
+    run("linear_size_7", |x| {
+        x.interpolate(Some(&[7]), None, "linear", Some(false))
+    });
+    run("linear_size_7_align", |x| {
+        x.interpolate(Some(&[7]), None, "linear", Some(true))
+    });
+    run("linear_scale_2_3", |x| {
+        x.interpolate(None, Some(&[2.3]), "linear", None)
+    });
 }

@@ -42,18 +42,39 @@ fn same(a: &Tensor, b: &Tensor) {
 #[test]
 fn layers_match_the_functional_forms() -> Result<()> {
     let x = x4((2, 3, 5, 6));
-    same(&ZeroPad2d::new([1, 2, -1, 0]).forward(&x)?, &x.pad(&[1, 2, -1, 0], "constant", 0.0)?);
-    same(&ConstantPad2d::new(2, 3.0).forward(&x)?, &x.pad(&[2; 4], "constant", 3.0)?);
-    same(&ReflectionPad2d::new([4, 1, 2, 3]).forward(&x)?, &x.pad(&[4, 1, 2, 3], "reflect", 0.0)?);
-    same(&ReplicationPad2d::new(7).forward(&x)?, &x.pad(&[7; 4], "replicate", 0.0)?);
+    same(
+        &ZeroPad2d::new([1, 2, -1, 0]).forward(&x)?,
+        &x.pad(&[1, 2, -1, 0], "constant", 0.0)?,
+    );
+    same(
+        &ConstantPad2d::new(2, 3.0).forward(&x)?,
+        &x.pad(&[2; 4], "constant", 3.0)?,
+    );
+    same(
+        &ReflectionPad2d::new([4, 1, 2, 3]).forward(&x)?,
+        &x.pad(&[4, 1, 2, 3], "reflect", 0.0)?,
+    );
+    same(
+        &ReplicationPad2d::new(7).forward(&x)?,
+        &x.pad(&[7; 4], "replicate", 0.0)?,
+    );
     same(&CircularPad2d::new(2).forward(&x)?, &x.pad(&[2; 4], "circular", 0.0)?);
     let s = x.reshape((6, 5, 6))?;
     same(&ZeroPad1d::new(2).forward(&s)?, &s.pad(&[2, 2], "constant", 0.0)?);
-    same(&ConstantPad1d::new([0, 3], -1.0).forward(&s)?, &s.pad(&[0, 3], "constant", -1.0)?);
+    same(
+        &ConstantPad1d::new([0, 3], -1.0).forward(&s)?,
+        &s.pad(&[0, 3], "constant", -1.0)?,
+    );
     same(&ReflectionPad1d::new(5).forward(&s)?, &s.pad(&[5, 5], "reflect", 0.0)?);
-    same(&ReplicationPad1d::new([1, 9]).forward(&s)?, &s.pad(&[1, 9], "replicate", 0.0)?);
+    same(
+        &ReplicationPad1d::new([1, 9]).forward(&s)?,
+        &s.pad(&[1, 9], "replicate", 0.0)?,
+    );
     same(&CircularPad1d::new(6).forward(&s)?, &s.pad(&[6, 6], "circular", 0.0)?);
-    same(&AdaptiveAvgPool2d::new((2, 4)).forward(&x)?, &x.adaptive_avg_pool2d((2, 4))?);
+    same(
+        &AdaptiveAvgPool2d::new((2, 4)).forward(&x)?,
+        &x.adaptive_avg_pool2d((2, 4))?,
+    );
     same(&AdaptiveAvgPool1d::new(4).forward(&s)?, &s.adaptive_avg_pool1d(4)?);
     same(&AdaptiveMaxPool1d::new(4).forward(&s)?, &s.adaptive_max_pool1d(4)?);
     let (v, i) = AdaptiveMaxPool2d::new(2).forward_with_indices(&x)?;
@@ -63,7 +84,10 @@ fn layers_match_the_functional_forms() -> Result<()> {
     let (_, i1) = AdaptiveMaxPool1d::new(3).forward_with_indices(&s)?;
     assert_eq!(i1.to_vec::<i64>()?[..3], [1, 3, 5]);
     let up = Upsample::size([7, 8]).with_mode("bilinear")?.with_align_corners(true);
-    same(&up.forward(&x)?, &x.interpolate(Some(&[7, 8]), None, "bilinear", Some(true))?);
+    same(
+        &up.forward(&x)?,
+        &x.interpolate(Some(&[7, 8]), None, "bilinear", Some(true))?,
+    );
     assert_eq!(Upsample::scale(2.0).forward(&s)?.dims(), &[6, 5, 12]);
     Ok(())
 }
@@ -82,7 +106,10 @@ fn configs_rebuild_every_layer() -> Result<()> {
     assert_eq!(names[0], "ReflectionPad2d");
     assert_eq!(names[7], "ConstantPad2d");
     let bytes = model.to_checkpoint_bytes(&SaveOptions::default())?;
-    same(&Sequential::from_checkpoint_bytes(&bytes, &Device::cpu())?.forward(&x)?, &y);
+    same(
+        &Sequential::from_checkpoint_bytes(&bytes, &Device::cpu())?.forward(&x)?,
+        &y,
+    );
 
     let seq = Sequential::new()
         .add(ZeroPad1d::new(1))
@@ -97,7 +124,10 @@ fn configs_rebuild_every_layer() -> Result<()> {
     let want = seq.forward(&s)?;
     assert_eq!(want.dims(), &[2, 3, 4]);
     let bytes = seq.to_checkpoint_bytes(&SaveOptions::default())?;
-    same(&Sequential::from_checkpoint_bytes(&bytes, &Device::cpu())?.forward(&s)?, &want);
+    same(
+        &Sequential::from_checkpoint_bytes(&bytes, &Device::cpu())?.forward(&s)?,
+        &want,
+    );
     Ok(())
 }
 
@@ -139,7 +169,11 @@ fn upsample_arguments_are_checked() {
     assert!(Upsample::new(Some(vec![2]), Some(vec![2.0]), "nearest", None).is_err());
     assert!(Upsample::new(Some(vec![2]), None, "bicubic", None).is_err());
     assert!(Upsample::new(Some(vec![2]), None, "nearest", Some(true)).is_err());
-    let err = Upsample::scale(2.0).with_align_corners(false).forward(&x).unwrap_err().to_string();
+    let err = Upsample::scale(2.0)
+        .with_align_corners(false)
+        .forward(&x)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("align_corners"), "{err}");
     assert!(Upsample::scales(vec![0.0]).forward(&x).is_err());
     assert!(Upsample::size(vec![3, 0]).forward(&x).is_err());
@@ -159,7 +193,8 @@ struct Decoder {
 
 impl Forward for Decoder {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.pool.forward(&self.conv.forward(&self.pad.forward(&self.up.forward(x)?)?)?)
+        self.pool
+            .forward(&self.conv.forward(&self.pad.forward(&self.up.forward(x)?)?)?)
     }
 }
 

@@ -59,7 +59,10 @@ fn resample_gradients(dev: &Device) -> Result<()> {
             x.adaptive_max_pool2d((4, 4))?,
             x.interpolate(Some(&[7, 9]), None, "bilinear", Some(false))?,
             x.interpolate(None, Some(&[1.5, 2.5]), "nearest", None)?,
-            x.repeat(&[2, 1, 1, 2])?.tril(0)?.flip(&[-1i64])?.roll(&[2], &[2usize])?,
+            x.repeat(&[2, 1, 1, 2])?
+                .tril(0)?
+                .flip(&[-1i64])?
+                .roll(&[2], &[2usize])?,
         ];
         let mut loss = Tensor::zeros((), c.dtype, &c.dev)?;
         for (i, p) in parts.iter().enumerate() {
