@@ -53,7 +53,7 @@ fn grad_tril_triu() {
 #[test]
 fn grad_adaptive_pools() {
     grad(&[2, 2, 7, 5], 11, |x| x.adaptive_avg_pool2d((3, 4)));
-    grad(&[1, 2, 3, 4], 12, |x| x.adaptive_avg_pool2d((5, None)));
+    grad(&[1, 2, 3, 4], 12, |x| x.adaptive_avg_pool2d((Some(5), None)));
     grad(&[2, 2, 7, 5], 13, |x| x.adaptive_max_pool2d((3, 2)));
     grad(&[2, 3, 9], 14, |x| x.adaptive_max_pool1d(4));
 }
