@@ -43,6 +43,7 @@ pub use dtype::{DType, WithDType};
 pub use error::{Error, Result};
 pub use ops::{GeluApproximate, PowExponent};
 pub use ops::{AvgPool2dArgs, Conv1dArgs, Conv2dArgs, ConvPadding, ConvPadding1d, ConvTranspose2dArgs, MaxPool2dArgs};
+pub use ops::{InterpolateMode, IntoOutputSize2, PadMode};
 pub use shape::{Dim, Shape};
 pub use tensor::{
     IndexItem, PrintOptions, RngState, Tensor, TensorId, TensorIndex, manual_seed, rng_state, set_rng_state,

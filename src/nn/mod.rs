@@ -45,6 +45,7 @@
 
 mod activation;
 mod attention;
+mod adaptive_pool;
 mod avg_pool2d;
 mod batch_norm;
 mod boxed;
@@ -74,6 +75,7 @@ mod module;
 mod module_dict;
 mod module_list;
 mod normalization;
+mod padding;
 mod params;
 mod pool;
 mod rnn;
@@ -89,6 +91,9 @@ pub use attention::{
     EncoderNormConfig, MultiheadAttention, MultiheadAttentionConfig, TransformerActivation, TransformerEncoder,
     TransformerEncoderConfig, TransformerEncoderLayer, TransformerEncoderLayerConfig,
 };
+mod upsample;
+
+pub use adaptive_pool::{AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d};
 pub use avg_pool2d::AvgPool2d;
 pub use batch_norm::{BatchNorm1d, BatchNorm2d};
 pub use config::{LayerConfig, LayerConstructor, SequentialConfig, is_layer_registered, register_layer};
@@ -159,3 +164,8 @@ pub use sequential::Sequential;
 pub use size2::IntoSize2;
 pub use softmax::{LogSoftmax, Softmax};
 pub use unflatten::Unflatten;
+pub use padding::{
+    CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d, IntoPadding, ReflectionPad1d, ReflectionPad2d,
+    ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d,
+};
+pub use upsample::Upsample;

@@ -23,3 +23,14 @@ pub use unary::GeluApproximate;
 
 pub use conv_args::{Conv1dArgs, Conv2dArgs, ConvPadding, ConvPadding1d, ConvTranspose2dArgs};
 pub use pool::{AvgPool2dArgs, MaxPool2dArgs};
+mod adaptive_pool;
+mod flip;
+mod interpolate;
+mod pad;
+mod repeat;
+mod separable;
+mod triangular;
+
+pub use adaptive_pool::IntoOutputSize2;
+pub use interpolate::InterpolateMode;
+pub use pad::PadMode;

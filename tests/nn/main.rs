@@ -14,6 +14,7 @@ mod losses;
 mod module_api;
 mod normalization;
 mod recurrent;
+mod resample_layers;
 
 use std::sync::{Mutex, MutexGuard};
 

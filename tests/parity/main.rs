@@ -40,5 +40,6 @@ mod optim;
 mod recurrent;
 mod reduce;
 mod reduce_matmul_dims;
+mod resample;
 mod shape;
 mod sort;
