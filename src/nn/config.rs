@@ -161,27 +161,50 @@ pub enum LayerConfig {
     },
     /// [`MaxPool2d`] with dilation or `ceil_mode` (otherwise [`LayerConfig::MaxPool2d`]).
     MaxPool2dFull {
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
         ceil_mode: bool,
     },
     /// [`AvgPool2d`] with `ceil_mode`, `count_include_pad=false` or a
     /// `divisor_override` (otherwise [`LayerConfig::AvgPool2d`]).
     AvgPool2dFull {
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        ceil_mode: bool,
         count_include_pad: bool,
         divisor_override: Option<usize>,
     },
     /// [`Conv1d`].
     Conv1d {
+        in_channels: usize,
+        out_channels: usize,
         kernel_size: usize,
         stride: usize,
         padding: usize,
         dilation: usize,
+        groups: usize,
+        bias: bool,
     },
     /// [`ConvTranspose2d`].
     ConvTranspose2d {
+        in_channels: usize,
+        out_channels: usize,
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
         output_padding: [usize; 2],
+        groups: usize,
+        bias: bool,
+        dilation: [usize; 2],
     },
     /// [`MaxUnpool2d`].
     MaxUnpool2d {
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
     },
     /// [`GroupNorm`].
     GroupNorm {
@@ -193,7 +216,9 @@ pub enum LayerConfig {
     /// [`InstanceNorm2d`]; `momentum: None` is the cumulative average.
     InstanceNorm2d {
         num_features: usize,
+        eps: f64,
         momentum: Option<f64>,
+        affine: bool,
         track_running_stats: bool,
     },
     /// [`Identity`].
@@ -217,12 +242,20 @@ pub enum LayerConfig {
     RNNCell {
         input_size: usize,
         hidden_size: usize,
+        bias: bool,
+        nonlinearity: RnnNonlinearity,
     },
     /// [`LSTMCell`].
     LSTMCell {
+        input_size: usize,
+        hidden_size: usize,
+        bias: bool,
     },
     /// [`GRUCell`].
     GRUCell {
+        input_size: usize,
+        hidden_size: usize,
+        bias: bool,
     },
     /// A padding layer ([`super::ZeroPad2d`], [`super::ReflectionPad1d`], ...)
     /// named by `layer`; pads last dim first, `value` for the constant ones.
@@ -348,6 +381,10 @@ impl LayerConfig {
                 *bias,
             )?),
             LayerConfig::MaxPool2dFull {
+                kernel_size,
+                stride,
+                padding,
+                dilation,
                 ceil_mode,
             } => {
                 let p = MaxPool2d::try_new(*kernel_size, *stride, *padding)?
@@ -357,20 +394,64 @@ impl LayerConfig {
                 Box::new(p)
             }
             LayerConfig::AvgPool2dFull {
+                kernel_size,
+                stride,
+                padding,
+                ceil_mode,
                 count_include_pad,
                 divisor_override,
+            } => {
                 let p = AvgPool2d::try_new(*kernel_size, *stride, *padding)?
                     .with_ceil_mode(*ceil_mode)
                     .with_count_include_pad(*count_include_pad)
                     .with_divisor_override(*divisor_override);
+                p.validate()?;
+                Box::new(p)
             }
             LayerConfig::Conv1d {
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride,
+                padding,
+                dilation,
+                groups,
+                bias,
             } => Box::new(Conv1d::try_new(
+                *in_channels,
+                *out_channels,
+                *kernel_size,
+                *stride,
+                *padding,
+                *dilation,
+                *groups,
+                *bias,
+            )?),
             LayerConfig::ConvTranspose2d {
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride,
+                padding,
                 output_padding,
+                groups,
+                bias,
+                dilation,
             } => Box::new(ConvTranspose2d::try_new(
+                *in_channels,
+                *out_channels,
+                *kernel_size,
+                *stride,
+                *padding,
                 *output_padding,
+                *groups,
+                *bias,
+                *dilation,
+            )?),
             LayerConfig::MaxUnpool2d {
+                kernel_size,
+                stride,
+                padding,
             } => Box::new(MaxUnpool2d::try_new(*kernel_size, *stride, *padding)?),
             LayerConfig::Padding { layer, padding, value } => super::padding::build(layer, padding, *value)?,
             LayerConfig::Upsample {

@@ -186,6 +186,11 @@ pub(super) fn binary<T: CpuInt>(a: &[T], b: &[T], op: BinaryOp, layout: &BinaryL
                 binary_map(a, b, layout, |x, y| x.floor_rem(y))
             }
         }
+        BinaryOp::Pow => Err(Error::UnsupportedDType {
+            op: "pow",
+            dtype: T::DTYPE,
+            hint: " (pow takes floating-point tensors: cast with to_dtype first)",
+        }),
         BinaryOp::Div => Err(Error::UnsupportedDType {
             op: "div",
             dtype: T::DTYPE,

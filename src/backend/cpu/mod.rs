@@ -464,6 +464,10 @@ impl BackendStorage for CpuStorage {
             CpuStorage::F16(v) => run!(F16, v),
             CpuStorage::BF16(v) => run!(BF16, v),
             CpuStorage::I64(v) => run!(I64, v),
+            CpuStorage::I32(v) => run!(I32, v),
+            CpuStorage::I8(v) => run!(I8, v),
+            CpuStorage::U8(v) => run!(U8, v),
+            CpuStorage::Bool(v) => run!(Bool, v),
         })
     }
 

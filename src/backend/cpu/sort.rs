@@ -31,12 +31,17 @@ macro_rules! float_key {
 }
 float_key!(f32, f64, half::f16, half::bf16);
 
-impl SortKey for i64 {
-    #[inline]
-    fn sort_cmp(&self, other: &Self) -> Ordering {
-        self.cmp(other)
-    }
+macro_rules! ord_key {
+    ($($t:ty),*) => {$(
+        impl SortKey for $t {
+            #[inline]
+            fn sort_cmp(&self, other: &Self) -> Ordering {
+                self.cmp(other)
+            }
+        }
+    )*};
 }
+ord_key!(i64, i32, i8, u8, bool);
 
 /// Sorts one row (`column`, gathered from the input) into `vals`/`ids`.
 fn sort_row<T: SortKey>(column: &[T], descending: bool, vals: &mut [T], ids: &mut [i64]) -> Result<()> {
