@@ -228,7 +228,7 @@ impl MultiheadAttention {
                 ),
             ));
         }
-        if c.embed_dim % c.num_heads != 0 {
+        if !c.embed_dim.is_multiple_of(c.num_heads) {
             return Err(Error::invalid(
                 OP,
                 format!(
