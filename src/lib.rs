@@ -41,8 +41,8 @@ pub use backend::cpu::set_num_threads;
 pub use device::Device;
 pub use dtype::{DType, WithDType};
 pub use error::{Error, Result};
-pub use ops::{GeluApproximate, PowExponent};
 pub use ops::{AvgPool2dArgs, Conv1dArgs, Conv2dArgs, ConvPadding, ConvPadding1d, ConvTranspose2dArgs, MaxPool2dArgs};
+pub use ops::{GeluApproximate, PowExponent};
 pub use ops::{InterpolateMode, IntoOutputSize2, PadMode};
 pub use shape::{Dim, Shape};
 pub use tensor::{

@@ -259,7 +259,11 @@ pub enum LayerConfig {
     },
     /// A padding layer ([`super::ZeroPad2d`], [`super::ReflectionPad1d`], ...)
     /// named by `layer`; pads last dim first, `value` for the constant ones.
-    Padding { layer: String, padding: Vec<i64>, value: f64 },
+    Padding {
+        layer: String,
+        padding: Vec<i64>,
+        value: f64,
+    },
     /// [`super::Upsample`]; `mode` by PyTorch's name.
     Upsample {
         size: Option<Vec<usize>>,
@@ -459,7 +463,12 @@ impl LayerConfig {
                 scale_factor,
                 mode,
                 align_corners,
-            } => Box::new(super::Upsample::new(size.clone(), scale_factor.clone(), mode, *align_corners)?),
+            } => Box::new(super::Upsample::new(
+                size.clone(),
+                scale_factor.clone(),
+                mode,
+                *align_corners,
+            )?),
             LayerConfig::AdaptiveAvgPool2d { output_size } => Box::new(super::AdaptiveAvgPool2d::new(*output_size)),
             LayerConfig::AdaptiveMaxPool2d { output_size } => Box::new(super::AdaptiveMaxPool2d::new(*output_size)),
             LayerConfig::AdaptiveAvgPool1d { output_size } => Box::new(super::AdaptiveAvgPool1d::new(*output_size)),

@@ -44,8 +44,8 @@
 //! ```
 
 mod activation;
-mod attention;
 mod adaptive_pool;
+mod attention;
 mod avg_pool2d;
 mod batch_norm;
 mod boxed;
@@ -85,8 +85,8 @@ mod softmax;
 mod summary;
 mod unflatten;
 
-pub use activation::{GELU, LeakyReLU, ReLU, Sigmoid, Tanh};
 pub use activation::SiLU;
+pub use activation::{GELU, LeakyReLU, ReLU, Sigmoid, Tanh};
 pub use attention::{
     EncoderNormConfig, MultiheadAttention, MultiheadAttentionConfig, TransformerActivation, TransformerEncoder,
     TransformerEncoderConfig, TransformerEncoderLayer, TransformerEncoderLayerConfig,
@@ -159,13 +159,13 @@ pub use module_list::ModuleList;
 /// ```
 pub use neurite_derive::Module;
 pub use normalization::Normalization;
+pub use padding::{
+    CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d, IntoPadding, ReflectionPad1d, ReflectionPad2d,
+    ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d,
+};
 pub use rnn::{GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell, RecurrentConfig, RnnNonlinearity};
 pub use sequential::Sequential;
 pub use size2::IntoSize2;
 pub use softmax::{LogSoftmax, Softmax};
 pub use unflatten::Unflatten;
-pub use padding::{
-    CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d, IntoPadding, ReflectionPad1d, ReflectionPad2d,
-    ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d,
-};
 pub use upsample::Upsample;

@@ -10,13 +10,13 @@ mod index;
 mod logical;
 mod matmul;
 mod pool;
+mod pow;
 mod reduce;
 mod scan;
 mod shape;
 mod softmax;
 mod sort;
 mod unary;
-mod pow;
 
 pub use pow::PowExponent;
 pub use unary::GeluApproximate;

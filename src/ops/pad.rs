@@ -195,6 +195,33 @@ impl Tensor {
                     if left == 0 && right == 0 {
                         continue;
                     }
+                    // PyTorch's circular pad crops by the negative pads first and
+                    // wraps the positive ones around what is left.
+                    let (mut left, mut right) = (left, right);
+                    if mode == PadMode::Circular && (left < 0 || right < 0) {
+                        let crop_l = usize::try_from(-left.min(0)).unwrap_or(usize::MAX);
+                        let crop_r = usize::try_from(-right.min(0)).unwrap_or(usize::MAX);
+                        let size = y.dims()[dim];
+                        let kept = size
+                            .checked_sub(crop_l)
+                            .and_then(|k| k.checked_sub(crop_r))
+                            .unwrap_or(0);
+                        if kept == 0 {
+                            return Err(Error::invalid(
+                                op,
+                                format!(
+                                    "circular padding ({left}, {right}) of dim {dim} of shape {} crops away every entry",
+                                    self.shape()
+                                ),
+                            ));
+                        }
+                        y = y.narrow(dim, crop_l, kept)?;
+                        (left, right) = (left.max(0), right.max(0));
+                        if left == 0 && right == 0 {
+                            continue;
+                        }
+                    }
+                    let _ = right;
                     let ids = source_ids(mode, y.dims()[dim], left, out);
                     if let Some(bad) = ids.iter().find(|&&i| i < 0 || i >= y.dims()[dim] as i64) {
                         // Only negative pads larger than the dim reach here.

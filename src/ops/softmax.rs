@@ -6,6 +6,7 @@ use crate::{Dim, Result, Tensor};
 impl Tensor {
     /// `exp(x) / sum(exp(x))` along `dim`, shifted by the max for stability.
     pub fn softmax<D: Dim>(&self, dim: D) -> Result<Tensor> {
+        self.require_float("softmax")?;
         let d = dim.to_index(self.shape(), "softmax")?;
         if self.elem_count() == 0 {
             // Nothing to normalise (PyTorch returns the empty tensor); the
@@ -27,6 +28,7 @@ impl Tensor {
 
     /// `x - log(sum(exp(x)))` along `dim`, computed without overflow.
     pub fn log_softmax<D: Dim>(&self, dim: D) -> Result<Tensor> {
+        self.require_float("log_softmax")?;
         let d = dim.to_index(self.shape(), "log_softmax")?;
         if self.elem_count() == 0 {
             return self.affine(1.0, 0.0);

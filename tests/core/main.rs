@@ -25,7 +25,7 @@ mod gradcheck;
 mod ops_elementwise_fixtures;
 mod resample_fixtures;
 mod slicing;
-mod torch_conv;
 mod sort_fixtures;
+mod torch_conv;
 mod torch_fixtures;
 mod values;

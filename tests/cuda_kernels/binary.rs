@@ -121,8 +121,8 @@ fn values(dtype: DType, n: usize, rng: &mut Rng) -> CpuStorage {
                 .map(|(i, &x)| if i % 11 == 5 { i32::MIN + (i as i32) } else { x as i32 })
                 .collect(),
         ),
-        DType::I8 => CpuStorage::I8(v.iter().map(|&x| (x as i64 * 3) as i8).collect()),
-        DType::U8 => CpuStorage::U8(v.iter().map(|&x| (x as i64 * 5) as u8).collect()),
+        DType::I8 => CpuStorage::I8(v.iter().map(|&x| (x as i64).wrapping_mul(3) as i8).collect()),
+        DType::U8 => CpuStorage::U8(v.iter().map(|&x| (x as i64).wrapping_mul(5) as u8).collect()),
         DType::Bool => CpuStorage::Bool(v.iter().map(|&x| x > 0.0).collect()),
     }
 }
@@ -227,7 +227,13 @@ fn check_pow(dtype: DType) {
         // Small exponents keep most results finite.
         let b = CpuStorage::F64(
             (0..lb)
-                .map(|i| if i % 4 == 0 { (i % 5) as f64 - 2.0 } else { rng.uniform(-3.0, 3.0) })
+                .map(|i| {
+                    if i % 4 == 0 {
+                        (i % 5) as f64 - 2.0
+                    } else {
+                        rng.uniform(-3.0, 3.0)
+                    }
+                })
                 .collect(),
         )
         .to_dtype(dtype)

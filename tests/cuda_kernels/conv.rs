@@ -92,7 +92,7 @@ fn random(dtype: DType, n: usize, rng: &mut Rng) -> CpuStorage {
         DType::F64 => CpuStorage::F64(v),
         DType::F16 => CpuStorage::F16(v.iter().map(|&x| f16::from_f64(x)).collect()),
         DType::BF16 => CpuStorage::BF16(v.iter().map(|&x| bf16::from_f64(x)).collect()),
-        DType::I64 => unreachable!("conv kernels are float only"),
+        other => unreachable!("conv kernels are float only, not {other}"),
     }
 }
 

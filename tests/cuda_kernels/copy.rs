@@ -6,10 +6,20 @@
 
 use crate::{MAX_DIMS, Rng, assert_bits_eq, bytes_sfx, grid_for, launch, sentinel, sptr, sptr_mut};
 use half::{bf16, f16};
-use neurite::DType;
 use neurite::backend::{BackendStorage, CpuStorage};
+use neurite::{DType, WithDType};
 
-const ALL: [DType; 5] = [DType::F16, DType::BF16, DType::F32, DType::F64, DType::I64];
+const ALL: [DType; 9] = [
+    DType::F16,
+    DType::BF16,
+    DType::F32,
+    DType::F64,
+    DType::I64,
+    DType::I32,
+    DType::I8,
+    DType::U8,
+    DType::Bool,
+];
 
 /// prelude.cuh's `Strided` (launch.rs `Strided`).
 #[repr(C)]
@@ -43,6 +53,10 @@ fn random_bits(dtype: DType, n: usize, rng: &mut Rng) -> CpuStorage {
         DType::F32 => CpuStorage::F32((0..n).map(|_| f32::from_bits(rng.next_u64() as u32)).collect()),
         DType::F64 => CpuStorage::F64((0..n).map(|_| f64::from_bits(rng.next_u64())).collect()),
         DType::I64 => CpuStorage::I64((0..n).map(|_| rng.next_u64() as i64).collect()),
+        DType::I32 => CpuStorage::I32((0..n).map(|_| rng.next_u64() as i32).collect()),
+        DType::I8 => CpuStorage::I8((0..n).map(|_| rng.next_u64() as i8).collect()),
+        DType::U8 => CpuStorage::U8((0..n).map(|_| rng.next_u64() as u8).collect()),
+        DType::Bool => CpuStorage::Bool((0..n).map(|_| rng.next_u64() & 1 == 1).collect()),
     }
 }
 
@@ -167,6 +181,10 @@ pub fn fill_kernel(dtype: DType, value: f64, n: usize, cap: u32) -> CpuStorage {
             DType::F32 => launch(&name, grid, &[&o, &n64, &(value as f32).to_bits()], false),
             DType::F64 => launch(&name, grid, &[&o, &n64, &value.to_bits()], false),
             DType::I64 => launch(&name, grid, &[&o, &n64, &((value as i64) as u64)], false),
+            DType::I32 => launch(&name, grid, &[&o, &n64, &(i32::from_f64(value) as u32)], false),
+            DType::I8 => launch(&name, grid, &[&o, &n64, &(i8::from_f64(value) as u8)], false),
+            DType::U8 => launch(&name, grid, &[&o, &n64, &u8::from_f64(value)], false),
+            DType::Bool => launch(&name, grid, &[&o, &n64, &u8::from(value != 0.0)], false),
         }
     }
     out
@@ -191,6 +209,11 @@ fn fill_matches_cpu_full() {
     ];
     for dtype in ALL {
         for &v in &values {
+            // A float out of an integer type's range has no defined integer
+            // value (PyTorch's casts there are C's undefined behaviour).
+            if !dtype.is_float() && !(v.is_finite() && v.abs() < 128.0) {
+                continue;
+            }
             for (n, cap) in [(1, 1), (1000, 2), (513, 4)] {
                 let got = fill_kernel(dtype, v, n, cap);
                 assert_bits_eq(

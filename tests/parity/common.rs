@@ -70,7 +70,7 @@ fn tol_vs_f64(dtype: DType) -> (f64, f64) {
         DType::F32 => (1e-4, 1e-4),
         DType::F16 => (2e-2, 2e-2),
         DType::BF16 => (6e-2, 6e-2),
-        DType::I64 => (0.0, 0.0),
+        DType::I64 | DType::I32 | DType::I8 | DType::U8 | DType::Bool => (0.0, 0.0),
     }
 }
 
