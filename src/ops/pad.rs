@@ -140,7 +140,7 @@ impl Tensor {
     /// [`Tensor::pad`] with a parsed [`PadMode`].
     pub fn pad_with(&self, pad: &[i64], mode: PadMode, value: f64) -> Result<Tensor> {
         let op = "pad";
-        if pad.len() % 2 != 0 {
+        if !pad.len().is_multiple_of(2) {
             return Err(Error::invalid(
                 op,
                 format!(

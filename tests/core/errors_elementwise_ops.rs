@@ -56,7 +56,7 @@ fn matmul_vector_mismatch() {
 
 #[test]
 fn pow_shape_mismatch_and_nan_clamp_bounds() {
-    let m = f32s(&[2, 3]).pow(&f32s(&[4])).unwrap_err().to_string();
+    let m = f32s(&[2, 3]).pow(f32s(&[4])).unwrap_err().to_string();
     assert!(m.contains("pow") && m.contains("[2, 3]") && m.contains("[4]"), "{m}");
     let m = f32s(&[2]).clamp(f64::NAN, 1.0).unwrap_err().to_string();
     assert!(m.contains("clamp") && m.contains("NaN"), "{m}");

@@ -161,7 +161,7 @@ fn dropout_acts_in_training_mode_only() {
     let (_, w) = run(&m);
     // Dropped weights are 0 and survivors scaled by 2: rows no longer sum to 1.
     let w = w.unwrap().to_vec::<f32>().unwrap();
-    assert!(w.iter().any(|&v| v == 0.0));
+    assert!(w.contains(&0.0));
     m.eval();
     assert!(!m.is_training());
     let (y1, w1) = run(&m);
