@@ -25,7 +25,9 @@ fn nvrtc_or_skip(test: &str) -> bool {
 }
 
 const FLOATS: [&str; 4] = ["f32", "f64", "f16", "bf16"];
-const SIZES: [&str; 3] = ["b2", "b4", "b8"];
+const SIZES: [&str; 4] = ["b1", "b2", "b4", "b8"];
+const INTS: [&str; 4] = ["i64", "i32", "i8", "u8"];
+const ALL_DTYPES: [&str; 9] = ["f32", "f64", "f16", "bf16", "i64", "i32", "i8", "u8", "bool"];
 
 fn each(prefixes: &[&str], suffixes: &[&str]) -> Vec<String> {
     prefixes
@@ -54,7 +56,7 @@ fn expected_kernels(family: &str) -> Vec<String> {
         ),
         "copy" => each(&["copy_strided", "cat_part", "fill"], &SIZES),
         "cast" => {
-            let all = ["f32", "f64", "f16", "bf16", "i64"];
+            let all = ALL_DTYPES;
             let mut v = Vec::new();
             for s in all {
                 for d in all {
@@ -78,20 +80,31 @@ fn expected_kernels(family: &str) -> Vec<String> {
         other => panic!("kernel family {other} has no expected-kernel list in tests/cuda/nvrtc.rs"),
     };
     match family {
-        "unary" => k.push("cmp_scalar_i64".into()),
-        "binary" => {
-            k.push("binary_cmp_i64".into());
-            k.extend(each(&["where_m2", "where_m4", "where_m8"], &SIZES));
+        "unary" => {
+            k.extend(each(&["cmp_scalar"], &ALL_DTYPES));
+            k.extend(each(&["unary"], &INTS));
         }
-        "reduce" => k.extend(each(
-            &[
-                "argreduce_block",
-                "argreduce_thread",
-                "argreduce_partial",
-                "argreduce_finish",
-            ],
-            &["i64"],
-        )),
+        "binary" => {
+            k.extend(each(&["binary"], &INTS));
+            k.extend(each(&["cmp"], &ALL_DTYPES));
+            k.extend(each(&["where_m1", "where_m2", "where_m4", "where_m8"], &SIZES));
+        }
+        "reduce" => {
+            k.extend(each(
+                &[
+                    "argreduce_block",
+                    "argreduce_thread",
+                    "argreduce_partial",
+                    "argreduce_finish",
+                ],
+                &["i64"],
+            ));
+            k.extend(each(
+                &["argreduce_block", "argreduce_thread"],
+                &["i32", "i8", "u8", "bool"],
+            ));
+            k.extend(each(&["reduce_int"], &INTS));
+        }
         _ => {}
     }
     k
