@@ -161,6 +161,7 @@ fn nvrtc_supported_archs() -> Vec<u32> {
     // SAFETY: callers have checked with `nvrtc_version()` that libnvrtc is
     // loaded, so these symbols resolve; `n` is a valid out-pointer, and the
     // buffer holds exactly the count NVRTC reported.
+    // a count of 0 gives an empty buffer, into which NVRTC writes nothing.
     unsafe {
         assert_eq!(sys::nvrtcGetNumSupportedArchs(&mut n), sys::nvrtcResult::NVRTC_SUCCESS);
         let mut archs = vec![0i32; usize::try_from(n).expect("a non-negative count")];

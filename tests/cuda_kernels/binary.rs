@@ -165,6 +165,8 @@ fn binary_kernel(a: &CpuStorage, b: &CpuStorage, op: BinaryOp, l: &BinaryLayout,
     // SAFETY: binary_<T>(T* out, const T* a, const T* b, u64 n, BinaryLayout l, int code):
     // `out` holds n elements, and the layout reads a and b only below `reach`, checked
     // above against their lengths; `arg` has the C layout of BinaryLayout; all live.
+    // an empty buffer is never dereferenced: every access is at an index below the element count passed with
+    // it (none when that count is 0).
     unsafe { launch(&kernel, grid_for(n, cap), &[&o, &ap, &bp, &n64, &arg, &code], false) };
     out
 }
@@ -427,6 +429,8 @@ fn where_cond_every_mask_and_value_width_matches_cpu() {
             );
             // SAFETY: where_<m>_<v>(V* out, const M* mask, const V* t, const V* f, u64 n,
             // u64 magnitude): all four buffers hold n elements of their widths and are live.
+            // an empty buffer is never dereferenced: every access is at an index below the element count
+            // passed with it (none when that count is 0).
             unsafe { launch(&name, grid_for(n, 2), &[&o, &mp, &tp, &fp, &n64, &mag], false) };
             assert_bits_eq(
                 &out,

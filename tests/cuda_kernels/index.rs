@@ -58,6 +58,8 @@ fn move_kernel(
     // SAFETY: (V* out, const V* x, const i64* ids, u64 outer, u64 n, u64 dim, u64 inner,
     // u64* err): out holds outer*nk*inner elements, x outer*dim*inner (an index is
     // dereferenced only when below dim), ids as asserted, err 4 words; all live.
+    // an empty buffer is never dereferenced: every access is at an index below the element count passed with
+    // it (none when that count is 0).
     unsafe { launch(&name, grid_for(n, 3), &[&o, &xp, &ip, &ou, &k, &d, &i, &ep], false) };
     (out, err)
 }
@@ -86,6 +88,8 @@ fn add_kernel(
     // u64* err): acc holds outer*dim*inner accumulators (an index is used only when
     // below dim), g outer*nk*inner, ids nk (index_add) or g.len() (scatter_add, as
     // the callers pass), err 4 words; all live.
+    // an empty buffer is never dereferenced: every access is at an index below the element count passed with
+    // it (none when that count is 0).
     unsafe {
         launch(
             &name,
@@ -101,6 +105,8 @@ fn add_kernel(
     let (o, ap, n) = (sptr_mut(&mut out), sptr(&acc), acc.len() as u64);
     let cast = format!("cast_f32_{}", sfx(g.dtype()));
     // SAFETY: cast_f32_<T>(T* out, const float* x, u64 n): both hold n elements.
+    // an empty buffer is never dereferenced: every access is at an index below the element count passed with
+    // it (none when that count is 0).
     unsafe { launch(&cast, grid_for(acc.len(), 3), &[&o, &ap, &n], false) };
     out
 }
@@ -280,6 +286,8 @@ fn a_set_error_record_is_kept() {
     let (ou, k, d, i) = (1u64, 2u64, 5u64, 4u64);
     // SAFETY: index_select_b4 over (1, 5, 4) with 2 ids: out holds 8 elements, x 20,
     // ids 2, err 4 words; the bad id 9 is never dereferenced.
+    // an empty buffer is never dereferenced: every access is at an index below the element count passed with
+    // it (none when that count is 0).
     unsafe { launch("index_select_b4", 1, &[&o, &xp, &ip, &ou, &k, &d, &i, &ep], false) };
     assert_eq!(err, [I_ADD, 77, 3, 0]);
     assert_eq!(
@@ -309,6 +317,8 @@ fn i32_indices_widen_exactly() {
     let mut out = sentinel(DType::I64, ids.len());
     let (o, ip, n) = (sptr_mut(&mut out), crate::dptr(&ids), ids.len() as u64);
     // SAFETY: cast_i32_i64(i64* out, const i32* x, u64 n): both hold n elements, live.
+    // an empty buffer is never dereferenced: every access is at an index below the element count passed with
+    // it (none when that count is 0).
     unsafe { launch("cast_i32_i64", grid_for(ids.len(), 3), &[&o, &ip, &n], false) };
     assert_eq!(out, CpuStorage::I64(ids.iter().map(|&i| i as i64).collect()));
 }

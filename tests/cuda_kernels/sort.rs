@@ -44,6 +44,8 @@ fn sort_kernel(
         // SAFETY: (T* vals, i64* ids, T* tmp_vals, i64* tmp_ids, const T* x, u64 outer,
         // u64 len, u64 inner, int descending): all five buffers hold n elements and
         // live for the call; threaded, as the kernel's barriers need.
+        // an empty buffer is never dereferenced: every access is at an index below the element count passed
+        // with it (none when that count is 0).
         unsafe {
             launch(
                 &format!("sort_block_{ty}"),
@@ -55,6 +57,8 @@ fn sort_kernel(
     } else {
         // SAFETY: (T* vals, i64* ids, const T* x, u64 outer, u64 len, u64 inner, int
         // descending): the three buffers hold n elements and live for the call.
+        // an empty buffer is never dereferenced: every access is at an index below the element count passed
+        // with it (none when that count is 0).
         unsafe {
             launch(
                 &format!("sort_thread_{ty}"),

@@ -83,6 +83,8 @@ pub(crate) fn launch_grid(
     // kernels/<family>.cu (device pointers of live buffers large enough for the
     // work, scalars of the declared widths); cuLaunchKernel copies them before
     // returning, so borrowing them for this call suffices.
+    // a buffer of zero elements is never dereferenced: every kernel guards its accesses by the counts passed
+    // with it, so an empty buffer's pointer is only carried, not read.
     unsafe {
         result::launch_kernel(
             f.cu_function(),

@@ -50,6 +50,7 @@ impl CudaStorage {
         if len > 0 {
             dev.bind()?;
             // SAFETY: the buffer holds `len * size` bytes and is owned by `s`.
+            // an empty buffer never reaches this call (`len > 0` above).
             unsafe { result::memset_d8_async(s.ptr(), 0, len * dtype.size_in_bytes(), dev.cu_stream()) }
                 .map_err(|e| driver_err("zeros", e))?;
         }
@@ -136,6 +137,7 @@ impl CudaStorage {
             dev.bind()?;
             // SAFETY: `dst` holds `src.len()` elements of `T`; for pageable host
             // memory the driver has staged the data when the call returns.
+            // an empty `src` never reaches this call (it returns above).
             unsafe { result::memcpy_htod_async(dst, src, dev.cu_stream()) }.map_err(|e| driver_err("to_device", e))
         }
         match cpu {
@@ -159,6 +161,7 @@ impl CudaStorage {
             dev.bind()?;
             // SAFETY: the buffer holds `len` elements of `T` (the dtype matches `T`
             // at every call site); the stream is synchronised before `v` is read.
+            // an empty buffer never reaches this call (`len > 0` above).
             unsafe { result::memcpy_dtoh_async(&mut v, self.ptr(), dev.cu_stream()) }
                 .map_err(|e| driver_err("to_cpu", e))?;
         }
@@ -178,6 +181,7 @@ impl CudaStorage {
         if self.len > 0 {
             self.dev().bind()?;
             // SAFETY: both buffers hold `len` elements of the same dtype.
+            // an empty buffer never reaches this call (`len > 0` above).
             unsafe {
                 result::memcpy_dtod_async(
                     s.ptr(),
