@@ -23,13 +23,12 @@
 
 mod common;
 
-use common::{LrSchedule, Options, Program};
-use neurite::data::{ImageLayout, Mnist};
+use common::{Options, Program};
+use neurite::data::ImageLayout;
 use neurite::nn::{Configurable, Dropout, Forward, LSTM, Linear, Module};
 use neurite::{Result, Tensor};
 use serde::{Deserialize, Serialize};
 use std::process::ExitCode;
-use std::time::Instant;
 
 const NAME: &str = "mnist_lstm";
 
@@ -97,31 +96,18 @@ fn main() -> ExitCode {
 }
 
 fn run(opts: &Options) -> Result<()> {
-    let started = Instant::now();
-    let device = common::choose_device(&opts.device)?;
-    neurite::manual_seed(opts.seed);
-    let mnist = Mnist::load_with(&opts.data, ImageLayout::Flat)?;
-    let (train, test) = (
-        common::limited(opts, mnist.train_dataset()?)?,
-        common::limited(opts, mnist.test_dataset()?)?,
-    );
-    let mut model = RowLstm::from_module_config(&RowLstmConfig {
-        hidden: 128,
-        layers: 1,
-        dropout: 0.3,
-        classes: 10,
-    })?;
-    model.to_device(&device)?;
-    let summary = model.summary_tree();
-    common::train_and_report(
+    common::run_configured(
         NAME,
         opts,
-        model,
-        (&summary, LrSchedule::Cosine),
-        &train,
-        &test,
-        started,
-    )?;
-    // The checkpoint rebuilds the network with no code beyond its type.
-    RowLstm::load(opts.out.join(format!("{NAME}.ckpt")), &device).map(|_| ())
+        ImageLayout::Flat,
+        || {
+            RowLstm::from_module_config(&RowLstmConfig {
+                hidden: 128,
+                layers: 1,
+                dropout: 0.3,
+                classes: 10,
+            })
+        },
+        RowLstm::load,
+    )
 }

@@ -22,8 +22,8 @@
 
 mod common;
 
-use common::{LrSchedule, Options, Program};
-use neurite::data::{ImageLayout, Mnist};
+use common::{Options, Program};
+use neurite::data::ImageLayout;
 use neurite::nn::{
     Configurable, Forward, LayerNorm, Linear, Module, TransformerActivation, TransformerEncoder,
     TransformerEncoderLayer, TransformerEncoderLayerConfig,
@@ -31,7 +31,6 @@ use neurite::nn::{
 use neurite::{DType, Device, Result, Tensor};
 use serde::{Deserialize, Serialize};
 use std::process::ExitCode;
-use std::time::Instant;
 
 const NAME: &str = "mnist_vit";
 /// MNIST's customary pixel mean and standard deviation (`Normalize((0.1307,), (0.3081,))`).
@@ -132,34 +131,21 @@ fn main() -> ExitCode {
 }
 
 fn run(opts: &Options) -> Result<()> {
-    let started = Instant::now();
-    let device = common::choose_device(&opts.device)?;
-    neurite::manual_seed(opts.seed);
-    let mnist = Mnist::load_with(&opts.data, ImageLayout::Nchw)?;
-    let (train, test) = (
-        common::limited(opts, mnist.train_dataset()?)?,
-        common::limited(opts, mnist.test_dataset()?)?,
-    );
-    let mut model = VisionTransformer::from_module_config(&VitConfig {
-        patch: 7,
-        dim: 64,
-        depth: 3,
-        heads: 4,
-        mlp_dim: 128,
-        dropout: 0.1,
-        classes: 10,
-    })?;
-    model.to_device(&device)?;
-    let summary = model.summary_tree();
-    common::train_and_report(
+    common::run_configured(
         NAME,
         opts,
-        model,
-        (&summary, LrSchedule::Cosine),
-        &train,
-        &test,
-        started,
-    )?;
-    // The checkpoint rebuilds the network with no code beyond its type.
-    VisionTransformer::load(opts.out.join(format!("{NAME}.ckpt")), &device).map(|_| ())
+        ImageLayout::Nchw,
+        || {
+            VisionTransformer::from_module_config(&VitConfig {
+                patch: 7,
+                dim: 64,
+                depth: 3,
+                heads: 4,
+                mlp_dim: 128,
+                dropout: 0.1,
+                classes: 10,
+            })
+        },
+        VisionTransformer::load,
+    )
 }

@@ -25,13 +25,12 @@
 
 mod common;
 
-use common::{LrSchedule, Options, Program};
-use neurite::data::{ImageLayout, Mnist};
+use common::{Options, Program};
+use neurite::data::ImageLayout;
 use neurite::nn::{BatchNorm2d, Configurable, Conv2d, Dropout, Forward, Linear, Module};
 use neurite::{Result, Tensor};
 use serde::{Deserialize, Serialize};
 use std::process::ExitCode;
-use std::time::Instant;
 
 const NAME: &str = "resnet_mnist";
 
@@ -158,33 +157,18 @@ fn main() -> ExitCode {
 }
 
 fn run(opts: &Options) -> Result<()> {
-    let started = Instant::now();
-    let device = common::choose_device(&opts.device)?;
-    neurite::manual_seed(opts.seed);
-    let mnist = Mnist::load_with(&opts.data, ImageLayout::Nchw)?;
-    let (train, test) = (
-        common::limited(opts, mnist.train_dataset()?)?,
-        common::limited(opts, mnist.test_dataset()?)?,
-    );
-
-    let mut model = ResNet::from_module_config(&ResNetConfig {
-        widths: vec![16, 32, 64],
-        blocks_per_stage: 2,
-        classes: 10,
-        dropout: 0.2,
-    })?;
-    model.to_device(&device)?;
-    let summary = model.summary_tree();
-    common::train_and_report(
+    common::run_configured(
         NAME,
         opts,
-        model,
-        (&summary, LrSchedule::Cosine),
-        &train,
-        &test,
-        started,
-    )?;
-
-    // The checkpoint rebuilds the network with no code beyond its type.
-    ResNet::load(opts.out.join(format!("{NAME}.ckpt")), &device).map(|_| ())
+        ImageLayout::Nchw,
+        || {
+            ResNet::from_module_config(&ResNetConfig {
+                widths: vec![16, 32, 64],
+                blocks_per_stage: 2,
+                classes: 10,
+                dropout: 0.2,
+            })
+        },
+        ResNet::load,
+    )
 }

@@ -427,6 +427,41 @@ pub fn train_and_report<M: neurite::nn::Forward>(
     save_and_report(name, opts, &mut model, &history, &test_logs, &timer, started)
 }
 
+/// The whole run of an example whose model is a derived module with a
+/// configuration: seeds, loads the bundled digits in `layout`, builds the model
+/// with `build` and moves it to the chosen device, trains and reports it as
+/// [`train_and_report`] with a cosine schedule, then rebuilds it from its
+/// checkpoint with `reload` (which needs no code beyond the model's type).
+pub fn run_configured<M: neurite::nn::Forward, R>(
+    name: &str,
+    opts: &Options,
+    layout: ImageLayout,
+    build: impl FnOnce() -> neurite::Result<M>,
+    reload: impl FnOnce(PathBuf, &Device) -> neurite::Result<R>,
+) -> neurite::Result<()> {
+    let started = Instant::now();
+    let device = choose_device(&opts.device)?;
+    neurite::manual_seed(opts.seed);
+    let mnist = neurite::data::Mnist::load_with(&opts.data, layout)?;
+    let (train, test) = (
+        limited(opts, mnist.train_dataset()?)?,
+        limited(opts, mnist.test_dataset()?)?,
+    );
+    let mut model = build()?;
+    model.to_device(&device)?;
+    let summary = model.summary_tree();
+    train_and_report(
+        name,
+        opts,
+        model,
+        (&summary, LrSchedule::Cosine),
+        &train,
+        &test,
+        started,
+    )?;
+    reload(opts.out.join(format!("{name}.ckpt")), &device).map(|_| ())
+}
+
 /// Gives `trainer` its per-epoch validation data and says where it comes from:
 /// the tail of the training files with `--val-fraction F`, otherwise the test
 /// files. Those are only reported after each epoch (no early stopping, no
