@@ -86,6 +86,16 @@ fn sum(dims: &[usize]) -> u128 {
     dims.iter().map(|&d| d as u128).sum()
 }
 
+/// A weight of shape `dims` (constructed through a `dims`-sized shape vector)
+/// plus, when kept, a bias of `bias` elements.
+fn weight_and_bias(dims: &[usize], bias: Option<usize>) -> Result<Elems, String> {
+    let w = tensor(dims)?;
+    Ok(Elems {
+        kept: w + bias.map_or(0, |b| b as u128),
+        constructed: w + sum(dims),
+    })
+}
+
 #[allow(unreachable_patterns)] // the catch-all keeps this compiling when nn adds layers
 fn layer_elems(layer: &LayerConfig) -> Result<Elems, String> {
     let err = |e: String| format!("{layer:?}: {e}");
@@ -94,13 +104,7 @@ fn layer_elems(layer: &LayerConfig) -> Result<Elems, String> {
             in_features,
             out_features,
             bias,
-        } => {
-            let w = tensor(&[*out_features, *in_features]).map_err(err)?;
-            Elems {
-                kept: w + if *bias { *out_features as u128 } else { 0 },
-                constructed: w + sum(&[*out_features, *in_features]),
-            }
-        }
+        } => weight_and_bias(&[*out_features, *in_features], bias.then_some(*out_features)).map_err(err)?,
         LayerConfig::Conv2d {
             in_channels,
             out_channels,
@@ -111,11 +115,7 @@ fn layer_elems(layer: &LayerConfig) -> Result<Elems, String> {
         } => {
             check_window(&[*kernel_size, *stride, *padding]).map_err(err)?;
             let dims = [*out_channels, *in_channels, kernel_size[0], kernel_size[1]];
-            let w = tensor(&dims).map_err(err)?;
-            Elems {
-                kept: w + if *bias { *out_channels as u128 } else { 0 },
-                constructed: w + sum(&dims),
-            }
+            weight_and_bias(&dims, bias.then_some(*out_channels)).map_err(err)?
         }
         LayerConfig::BatchNorm1d {
             num_features, affine, ..
@@ -146,11 +146,7 @@ fn layer_elems(layer: &LayerConfig) -> Result<Elems, String> {
             embedding_dim,
         } => {
             let dims = [*num_embeddings, *embedding_dim];
-            let w = tensor(&dims).map_err(err)?;
-            Elems {
-                kept: w,
-                constructed: w + sum(&dims),
-            }
+            weight_and_bias(&dims, None).map_err(err)?
         }
         LayerConfig::MaxPool2d {
             kernel_size,
@@ -191,11 +187,7 @@ fn layer_elems(layer: &LayerConfig) -> Result<Elems, String> {
                 kernel_size[0],
                 kernel_size[1],
             ];
-            let w = tensor(&dims).map_err(err)?;
-            Elems {
-                kept: w + if *bias { *out_channels as u128 } else { 0 },
-                constructed: w + sum(&dims),
-            }
+            weight_and_bias(&dims, bias.then_some(*out_channels)).map_err(err)?
         }
         LayerConfig::Conv1d {
             in_channels,
@@ -209,11 +201,7 @@ fn layer_elems(layer: &LayerConfig) -> Result<Elems, String> {
         } => {
             check_window(&[[*kernel_size, *stride], [*padding, *dilation]]).map_err(err)?;
             let dims = [*out_channels, *in_channels / (*groups).max(1), *kernel_size];
-            let w = tensor(&dims).map_err(err)?;
-            Elems {
-                kept: w + if *bias { *out_channels as u128 } else { 0 },
-                constructed: w + sum(&dims),
-            }
+            weight_and_bias(&dims, bias.then_some(*out_channels)).map_err(err)?
         }
         LayerConfig::ConvTranspose2d {
             in_channels,
@@ -233,11 +221,7 @@ fn layer_elems(layer: &LayerConfig) -> Result<Elems, String> {
                 kernel_size[0],
                 kernel_size[1],
             ];
-            let w = tensor(&dims).map_err(err)?;
-            Elems {
-                kept: w + if *bias { *out_channels as u128 } else { 0 },
-                constructed: w + sum(&dims),
-            }
+            weight_and_bias(&dims, bias.then_some(*out_channels)).map_err(err)?
         }
         LayerConfig::MaxPool2dFull {
             kernel_size,
