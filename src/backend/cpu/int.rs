@@ -24,8 +24,11 @@ pub(crate) trait CpuInt: WithDType + Ord + Default + Send + Sync {
     fn floor_rem(self, o: Self) -> Self;
 }
 
+/// `CpuInt` for `$t`: the wrapping arithmetic is the primitive's own; `abs`,
+/// floor division and the floor remainder differ between signed and unsigned
+/// types and are given as bodies.
 macro_rules! cpu_int {
-    ($t:ty, signed) => {
+    ($t:ty, abs($a:ident) $abs:block, floor_div($x:ident, $y:ident) $div:block, floor_rem($p:ident, $q:ident) $rem:block) => {
         impl CpuInt for $t {
             const ZERO: Self = 0;
             const ONE: Self = 1;
@@ -47,64 +50,42 @@ macro_rules! cpu_int {
             }
             #[inline]
             fn wrapping_abs(self) -> Self {
-                <$t>::wrapping_abs(self)
+                let $a = self;
+                $abs
             }
             #[inline]
             fn floor_div(self, o: Self) -> Self {
-                let q = self.wrapping_div(o);
-                // Truncation rounded toward zero; step down when inexact and negative.
-                if self.wrapping_rem(o) != 0 && ((self < 0) != (o < 0)) {
-                    q - 1
-                } else {
-                    q
-                }
+                let ($x, $y) = (self, o);
+                $div
             }
             #[inline]
             fn floor_rem(self, o: Self) -> Self {
-                let r = self.wrapping_rem(o);
-                if r != 0 && ((r < 0) != (o < 0)) { r + o } else { r }
-            }
-        }
-    };
-    ($t:ty, unsigned) => {
-        impl CpuInt for $t {
-            const ZERO: Self = 0;
-            const ONE: Self = 1;
-            #[inline]
-            fn wrapping_add(self, o: Self) -> Self {
-                <$t>::wrapping_add(self, o)
-            }
-            #[inline]
-            fn wrapping_sub(self, o: Self) -> Self {
-                <$t>::wrapping_sub(self, o)
-            }
-            #[inline]
-            fn wrapping_mul(self, o: Self) -> Self {
-                <$t>::wrapping_mul(self, o)
-            }
-            #[inline]
-            fn wrapping_neg(self) -> Self {
-                <$t>::wrapping_neg(self)
-            }
-            #[inline]
-            fn wrapping_abs(self) -> Self {
-                self
-            }
-            #[inline]
-            fn floor_div(self, o: Self) -> Self {
-                self / o
-            }
-            #[inline]
-            fn floor_rem(self, o: Self) -> Self {
-                self % o
+                let ($p, $q) = (self, o);
+                $rem
             }
         }
     };
 }
-cpu_int!(i64, signed);
-cpu_int!(i32, signed);
-cpu_int!(i8, signed);
-cpu_int!(u8, unsigned);
+
+macro_rules! signed_int {
+    ($($t:ty),*) => {$(
+        cpu_int!(
+            $t,
+            abs(x) { x.wrapping_abs() },
+            floor_div(x, o) {
+                let q = x.wrapping_div(o);
+                // Truncation rounded toward zero; step down when inexact and negative.
+                if x.wrapping_rem(o) != 0 && ((x < 0) != (o < 0)) { q - 1 } else { q }
+            },
+            floor_rem(x, o) {
+                let r = x.wrapping_rem(o);
+                if r != 0 && ((r < 0) != (o < 0)) { r + o } else { r }
+            }
+        );
+    )*};
+}
+signed_int!(i64, i32, i8);
+cpu_int!(u8, abs(x) { x }, floor_div(x, o) { x / o }, floor_rem(x, o) { x % o });
 
 /// The clamp bounds of an integer `dtype` for bounds given as `f64`: a bound
 /// between two integers clamps to the integers inside it (so `clamp(x, 0.5,
