@@ -145,6 +145,12 @@ fn batch_first_self_attention_with_a_boolean_key_padding_mask() {
     assert_eq!(kpm.dtype(), neurite::DType::I64);
     let (out, w) = m.forward(&x, &x, &x, Some(&kpm), false, None, true, false).unwrap();
     assert!(w.is_none());
+    // The same mask as a `Bool` tensor (what comparisons return) masks the same keys.
+    let bool_kpm = kpm.to_dtype(neurite::DType::Bool).unwrap();
+    let (out_bool, _) = m
+        .forward(&x, &x, &x, Some(&bool_kpm), false, None, true, false)
+        .unwrap();
+    assert_eq!(out_bool.to_vec::<f32>().unwrap(), out.to_vec::<f32>().unwrap());
     c.check(&out, None, &[("query", &x)], Some(&m));
 }
 

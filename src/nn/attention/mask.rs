@@ -15,9 +15,9 @@ pub(crate) enum TrueMeans {
 }
 
 /// `mask` as an additive float mask of `dtype`: a float mask is used as it is
-/// (cast to `dtype`); any other dtype (I64 today, Bool once it exists) is a
-/// boolean mask and becomes 0 where attention is allowed and `-inf` where it
-/// is not, as PyTorch's `_canonical_mask` does.
+/// (cast to `dtype`); a `Bool` mask, or an integer one read as nonzero = true,
+/// becomes 0 where attention is allowed and `-inf` where it is not, as
+/// PyTorch's `_canonical_mask` does.
 pub(crate) fn additive_mask(mask: &Tensor, dtype: DType, true_means: TrueMeans) -> Result<Tensor> {
     if mask.dtype().is_float() {
         return if mask.dtype() == dtype {
@@ -26,9 +26,11 @@ pub(crate) fn additive_mask(mask: &Tensor, dtype: DType, true_means: TrueMeans) 
             mask.to_dtype(dtype)
         };
     }
-    // The selection reads the mask as nonzero / zero in any dtype; the cast
-    // only gives `where_cond` a dtype every backend selects on.
-    let flags = mask.to_dtype(dtype)?;
+    let flags = if mask.dtype() == DType::Bool {
+        mask.clone()
+    } else {
+        mask.ne_scalar(0.0)?
+    };
     let dev = mask.device();
     let blocked = Tensor::full(f64::NEG_INFINITY, (), dtype, &dev)?;
     let open = Tensor::zeros((), dtype, &dev)?;
@@ -45,7 +47,7 @@ pub(crate) fn causal_mask(target_len: usize, source_len: usize, dtype: DType, de
     // Indices as f32 are exact up to 2^24, far beyond any attention length.
     let rows = Tensor::arange(0.0, target_len as f64, 1.0, DType::F32, device)?.reshape((target_len, 1))?;
     let cols = Tensor::arange(0.0, source_len as f64, 1.0, DType::F32, device)?.reshape((1, source_len))?;
-    // A comparison mask (float 0/1 or Bool) selects; it is never added.
+    // The comparison gives a `Bool` mask, which selects.
     let later = cols.gt(&rows)?;
     let blocked = Tensor::full(f64::NEG_INFINITY, (), dtype, device)?;
     let open = Tensor::zeros((), dtype, device)?;
