@@ -11,6 +11,7 @@ mod display;
 mod dtypes;
 mod errors;
 mod errors_elementwise_ops;
+mod fixture_json;
 mod grad_binary;
 mod grad_conv;
 mod grad_elementwise_ops;

@@ -4,50 +4,9 @@
 //! `sum(out * linspace(-1, 1, n))`, in f64. Non-finite values are the strings
 //! "nan", "inf" and "-inf", and must match as such.
 
+use crate::fixture_json::{assert_close, floats, load, tensor};
 use neurite::{DType, Device, Result, Tensor};
 use serde_json::Value;
-
-fn load() -> Value {
-    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    let path = std::path::Path::new(&dir).join("tests/fixtures/ops_elementwise.json");
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture file")).expect("fixture JSON")
-}
-
-fn number(v: &Value) -> f64 {
-    match v.as_str() {
-        Some("nan") => f64::NAN,
-        Some("inf") => f64::INFINITY,
-        Some("-inf") => f64::NEG_INFINITY,
-        _ => v.as_f64().expect("a number or nan/inf/-inf"),
-    }
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().expect("an array").iter().map(number).collect()
-}
-
-fn tensor(v: &Value) -> Tensor {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    Tensor::from_vec(floats(&v["data"]), shape, &Device::cpu()).unwrap()
-}
-
-fn assert_close(name: &str, what: &str, got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{name} {what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        let ok = if w.is_finite() {
-            (g - w).abs() <= 1e-9 + 1e-9 * w.abs()
-        } else {
-            // NaN matches NaN; an infinity must match in sign.
-            (w.is_nan() && g.is_nan()) || g == w
-        };
-        assert!(ok, "{name} {what}[{i}]: {g} vs PyTorch {w}");
-    }
-}
 
 /// The neurite form of each fixture case.
 fn op(name: &str, x: &[Tensor]) -> Result<Tensor> {
@@ -110,7 +69,7 @@ fn run_case(case: &Value) {
 }
 
 fn run_prefix(prefix: &str) {
-    let fixtures = load();
+    let fixtures = load("ops_elementwise.json");
     let cases: Vec<&Value> = fixtures["cases"]
         .as_array()
         .unwrap()
@@ -154,7 +113,7 @@ fn matmul_vector_cases() {
 
 #[test]
 fn every_case_is_checked() {
-    let fixtures = load();
+    let fixtures = load("ops_elementwise.json");
     let known = [
         "erf", "sin", "cos", "silu", "gelu_", "pow_", "clamp", "amax_", "amin_", "sum_", "mean_", "matmul_",
     ];

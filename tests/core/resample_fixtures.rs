@@ -2,41 +2,14 @@
 //! against PyTorch (tests/fixtures/resample_torch.json): forward values,
 //! input gradients and max-pooling indices.
 
+use crate::fixture_json::{assert_close, floats, load, tensor};
 use neurite::{DType, Device, Result, Tensor};
 use serde_json::Value;
 use std::sync::OnceLock;
 
 fn fixtures() -> &'static Value {
     static F: OnceLock<Value> = OnceLock::new();
-    F.get_or_init(|| {
-        let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-        let path = std::path::Path::new(&dir).join("tests/fixtures/resample_torch.json");
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture file")).expect("fixture JSON")
-    })
-}
-
-fn tensor(v: &Value) -> Tensor {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    Tensor::from_vec(floats(&v["data"]), shape, &Device::cpu()).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
-}
-
-fn assert_close(name: &str, what: &str, got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{name} {what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= 1e-9 + 1e-9 * w.abs(),
-            "{name} {what}[{i}]: {g} vs PyTorch {w}"
-        );
-    }
+    F.get_or_init(|| load("resample_torch.json"))
 }
 
 fn case(name: &str) -> &'static Value {

@@ -4,65 +4,16 @@
 //! writes tests/fixtures/conv_torch.json): forward values, the indices, and
 //! the gradients of every input.
 
+use crate::fixture_json::{assert_close, floats, indices, load, tensor};
 use neurite::{
     AvgPool2dArgs, Conv1dArgs, Conv2dArgs, ConvPadding, ConvPadding1d, ConvTranspose2dArgs, DType, Device,
     MaxPool2dArgs, Result, Tensor,
 };
-use serde_json::Value;
-
-fn load() -> Value {
-    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    let path = std::path::Path::new(&dir).join("tests/fixtures/conv_torch.json");
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture file")).expect("fixture JSON")
-}
-
-fn shape(v: &Value) -> Vec<usize> {
-    v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect()
-}
-
-fn tensor(v: &Value) -> Tensor {
-    let data: Vec<f64> = v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect();
-    Tensor::from_vec(data, shape(v), &Device::cpu()).unwrap()
-}
-
-fn indices(v: &Value) -> Tensor {
-    let data: Vec<i64> = v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_i64().unwrap())
-        .collect();
-    Tensor::from_vec(data, shape(v), &Device::cpu()).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
-}
-
-fn assert_close(name: &str, what: &str, got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{name} {what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= 1e-9 + 1e-9 * w.abs(),
-            "{name} {what}[{i}]: {g} vs PyTorch {w}"
-        );
-    }
-}
 
 /// Runs case `name`: `f` gets the inputs (tracking gradients) and the case's
 /// given indices, and returns the output and, where PyTorch returned them, indices.
 fn run(name: &str, f: impl Fn(&[Tensor], Option<&Tensor>) -> Result<(Tensor, Option<Tensor>)>) {
-    let fixtures = load();
+    let fixtures = load("conv_torch.json");
     let case = fixtures["cases"]
         .as_array()
         .unwrap()

@@ -1,46 +1,10 @@
 //! Forward values and gradients compared with PyTorch (tests/fixtures/core_ops.json).
 
+use crate::fixture_json::{assert_close, floats, load, tensor};
 use neurite::{Device, Result, Tensor};
-use serde_json::Value;
-
-fn load() -> Value {
-    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
-    let path = std::path::Path::new(&dir).join("tests/fixtures/core_ops.json");
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture file")).expect("fixture JSON")
-}
-
-fn tensor(v: &Value) -> Tensor {
-    let shape: Vec<usize> = v["shape"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d.as_u64().unwrap() as usize)
-        .collect();
-    let data: Vec<f64> = v["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect();
-    Tensor::from_vec(data, shape, &Device::cpu()).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
-}
-
-fn assert_close(name: &str, what: &str, got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{name} {what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= 1e-9 + 1e-9 * w.abs(),
-            "{name} {what}[{i}]: {g} vs PyTorch {w}"
-        );
-    }
-}
 
 fn run(name: &str, f: impl Fn(&[Tensor]) -> Result<Tensor>) {
-    let fixtures = load();
+    let fixtures = load("core_ops.json");
     let case = fixtures["cases"]
         .as_array()
         .unwrap()
