@@ -3,8 +3,9 @@
 //!
 //! ```text
 //! input:  28 x 28 pixels in [0, 1], standardised with MNIST's mean and deviation
-//! LSTM:   28 steps (the rows) of 28 features (the pixels of a row) -> 128 hidden units
-//! head:   Dropout(0.3), Linear(128 -> 10) on the last step's hidden state h_n
+//! LSTM:   28 steps (the rows) of 28 features (the pixels of a row) -> 128 hidden
+//!         units in each direction (bidirectional)
+//! head:   Dropout(0.3), Linear(256 -> 10) on both directions' final hidden states h_n
 //! ```
 //!
 //! Cross-entropy, Adam (3e-3 by default here) with the learning rate annealed
@@ -44,6 +45,7 @@ const STD: f64 = 0.3081;
 struct RowLstmConfig {
     hidden: usize,
     layers: usize,
+    bidirectional: bool,
     dropout: f64,
     classes: usize,
 }
@@ -59,6 +61,12 @@ struct RowLstm {
     cfg: RowLstmConfig,
 }
 
+impl RowLstmConfig {
+    fn directions(&self) -> usize {
+        if self.bidirectional { 2 } else { 1 }
+    }
+}
+
 impl Configurable for RowLstm {
     type Config = RowLstmConfig;
 
@@ -70,9 +78,10 @@ impl Configurable for RowLstm {
         Ok(RowLstm {
             lstm: LSTM::new(SIDE, c.hidden)
                 .with_num_layers(c.layers)
+                .with_bidirectional(c.bidirectional)
                 .with_batch_first(true),
             drop: Dropout::try_new(c.dropout)?,
-            head: Linear::new(c.hidden, c.classes),
+            head: Linear::new(c.hidden * c.directions(), c.classes),
             cfg: c.clone(),
         })
     }
@@ -84,8 +93,13 @@ impl Forward for RowLstm {
         let n = x.dims()[0];
         let rows = x.reshape((n, SIDE, SIDE))?.affine(1.0 / STD, -MEAN / STD)?;
         let (_, (h_n, _)) = self.lstm.forward_with_state(&rows, None)?;
-        // The last layer's final hidden state.
-        let last = h_n.narrow(0, self.cfg.layers - 1, 1)?.squeeze(0)?;
+        // The last layer's final hidden states (`h_n` is `(layers * directions, N, hidden)`,
+        // layer-major), the two directions side by side.
+        let d = self.cfg.directions();
+        let last = h_n
+            .narrow(0, (self.cfg.layers - 1) * d, d)?
+            .permute(&[1, 0, 2])?
+            .reshape((n, d * self.cfg.hidden))?;
         self.head.forward(&self.drop.forward(&last)?)
     }
 }
@@ -104,6 +118,7 @@ fn run(opts: &Options) -> Result<()> {
             RowLstm::from_module_config(&RowLstmConfig {
                 hidden: 128,
                 layers: 1,
+                bidirectional: true,
                 dropout: 0.3,
                 classes: 10,
             })

@@ -9,6 +9,7 @@ mod arith;
 mod conv_errors;
 mod display;
 mod dtypes;
+mod dtypes_fixtures;
 mod errors;
 mod errors_elementwise_ops;
 mod fixture_json;
