@@ -37,7 +37,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(15);
     let mut out = Vec::new();
-    for (m, k, n) in [(1024, 1024, 1024), (128, 784, 512), (128, 512, 256)] {
+    for (m, k, n) in [(1024, 1024, 1024), (2048, 2048, 2048), (128, 784, 512), (128, 512, 256)] {
         let (a, b) = common::gemm_operands(m, k, n, &dev);
         let s = median_secs(
             || {
@@ -69,6 +69,10 @@ fn main() {
             batch as f64 / s
         ));
     }
+    let cnn = common::Cnn::new(&dev);
+    let (x, y) = common::cnn_batch(64, &dev);
+    let s = median_secs(|| cnn.train_step(&x, &y).expect("step"), reps);
+    out.push(format!("\"cnn_train_step_b64_samples_per_s\": {:.1}", 64.0 / s));
     let (x1, _) = common::mlp_batch(1, &dev);
     let s = median_secs(
         || {

@@ -37,7 +37,7 @@ def median_secs(f, reps):
 def torch_figures(reps):
     out = {}
     torch.manual_seed(0)
-    for m, k, n in [(1024, 1024, 1024), (128, 784, 512), (128, 512, 256)]:
+    for m, k, n in [(1024, 1024, 1024), (2048, 2048, 2048), (128, 784, 512), (128, 512, 256)]:
         a, b = torch.randn(m, k), torch.randn(k, n)
         s = median_secs(lambda: a @ b, reps)
         out[f"gemm_{m}x{k}x{n}_gflops"] = 2 * m * k * n / s / 1e9
@@ -72,6 +72,24 @@ def torch_figures(reps):
 
         out[f"mlp_fwd_bwd_b{batch}_samples_per_s"] = batch / median_secs(fwd_bwd, reps)
         out[f"mlp_train_step_b{batch}_samples_per_s"] = batch / median_secs(train_step, reps)
+    conv = [(torch.rand(*shape) * 2 - 1) / fan_in ** 0.5 for shape, fan_in in [
+        ((32, 1, 3, 3), 9), ((32,), 9), ((64, 32, 3, 3), 288), ((64,), 288),
+        ((64 * 49, 10), 64 * 49), ((10,), 64 * 49)]]
+    conv = [p.requires_grad_() for p in conv]
+    xc = torch.rand(64, 1, 28, 28)
+    yc = torch.tensor([(i * 7) % 10 for i in range(64)])
+
+    def cnn_step():
+        h = torch.max_pool2d(torch.relu(torch.conv2d(xc, conv[0], conv[1], padding=1)), 2)
+        h = torch.max_pool2d(torch.relu(torch.conv2d(h, conv[2], conv[3], padding=1)), 2)
+        logits = h.flatten(1) @ conv[4] + conv[5]
+        loss = -torch.log_softmax(logits, 1).gather(1, yc.unsqueeze(1)).mean()
+        grads = torch.autograd.grad(loss, conv)
+        with torch.no_grad():
+            for p, g in zip(conv, grads):
+                p.sub_(g * 0.01)
+
+    out["cnn_train_step_b64_samples_per_s"] = 64 / median_secs(cnn_step, reps)
     x1 = torch.rand(1, 784)
 
     def fwd1():
@@ -102,7 +120,14 @@ def main():
             cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    print(f"Machine: {cpu}, {args.threads} threads; PyTorch {torch.__version__}; {time.strftime('%Y-%m-%d')}\n")
+    flags = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            have = next(l for l in f if l.startswith("flags")).split()
+        flags = " ".join(x for x in ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_bf16", "amx_bf16") if x in have)
+    except (OSError, StopIteration):
+        pass
+    print(f"Machine: {cpu} ({flags}), {args.threads} threads; PyTorch {torch.__version__}; {time.strftime('%Y-%m-%d')}\n")
     print("| workload | neurite | PyTorch | ratio (>1: neurite faster) |")
     print("|---|---|---|---|")
     for key, theirs in pt.items():
