@@ -3,7 +3,7 @@
 //! against PyTorch (tests/fixtures/dtypes_torch.json, written by
 //! tests/fixtures/dtypes_torch.py).
 
-use crate::fixture_json::{assert_close, floats, load};
+use crate::fixture_json::{assert_close, bools, floats, ints, load};
 use neurite::{DType, Device, Tensor};
 use serde_json::Value;
 
@@ -22,14 +22,12 @@ fn dtype(name: &str) -> DType {
 
 /// The fixture's values (numbers or booleans) as a CPU tensor of `dtype`.
 fn source(values: &Value, dtype: DType) -> Tensor {
-    let arr = values.as_array().expect("an array");
-    let n = arr.len();
+    let n = values.as_array().expect("an array").len();
     let dev = Device::cpu();
     let t = match dtype {
-        DType::Bool => Tensor::from_vec(arr.iter().map(|v| v.as_bool().unwrap()).collect::<Vec<_>>(), n, &dev),
+        DType::Bool => Tensor::from_vec(bools(values), n, &dev),
         DType::F64 => Tensor::from_vec(floats(values), n, &dev),
-        _ => Tensor::from_vec(arr.iter().map(|v| v.as_i64().unwrap()).collect::<Vec<_>>(), n, &dev)
-            .and_then(|t| t.to_dtype(dtype)),
+        _ => Tensor::from_vec(ints(values), n, &dev).and_then(|t| t.to_dtype(dtype)),
     };
     t.unwrap()
 }
@@ -44,15 +42,6 @@ fn numbers(values: &Value) -> Vec<f64> {
             Some(b) => f64::from(u8::from(b)),
             None => v.as_f64().expect("a number or a bool"),
         })
-        .collect()
-}
-
-fn ints(values: &Value) -> Vec<i64> {
-    values
-        .as_array()
-        .expect("an array")
-        .iter()
-        .map(|v| v.as_i64().expect("an integer"))
         .collect()
 }
 
@@ -156,13 +145,7 @@ fn masked_fill_forward_and_gradient_match_pytorch() {
     let x = Tensor::from_vec(floats(&m["x"]), dims("shape"), &dev)
         .unwrap()
         .requires_grad();
-    let mask_vals: Vec<bool> = m["mask"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_bool().unwrap())
-        .collect();
-    let mask = Tensor::from_vec(mask_vals, dims("mask_shape"), &dev).unwrap();
+    let mask = Tensor::from_vec(bools(&m["mask"]), dims("mask_shape"), &dev).unwrap();
     let y = x.masked_fill(&mask, m["value"].as_f64().unwrap()).unwrap();
     assert_close(
         "masked_fill",

@@ -45,15 +45,27 @@ pub fn tensor(v: &Value) -> Tensor {
     Tensor::from_vec(floats(&v["data"]), shape(v), &Device::cpu()).unwrap()
 }
 
-/// An i64 CPU tensor (indices).
-pub fn indices(v: &Value) -> Tensor {
-    let data: Vec<i64> = v["data"]
-        .as_array()
-        .expect("an array of indices")
+/// An array of integers.
+pub fn ints(v: &Value) -> Vec<i64> {
+    v.as_array()
+        .expect("an array of integers")
         .iter()
         .map(|x| x.as_i64().expect("an integer"))
-        .collect();
-    Tensor::from_vec(data, shape(v), &Device::cpu()).unwrap()
+        .collect()
+}
+
+/// An array of booleans.
+pub fn bools(v: &Value) -> Vec<bool> {
+    v.as_array()
+        .expect("an array of booleans")
+        .iter()
+        .map(|x| x.as_bool().expect("a boolean"))
+        .collect()
+}
+
+/// An i64 CPU tensor (indices).
+pub fn indices(v: &Value) -> Tensor {
+    Tensor::from_vec(ints(&v["data"]), shape(v), &Device::cpu()).unwrap()
 }
 
 /// `got` against PyTorch's `want` within `1e-9` (absolute plus relative).

@@ -2,7 +2,7 @@
 //! against PyTorch (tests/fixtures/resample_torch.json): forward values,
 //! input gradients and max-pooling indices.
 
-use crate::fixture_json::{assert_close, floats, load, tensor};
+use crate::fixture_json::{assert_close, floats, ints, load, tensor};
 use neurite::{DType, Device, Result, Tensor};
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -51,12 +51,7 @@ fn run_max(name: &str, f: impl Fn(&Tensor) -> Result<(Tensor, Tensor)>) {
     run(name, |x| Ok(f(x)?.0));
     let c = case(name);
     let (_, idx) = f(&tensor(&c["inputs"][0])).unwrap();
-    let want: Vec<i64> = c["indices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_i64().unwrap())
-        .collect();
+    let want = ints(&c["indices"]);
     assert_eq!(idx.dtype(), DType::I64);
     assert_eq!(idx.to_vec::<i64>().unwrap(), want, "{name}: indices");
 }

@@ -163,10 +163,9 @@ fn binary_kernel(a: &CpuStorage, b: &CpuStorage, op: BinaryOp, l: &BinaryLayout,
     let mut out = sentinel(if cmp { DType::Bool } else { a.dtype() }, n);
     let (o, ap, bp, n64, code) = (sptr_mut(&mut out), sptr(a), sptr(b), n as u64, binary_code(op));
     // SAFETY: binary_<T>(T* out, const T* a, const T* b, u64 n, BinaryLayout l, int code):
-    // `out` holds n elements, and the layout reads a and b only below `reach`, checked
-    // above against their lengths; `arg` has the C layout of BinaryLayout; all live.
-    // an empty buffer is never dereferenced: every access is at an index below the element count passed with
-    // it (none when that count is 0).
+    // `out` holds n elements, a and b are read only below `reach` (checked above against
+    // their lengths), `arg` has BinaryLayout's C layout, all live; every access is below
+    // the count passed, so an empty buffer (n = 0) is never dereferenced.
     unsafe { launch(&kernel, grid_for(n, cap), &[&o, &ap, &bp, &n64, &arg, &code], false) };
     out
 }

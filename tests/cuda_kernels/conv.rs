@@ -111,10 +111,9 @@ fn im2col_matches_cpu() {
                 let mut out = sentinel(dtype, n);
                 let (o, xp) = (sptr_mut(&mut out), sptr(&x));
                 // SAFETY: im2col_<T>(T* out, const T* x, ConvGeom g, double pad): out holds
-                // n*c*kh*kw*oh*ow elements, x n*c*h*w (taps outside the image read the pad
-                // value, not x); `g` has the C layout of ConvGeom; both buffers live.
-                // an empty buffer is never dereferenced: every access is at an index below the element count
-                // passed with it (none when that count is 0).
+                // n*c*kh*kw*oh*ow elements, x n*c*h*w (outside taps read `pad`, not x), `g` has
+                // ConvGeom's C layout, both live; every access is below the counts passed, so an empty
+                // buffer is never dereferenced.
                 unsafe {
                     launch(
                         &format!("im2col_{}", sfx(dtype)),

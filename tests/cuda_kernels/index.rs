@@ -56,10 +56,9 @@ fn move_kernel(
     let (o, xp, ip, ep) = (sptr_mut(&mut out), sptr(x), crate::dptr(ids), crate::dptr_mut(&mut err));
     let (ou, k, d, i) = (outer as u64, nk as u64, dim as u64, inner as u64);
     // SAFETY: (V* out, const V* x, const i64* ids, u64 outer, u64 n, u64 dim, u64 inner,
-    // u64* err): out holds outer*nk*inner elements, x outer*dim*inner (an index is
-    // dereferenced only when below dim), ids as asserted, err 4 words; all live.
-    // an empty buffer is never dereferenced: every access is at an index below the element count passed with
-    // it (none when that count is 0).
+    // u64* err): out holds outer*nk*inner, x outer*dim*inner (read only at an index below
+    // dim), ids as asserted, err 4 words, all live; every access is below the counts
+    // passed, so an empty buffer is never dereferenced.
     unsafe { launch(&name, grid_for(n, 3), &[&o, &xp, &ip, &ou, &k, &d, &i, &ep], false) };
     (out, err)
 }
@@ -85,11 +84,9 @@ fn add_kernel(
     let (a, gp, ip, ep) = (sptr_mut(&mut acc), sptr(g), crate::dptr(ids), crate::dptr_mut(err));
     let (ou, k, d, i) = (outer as u64, nk as u64, dim as u64, inner as u64);
     // SAFETY: (C* acc, const T* g, const i64* ids, u64 outer, u64 n, u64 dim, u64 inner,
-    // u64* err): acc holds outer*dim*inner accumulators (an index is used only when
-    // below dim), g outer*nk*inner, ids nk (index_add) or g.len() (scatter_add, as
-    // the callers pass), err 4 words; all live.
-    // an empty buffer is never dereferenced: every access is at an index below the element count passed with
-    // it (none when that count is 0).
+    // u64* err): acc holds outer*dim*inner (used only at an index below dim), g
+    // outer*nk*inner, ids nk or g.len() as the callers pass, err 4 words, all live; every
+    // access is below the counts passed, so an empty buffer is never dereferenced.
     unsafe {
         launch(
             &name,

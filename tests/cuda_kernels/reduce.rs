@@ -64,11 +64,10 @@ fn reduce_kernel(x: &CpuStorage, op: ReduceOp, (outer, len, inner): (usize, usiz
     } else {
         grid_for(outputs, 3)
     };
-    // SAFETY: (T* or i64* out, const T* x, u64 outer, u64 len, u64 inner, int op): `x`
-    // holds outer*len*inner elements and `out` outer*inner, both live for the call;
-    // the block kernels run threaded, as their barriers and shuffles need.
-    // an empty buffer is never dereferenced: every access is at an index below the element count passed with
-    // it (none when that count is 0).
+    // SAFETY: (T* or i64* out, const T* x, u64 outer, u64 len, u64 inner, int op): x holds
+    // outer*len*inner elements, out outer*inner, both live; block kernels run threaded, as
+    // their barriers need; every access is below the counts passed, so an empty buffer is
+    // never dereferenced.
     unsafe { launch(&name, grid, &[&o, &xp, &ou, &l, &i, &c], block) };
     out
 }

@@ -42,10 +42,9 @@ fn sort_kernel(
         // Grid capped at 2 blocks (sm_count * 32 stands in): blocks loop over rows.
         let grid = rows.min(2) as u32;
         // SAFETY: (T* vals, i64* ids, T* tmp_vals, i64* tmp_ids, const T* x, u64 outer,
-        // u64 len, u64 inner, int descending): all five buffers hold n elements and
-        // live for the call; threaded, as the kernel's barriers need.
-        // an empty buffer is never dereferenced: every access is at an index below the element count passed
-        // with it (none when that count is 0).
+        // u64 len, u64 inner, int descending): all five buffers hold n elements and live for the
+        // call; threaded, as the barriers need; every access is below the counts passed, so an
+        // empty buffer is never dereferenced.
         unsafe {
             launch(
                 &format!("sort_block_{ty}"),

@@ -170,11 +170,9 @@ fn unary_kernel(x: &CpuStorage, op: UnaryOp, cap: u32) -> CpuStorage {
     let (o, xp, n64) = (sptr_mut(&mut out), sptr(x), n as u64);
     if cmp {
         let name = format!("cmp_scalar_{}", sfx(x.dtype()));
-        // SAFETY: cmp_scalar_<T>(bool* out, const T* x, u64 n, int code, double s):
-        // `out` holds n bools and `x` n elements of T, both outlive the call; only
-        // indices below n are touched.
-        // an empty buffer is never dereferenced: every access is at an index below the element count passed
-        // with it (none when that count is 0).
+        // SAFETY: cmp_scalar_<T>(bool* out, const T* x, u64 n, int code, double s): out holds
+        // n bools and x n elements of T, both outlive the call; only indices below n are
+        // touched, so an empty buffer (n = 0) is never dereferenced.
         unsafe { launch(&name, grid_for(n, cap), &[&o, &xp, &n64, &code, &p0], false) };
     } else if x.dtype().is_int() {
         let (lo, hi) = match op {

@@ -34,12 +34,10 @@ pub(super) fn matmul<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec) -> Result<Ve
     // a few large ones are each spread over the pool instead.
     if s.batch >= threads && threads > 1 && m * n * k < PAR_BATCH_MAX_FLOPS {
         out.par_chunks_mut(m * n).enumerate().for_each(|(bi, dst)| {
-            // SAFETY: `check_operands` verified that each operand holds every
-            // batch item its batch stride and the (row, column) strides address
-            // (`m * k` / `k * n` elements from `bi * stride`); `dst` is exactly one
-            // `m * n` chunk of the output, disjoint from the other tasks'. `m`,
-            // `n`, `k` and the batch are non-zero here (empty cases returned
-            // above), so no pointer into an empty buffer reaches gemm.
+            // SAFETY: check_operands verified each operand covers every batch item its strides
+            // address (`m * k` / `k * n` from `bi * stride`); `dst` is one `m * n` chunk, disjoint
+            // from the other tasks'. Empty products returned above, so m, n, k and the batch are
+            // non-zero and no pointer into an empty buffer reaches gemm.
             unsafe { gemm_one(a, b, dst, s, bi, (a_rs, a_cs), (b_rs, b_cs), Parallelism::None) }
         });
         return Ok(out);
@@ -78,11 +76,10 @@ unsafe fn gemm_one<T: CpuFloat>(
     debug_assert_eq!(dst.len(), m * n);
     let a_ptr = a[bi * s.lhs_batch_stride..].as_ptr();
     let b_ptr = b[bi * s.rhs_batch_stride..].as_ptr();
-    // SAFETY: the caller guarantees both operands cover item `bi` with these
-    // strides (slicing at the batch offset above is bounds-checked, so a short
-    // operand panics there instead of being read past its end); `dst` holds
-    // the `m * n` outputs written with row stride `n`; `read_dst` is false, so
-    // its old (possibly stale) values are never read.
+    // SAFETY: the caller guarantees both operands cover item `bi` with these strides (the
+    // slicing above is bounds-checked, so a short or empty operand panics there, never read
+    // past its end); `dst` holds the `m * n` outputs at row stride `n`; `read_dst` is false,
+    // so its old values are never read.
     unsafe {
         gemm::gemm(
             m,
