@@ -29,6 +29,12 @@ fn median_secs(mut f: impl FnMut(), reps: usize) -> f64 {
     samples[samples.len() / 2]
 }
 
+/// Whether the workload named `name` runs: all of them unless `NEURITE_BENCH_ONLY`
+/// names a substring (for profiling one workload under `perf`).
+fn selected(name: &str) -> bool {
+    std::env::var("NEURITE_BENCH_ONLY").map_or(true, |only| name.contains(&only))
+}
+
 fn main() {
     // `cargo bench` passes --bench; any other argument is a criterion-style filter we ignore.
     let dev = Device::cpu();
@@ -37,55 +43,54 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(15);
     let mut out = Vec::new();
+    // Times `f` when `name` is selected and records `figure(seconds per call)` under `name`.
+    let mut bench = |name: String, f: &mut dyn FnMut(), figure: &dyn Fn(f64) -> f64| {
+        if selected(&name) {
+            let s = median_secs(&mut *f, reps);
+            out.push(format!("\"{name}\": {:.3}", figure(s)));
+        }
+    };
     for (m, k, n) in [(1024, 1024, 1024), (2048, 2048, 2048), (128, 784, 512), (128, 512, 256)] {
         let (a, b) = common::gemm_operands(m, k, n, &dev);
-        let s = median_secs(
-            || {
+        bench(
+            format!("gemm_{m}x{k}x{n}_gflops"),
+            &mut || {
                 a.matmul(&b).expect("matmul");
             },
-            reps,
+            &|s| 2.0 * (m * k * n) as f64 / s / 1e9,
         );
-        out.push(format!(
-            "\"gemm_{m}x{k}x{n}_gflops\": {:.3}",
-            2.0 * (m * k * n) as f64 / s / 1e9
-        ));
     }
     let mlp = common::Mlp::new(&dev);
     for batch in [128usize, 32] {
         let (x, y) = common::mlp_batch(batch, &dev);
-        let s = median_secs(
-            || {
+        let per_s = |s: f64| batch as f64 / s;
+        bench(
+            format!("mlp_fwd_bwd_b{batch}_samples_per_s"),
+            &mut || {
                 mlp.forward_backward(&x, &y).expect("step");
             },
-            reps,
+            &per_s,
         );
-        out.push(format!(
-            "\"mlp_fwd_bwd_b{batch}_samples_per_s\": {:.1}",
-            batch as f64 / s
-        ));
-        let s = median_secs(|| mlp.train_step(&x, &y).expect("step"), reps);
-        out.push(format!(
-            "\"mlp_train_step_b{batch}_samples_per_s\": {:.1}",
-            batch as f64 / s
-        ));
+        bench(
+            format!("mlp_train_step_b{batch}_samples_per_s"),
+            &mut || mlp.train_step(&x, &y).expect("step"),
+            &per_s,
+        );
     }
     let cnn = common::Cnn::new(&dev);
     let (x, y) = common::cnn_batch(64, &dev);
-    let s = median_secs(|| cnn.train_step(&x, &y).expect("step"), reps);
-    out.push(format!("\"cnn_train_step_b64_samples_per_s\": {:.1}", 64.0 / s));
-    let (x1, _) = common::mlp_batch(1, &dev);
-    let s = median_secs(
-        || {
-            neurite::no_grad(|| -> neurite::Result<_> {
-                let p = &mlp.params;
-                let h = x1.matmul(&p[0])?.add(&p[1])?.relu()?;
-                let h = h.matmul(&p[2])?.add(&p[3])?.relu()?;
-                h.matmul(&p[4])?.add(&p[5])
-            })
-            .expect("forward");
-        },
-        reps,
+    bench(
+        "cnn_train_step_b64_samples_per_s".into(),
+        &mut || cnn.train_step(&x, &y).expect("step"),
+        &|s| 64.0 / s,
     );
-    out.push(format!("\"mlp_forward_b1_us\": {:.2}", s * 1e6));
+    let (x1, _) = common::mlp_batch(1, &dev);
+    bench(
+        "mlp_forward_b1_us".into(),
+        &mut || {
+            mlp.infer(&x1).expect("forward");
+        },
+        &|s| s * 1e6,
+    );
     println!("{{{}}}", out.join(", "));
 }

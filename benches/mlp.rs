@@ -20,17 +20,7 @@ fn bench(c: &mut Criterion) {
         });
     }
     let (x1, _) = common::mlp_batch(1, &dev);
-    g.bench_function("forward_b1_no_grad", |b| {
-        b.iter(|| {
-            neurite::no_grad(|| {
-                let p = &mlp.params;
-                let h = x1.matmul(&p[0])?.add(&p[1])?.relu()?;
-                let h = h.matmul(&p[2])?.add(&p[3])?.relu()?;
-                h.matmul(&p[4])?.add(&p[5])
-            })
-            .expect("forward")
-        })
-    });
+    g.bench_function("forward_b1_no_grad", |b| b.iter(|| mlp.infer(&x1).expect("forward")));
     g.finish();
 }
 

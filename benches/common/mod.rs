@@ -3,7 +3,10 @@
 
 #![allow(dead_code)]
 
+use neurite::nn::functional::linear;
+use neurite::optim::{Optimizer, Sgd, SgdConfig};
 use neurite::{DType, Device, Result, Tensor};
+use std::cell::RefCell;
 
 /// `a @ b` operands for an `m x k` by `k x n` product.
 pub fn gemm_operands(m: usize, k: usize, n: usize, dev: &Device) -> (Tensor, Tensor) {
@@ -14,9 +17,22 @@ pub fn gemm_operands(m: usize, k: usize, n: usize, dev: &Device) -> (Tensor, Ten
     )
 }
 
-/// The parameters of a 784-512-256-10 MLP (weights stored `[in, out]`).
+/// The SGD every training-step workload uses: lr 0.01, momentum 0.9 (the
+/// PyTorch half uses `torch.optim.SGD` with the same settings).
+fn sgd(params: &[Tensor]) -> RefCell<Sgd> {
+    let config = SgdConfig {
+        lr: 0.01,
+        momentum: 0.9,
+        ..Default::default()
+    };
+    RefCell::new(Sgd::new(params.to_vec(), config).expect("sgd"))
+}
+
+/// The parameters of a 784-512-256-10 MLP as `nn.Linear` stores them
+/// (weights `[out, in]`), and its optimizer.
 pub struct Mlp {
     pub params: Vec<Tensor>,
+    opt: RefCell<Sgd>,
 }
 
 impl Mlp {
@@ -27,7 +43,7 @@ impl Mlp {
         for w in sizes.windows(2) {
             let bound = 1.0 / (w[0] as f64).sqrt();
             params.push(
-                Tensor::rand_uniform(-bound, bound, (w[0], w[1]), DType::F32, dev)
+                Tensor::rand_uniform(-bound, bound, (w[1], w[0]), DType::F32, dev)
                     .expect("init")
                     .requires_grad(),
             );
@@ -37,20 +53,26 @@ impl Mlp {
                     .requires_grad(),
             );
         }
-        Mlp { params }
+        let opt = sgd(&params);
+        Mlp { params, opt }
+    }
+
+    /// The logits of `x`.
+    pub fn logits(&self, x: &Tensor) -> Result<Tensor> {
+        let p = &self.params;
+        let h = linear(x, &p[0], Some(&p[1]))?.relu()?;
+        let h = linear(&h, &p[2], Some(&p[3]))?.relu()?;
+        linear(&h, &p[4], Some(&p[5]))
+    }
+
+    /// The logits of `x` with no graph recorded (inference).
+    pub fn infer(&self, x: &Tensor) -> Result<Tensor> {
+        neurite::no_grad(|| self.logits(x))
     }
 
     /// Cross-entropy of the logits against integer labels.
     pub fn loss(&self, x: &Tensor, y: &Tensor) -> Result<Tensor> {
-        let p = &self.params;
-        let h = x.matmul(&p[0])?.add(&p[1])?.relu()?;
-        let h = h.matmul(&p[2])?.add(&p[3])?.relu()?;
-        let logits = h.matmul(&p[4])?.add(&p[5])?;
-        logits
-            .log_softmax(1usize)?
-            .gather(1usize, &y.unsqueeze(1)?)?
-            .mean_all()?
-            .neg()
+        cross_entropy(&self.logits(x)?, y)
     }
 
     /// One forward and backward pass; returns the loss value.
@@ -61,10 +83,21 @@ impl Mlp {
         loss.to_scalar::<f32>()
     }
 
-    /// A forward, backward and plain SGD update (lr 0.01), like a training step.
+    /// A forward, backward and SGD-with-momentum update: a training step.
     pub fn train_step(&self, x: &Tensor, y: &Tensor) -> Result<()> {
-        sgd_step(&self.params, &self.loss(x, y)?)
+        let grads = self.loss(x, y)?.backward()?;
+        self.opt.borrow_mut().step(&grads)
     }
+}
+
+/// Mean cross-entropy of `logits` against integer labels, written out as the
+/// PyTorch half writes it.
+fn cross_entropy(logits: &Tensor, y: &Tensor) -> Result<Tensor> {
+    logits
+        .log_softmax(1usize)?
+        .gather(1usize, &y.unsqueeze(1)?)?
+        .mean_all()?
+        .neg()
 }
 
 /// A random batch of MNIST-shaped inputs and labels.
@@ -77,9 +110,10 @@ pub fn mlp_batch(batch: usize, dev: &Device) -> (Tensor, Tensor) {
 
 /// The parameters of the small CNN, `conv3x3(1 -> 32, pad 1) + ReLU +
 /// MaxPool2d(2)`, `conv3x3(32 -> 64, pad 1) + ReLU + MaxPool2d(2)`, then
-/// `Linear(64 * 7 * 7 -> 10)` (weight stored `[in, out]`).
+/// `Linear(64 * 7 * 7 -> 10)`, and its optimizer.
 pub struct Cnn {
     pub params: Vec<Tensor>,
+    opt: RefCell<Sgd>,
 }
 
 impl Cnn {
@@ -91,16 +125,16 @@ impl Cnn {
                 .expect("init")
                 .requires_grad()
         };
-        Cnn {
-            params: vec![
-                uniform(9, &[32, 1, 3, 3]),
-                uniform(9, &[32]),
-                uniform(32 * 9, &[64, 32, 3, 3]),
-                uniform(32 * 9, &[64]),
-                uniform(64 * 49, &[64 * 49, 10]),
-                uniform(64 * 49, &[10]),
-            ],
-        }
+        let params = vec![
+            uniform(9, &[32, 1, 3, 3]),
+            uniform(9, &[32]),
+            uniform(32 * 9, &[64, 32, 3, 3]),
+            uniform(32 * 9, &[64]),
+            uniform(64 * 49, &[10, 64 * 49]),
+            uniform(64 * 49, &[10]),
+        ];
+        let opt = sgd(&params);
+        Cnn { params, opt }
     }
 
     /// Cross-entropy of the logits against integer labels.
@@ -110,31 +144,14 @@ impl Cnn {
         let h = h.max_pool2d((2, 2), (2, 2), (0, 0))?;
         let h = h.conv2d(&p[2], Some(&p[3]), (1, 1), (1, 1))?.relu()?;
         let h = h.max_pool2d((2, 2), (2, 2), (0, 0))?;
-        let logits = h.flatten(1usize, 3usize)?.matmul(&p[4])?.add(&p[5])?;
-        logits
-            .log_softmax(1usize)?
-            .gather(1usize, &y.unsqueeze(1)?)?
-            .mean_all()?
-            .neg()
+        cross_entropy(&linear(&h.flatten(1usize, 3usize)?, &p[4], Some(&p[5]))?, y)
     }
 
-    /// A forward, backward and plain SGD update (lr 0.01).
+    /// A forward, backward and SGD-with-momentum update.
     pub fn train_step(&self, x: &Tensor, y: &Tensor) -> Result<()> {
-        sgd_step(&self.params, &self.loss(x, y)?)
+        let grads = self.loss(x, y)?.backward()?;
+        self.opt.borrow_mut().step(&grads)
     }
-}
-
-/// Backward from `loss`, then `p -= 0.01 * grad` for every parameter, without a graph.
-fn sgd_step(params: &[Tensor], loss: &Tensor) -> Result<()> {
-    let grads = loss.backward()?;
-    neurite::no_grad(|| -> Result<()> {
-        for p in params {
-            if let Some(g) = grads.get(p) {
-                p.set_data(&p.sub(&g.mul_scalar(0.01)?)?)?;
-            }
-        }
-        Ok(())
-    })
 }
 
 /// A random batch of `(batch, 1, 28, 28)` images and labels.

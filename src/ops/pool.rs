@@ -4,8 +4,9 @@
 use super::conv::{checked_spec, image_dims};
 use crate::autograd::Node;
 use crate::backend::Im2ColSpec;
+use crate::backend::{CpuStorage, Storage};
 use crate::nn::IntoSize2;
-use crate::{DType, Error, Result, Tensor};
+use crate::{DType, Error, Result, Shape, Tensor};
 
 /// The arguments of [`Tensor::max_pool2d_with`], `torch.nn.functional.max_pool2d`'s
 /// `kernel_size`, `stride` (default: the kernel), `padding` (0), `dilation` (1)
@@ -248,6 +249,38 @@ impl Tensor {
         Ok((planes.im2col_spec(&spec, f64::NEG_INFINITY)?, spec))
     }
 
+    /// Max pooling straight from the image on the host (f32 and f64): the
+    /// maxima, with a graph whose backward adds the gradient at the recorded
+    /// indices, and the `I64` indices. `None` elsewhere (other devices and
+    /// dtypes unfold the windows instead).
+    fn max_pool_direct(&self, a: &MaxPool2dArgs, op: &'static str) -> Result<Option<(Tensor, Tensor)>> {
+        self.require_float(op)?;
+        let spec = pool_spec(self, a.kernel_size, a.stride, a.padding, a.dilation, a.ceil_mode, op)?;
+        let pooled = match &*self.storage() {
+            Storage::Cpu(x) => crate::backend::cpu::pool::max_pool2d(x, &spec)?,
+            #[allow(unreachable_patterns)]
+            _ => None,
+        };
+        let Some((values, index)) = pooled else {
+            return Ok(None);
+        };
+        let d = self.dims();
+        let (planes, l) = (spec.n, spec.out_h() * spec.out_w());
+        let out_dims = [d[0], d[1], spec.out_h(), spec.out_w()];
+        let indices = Tensor::from_storage(Storage::Cpu(CpuStorage::I64(index)), Shape::from(out_dims));
+        let values = Tensor::from_op(Storage::Cpu(values), Shape::from(out_dims), || {
+            let (ids, image) = (indices.clone(), self.shape().clone());
+            Node::new(op, vec![self.clone()], move |g, _| {
+                let gx = g
+                    .reshape([planes, l])?
+                    .scatter_add_into(1usize, &ids.reshape([planes, l])?, [planes, spec.h * spec.w])?
+                    .reshape(image.clone())?;
+                Ok(vec![Some(gx)])
+            })
+        });
+        Ok(Some((values, indices)))
+    }
+
     /// Max pooling, `torch.nn.functional.max_pool2d` with `dilation` and
     /// `ceil_mode`; padded taps never win and the gradient goes to the first
     /// maximum of each window.
@@ -265,6 +298,9 @@ impl Tensor {
     /// # Ok(()) }
     /// ```
     pub fn max_pool2d_with(&self, args: &MaxPool2dArgs) -> Result<Tensor> {
+        if let Some((values, _)) = self.max_pool_direct(args, "max_pool2d")? {
+            return Ok(values);
+        }
         let (cols, s) = self.max_pool_columns(args, "max_pool2d")?;
         let d = self.dims();
         cols.max_dim(1usize, false)?.reshape([d[0], d[1], s.out_h(), s.out_w()])
@@ -285,6 +321,9 @@ impl Tensor {
     /// ```
     pub fn max_pool2d_with_indices(&self, args: &MaxPool2dArgs) -> Result<(Tensor, Tensor)> {
         let op = "max_pool2d_with_indices";
+        if let Some(pooled) = self.max_pool_direct(args, op)? {
+            return Ok(pooled);
+        }
         let (cols, s) = self.max_pool_columns(args, op)?;
         let d = self.dims();
         let out_dims = [d[0], d[1], s.out_h(), s.out_w()];

@@ -6,6 +6,7 @@ use super::common::{addcdiv, addcmul, axpy, check_lr, gather_grads, lerp, non_ne
 use super::groups::{GroupConfig, Groups, group_accessors};
 use super::param_group::{GroupOptions, ParamGroup};
 use super::state::{HostBuffer, OptimizerConfig, OptimizerState, ParamState};
+use crate::backend::cpu::fused_update::AdamStep;
 use crate::{GradStore, NoGradGuard, Result, Tensor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -185,6 +186,9 @@ impl<C: AdamLike> AdamCore<C> {
             let c = group.config.adam();
             for i in group.range.clone() {
                 let Some(g) = all[i].clone() else { continue };
+                if fused_adam(&params[i], &g, &mut self.state[i], &c, C::DECOUPLED)? {
+                    continue;
+                }
                 let updated = adam_update(&params[i], g, &mut self.state[i], &c, C::DECOUPLED)?;
                 params[i].set_data(&updated)?;
             }
@@ -232,6 +236,47 @@ impl<C: AdamLike> AdamCore<C> {
         self.state = restored;
         Ok(())
     }
+}
+
+/// The fused host form of [`adam_update`] (see `optim/fused.rs`), writing
+/// `p` and its moments in place; `false`, with nothing changed, when it does
+/// not apply.
+fn fused_adam(p: &Tensor, g: &Tensor, slot: &mut Option<Moments>, c: &AdamConfig, decoupled: bool) -> Result<bool> {
+    if !p.device().is_cpu() || !matches!(p.dtype(), crate::DType::F32 | crate::DType::F64) {
+        return Ok(false);
+    }
+    let mut m = match slot.take() {
+        Some(m) => m,
+        None => Moments {
+            step: 0,
+            exp_avg: p.zeros_like()?,
+            exp_avg_sq: p.zeros_like()?,
+            max_exp_avg_sq: None,
+        },
+    };
+    if c.amsgrad && m.max_exp_avg_sq.is_none() {
+        m.max_exp_avg_sq = Some(p.zeros_like()?);
+    }
+    let step = m.step + 1;
+    let (beta1, beta2) = c.betas;
+    let bias_correction1 = 1.0 - beta1.powf(step as f64);
+    let rule = AdamStep {
+        lr: c.lr,
+        beta1,
+        beta2,
+        eps: c.eps,
+        weight_decay: c.weight_decay,
+        decoupled,
+        step_size: c.lr / bias_correction1,
+        bias_correction2_sqrt: (1.0 - beta2.powf(step as f64)).powf(0.5),
+    };
+    let vmax = if c.amsgrad { m.max_exp_avg_sq.as_ref() } else { None };
+    let done = super::fused::adam(p, g, &m.exp_avg, &m.exp_avg_sq, vmax, &rule);
+    if done {
+        m.step = step;
+    }
+    *slot = Some(m);
+    Ok(done)
 }
 
 /// One Adam/AdamW update of `p` with gradient `g`; advances `slot` and

@@ -38,6 +38,7 @@ mod adamw;
 mod clip;
 mod common;
 mod decay;
+mod fused;
 mod groups;
 pub mod lr_scheduler;
 mod optimizer;

@@ -6,6 +6,7 @@ use super::common::{axpy, check_lr, closed_unit_interval, gather_grads, non_nega
 use super::groups::{GroupConfig, Groups, group_accessors, momentum_group_config};
 use super::param_group::{GroupOptions, ParamGroup};
 use super::state::{HostBuffer, OptimizerConfig, OptimizerState, ParamState};
+use crate::backend::cpu::fused_update::SgdStep;
 use crate::{Error, GradStore, NoGradGuard, Result, Tensor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -174,6 +175,40 @@ impl Sgd {
     }
 }
 
+/// The fused host update of one parameter (see `optim/fused.rs`), creating
+/// the momentum buffer on the first step; `false` when it does not apply.
+fn fused_step(p: &Tensor, g: &Tensor, buf: &mut Option<Tensor>, c: &SgdConfig) -> Result<bool> {
+    if !p.device().is_cpu() {
+        return Ok(false);
+    }
+    let first = buf.is_none();
+    let fresh = if c.momentum != 0.0 && first {
+        Some(p.zeros_like()?)
+    } else {
+        None
+    };
+    let state = if c.momentum != 0.0 {
+        fresh.as_ref().or(buf.as_ref())
+    } else {
+        None
+    };
+    let step = SgdStep {
+        lr: c.lr,
+        momentum: c.momentum,
+        dampening: c.dampening,
+        weight_decay: c.weight_decay,
+        nesterov: c.nesterov,
+        first,
+    };
+    if !super::fused::sgd(p, g, state, &step) {
+        return Ok(false);
+    }
+    if fresh.is_some() {
+        *buf = fresh;
+    }
+    Ok(true)
+}
+
 impl Optimizer for Sgd {
     fn name(&self) -> &'static str {
         "SGD"
@@ -188,12 +223,16 @@ impl Optimizer for Sgd {
             for i in group.range.clone() {
                 let (p, (count, buf)) = (&params[i], &mut self.state[i]);
                 let Some(mut g) = all[i].clone() else { continue };
+                if fused_step(p, &g, buf, c)? {
+                    *count += 1;
+                    continue;
+                }
                 if c.weight_decay != 0.0 {
                     g = axpy(&g, p, c.weight_decay)?;
                 }
                 if c.momentum != 0.0 {
                     let b = match buf.as_ref() {
-                        None => g.clone(),
+                        None => g.deep_copy()?,
                         Some(b) => axpy(&b.mul_scalar(c.momentum)?, &g, 1.0 - c.dampening)?,
                     };
                     g = if c.nesterov {

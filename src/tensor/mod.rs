@@ -5,6 +5,7 @@ mod arith;
 mod convert;
 mod create;
 mod display;
+mod inplace;
 mod random;
 mod slice;
 
@@ -193,6 +194,16 @@ impl Tensor {
         // A poisoned lock only means another thread panicked mid-write of a
         // whole buffer replacement; the old or new buffer is intact either way.
         self.0.storage.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Write access to the storage, for in-place updates (see `inplace.rs`).
+    pub(crate) fn storage_mut(&self) -> std::sync::RwLockWriteGuard<'_, Storage> {
+        self.0.storage.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// True when both handles read the same buffer (clones, views, detached copies).
+    pub(crate) fn shares_storage(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0.storage, &other.0.storage)
     }
 
     /// The graph node, if this tensor came from a tracked op.
