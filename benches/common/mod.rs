@@ -6,7 +6,7 @@
 use neurite::nn::functional::linear;
 use neurite::optim::{Optimizer, Sgd, SgdConfig};
 use neurite::{DType, Device, Result, Tensor};
-use std::cell::RefCell;
+use std::sync::Mutex;
 
 /// `a @ b` operands for an `m x k` by `k x n` product.
 pub fn gemm_operands(m: usize, k: usize, n: usize, dev: &Device) -> (Tensor, Tensor) {
@@ -19,20 +19,20 @@ pub fn gemm_operands(m: usize, k: usize, n: usize, dev: &Device) -> (Tensor, Ten
 
 /// The SGD every training-step workload uses: lr 0.01, momentum 0.9 (the
 /// PyTorch half uses `torch.optim.SGD` with the same settings).
-fn sgd(params: &[Tensor]) -> RefCell<Sgd> {
+fn sgd(params: &[Tensor]) -> Mutex<Sgd> {
     let config = SgdConfig {
         lr: 0.01,
         momentum: 0.9,
         ..Default::default()
     };
-    RefCell::new(Sgd::new(params.to_vec(), config).expect("sgd"))
+    Mutex::new(Sgd::new(params.to_vec(), config).expect("sgd"))
 }
 
 /// The parameters of a 784-512-256-10 MLP as `nn.Linear` stores them
 /// (weights `[out, in]`), and its optimizer.
 pub struct Mlp {
     pub params: Vec<Tensor>,
-    opt: RefCell<Sgd>,
+    opt: Mutex<Sgd>,
 }
 
 impl Mlp {
@@ -86,7 +86,7 @@ impl Mlp {
     /// A forward, backward and SGD-with-momentum update: a training step.
     pub fn train_step(&self, x: &Tensor, y: &Tensor) -> Result<()> {
         let grads = self.loss(x, y)?.backward()?;
-        self.opt.borrow_mut().step(&grads)
+        self.opt.lock().expect("optimizer").step(&grads)
     }
 }
 
@@ -113,7 +113,7 @@ pub fn mlp_batch(batch: usize, dev: &Device) -> (Tensor, Tensor) {
 /// `Linear(64 * 7 * 7 -> 10)`, and its optimizer.
 pub struct Cnn {
     pub params: Vec<Tensor>,
-    opt: RefCell<Sgd>,
+    opt: Mutex<Sgd>,
 }
 
 impl Cnn {
@@ -150,7 +150,7 @@ impl Cnn {
     /// A forward, backward and SGD-with-momentum update.
     pub fn train_step(&self, x: &Tensor, y: &Tensor) -> Result<()> {
         let grads = self.loss(x, y)?.backward()?;
-        self.opt.borrow_mut().step(&grads)
+        self.opt.lock().expect("optimizer").step(&grads)
     }
 }
 

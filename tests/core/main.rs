@@ -24,6 +24,7 @@ mod grad_shape;
 mod grad_sort;
 mod grad_unary;
 mod gradcheck;
+mod inplace;
 mod ops_elementwise_fixtures;
 mod resample_fixtures;
 mod slicing;
