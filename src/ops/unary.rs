@@ -1,7 +1,7 @@
 //! Element-wise maps of one tensor, and arithmetic with scalars.
 
 use crate::autograd::Node;
-use crate::backend::{CmpOp, UnaryOp};
+use crate::backend::{CmpOp, Storage, UnaryOp};
 use crate::{Error, Result, Tensor};
 
 /// GELU's `approximate` option, as in `torch.nn.GELU(approximate=...)`.
@@ -113,7 +113,12 @@ impl Tensor {
 
     /// `max(self, 0)`.
     pub fn relu(&self) -> Result<Tensor> {
-        self.unary_op(UnaryOp::Relu, "relu", |g, _, x| {
+        self.unary_op(UnaryOp::Relu, "relu", |g, y, x| {
+            // A plain backward (no graph of the gradient itself) takes one host
+            // pass instead of a mask, a cast and a product.
+            if let Some(grad) = relu_grad_on_host(g, y)? {
+                return Ok(grad);
+            }
             g.mul(&x.gt_scalar(0.0)?.to_dtype(g.dtype())?)
         })
     }
@@ -313,4 +318,21 @@ impl Tensor {
     pub fn ge_scalar(&self, value: f64) -> Result<Tensor> {
         self.cmp_scalar(CmpOp::Ge, value, "ge_scalar")
     }
+}
+
+/// ReLU's gradient `g` where the output `y` is positive, in one host pass,
+/// when no graph of the gradient is being recorded; `None` otherwise.
+// Without the `cuda` feature the host is the only backend and the pattern always matches.
+#[allow(irrefutable_let_patterns)]
+fn relu_grad_on_host(g: &Tensor, y: &Tensor) -> Result<Option<Tensor>> {
+    if crate::autograd::is_grad_enabled() || g.shape() != y.shape() {
+        return Ok(None);
+    }
+    let (gs, ys) = (g.storage(), y.storage());
+    let (Storage::Cpu(gc), Storage::Cpu(yc)) = (&*gs, &*ys) else {
+        return Ok(None);
+    };
+    Ok(gc
+        .relu_backward(yc)?
+        .map(|s| Tensor::from_storage(Storage::Cpu(s), g.shape().clone())))
 }

@@ -308,3 +308,42 @@ pub(super) fn select<T: Copy + Send + Sync>(mask: &[bool], t: &[T], f: &[T]) -> 
             .map(|(&m, (&x, &y))| if m { x } else { y }),
     )
 }
+
+/// `f(a[i], b[i])` over two buffers of one length, in parallel when large.
+fn zip_map<T: Copy + Send + Sync>(a: &[T], b: &[T], f: impl Fn(T, T) -> T + Sync + Send) -> Result<Vec<T>> {
+    let mut out = buffer::with_capacity(a.len())?;
+    let fill = |a: &[T], b: &[T], dst: &mut [MaybeUninit<T>]| {
+        for ((o, &x), &y) in dst.iter_mut().zip(a).zip(b) {
+            o.write(f(x, y));
+        }
+    };
+    let n = a.len().min(b.len());
+    let spare = &mut out.spare_capacity_mut()[..n];
+    if n >= PAR_MIN_ELEMS {
+        spare
+            .par_chunks_mut(PAR_CHUNK)
+            .zip(a.par_chunks(PAR_CHUNK).zip(b.par_chunks(PAR_CHUNK)))
+            .for_each(|(dst, (a, b))| fill(a, b, dst));
+    } else {
+        fill(a, b, spare);
+    }
+    // SAFETY: `out` has capacity `a.len() >= n` and its first `n` slots were
+    // all written above (none when empty, where the length stays 0).
+    unsafe { out.set_len(n) };
+    Ok(out)
+}
+
+impl super::CpuStorage {
+    /// ReLU's backward in one pass: `grad` where `out > 0`, else zero (`out`
+    /// is the forward output; positive exactly where the input was). `None`
+    /// unless both are f32 or both f64 buffers of one length; the caller then
+    /// composes it from a mask and a product.
+    pub(crate) fn relu_backward(&self, out: &super::CpuStorage) -> Result<Option<super::CpuStorage>> {
+        use super::CpuStorage::{F32, F64};
+        Ok(match (self, out) {
+            (F32(g), F32(y)) if g.len() == y.len() => Some(F32(zip_map(g, y, |g, y| if y > 0.0 { g } else { 0.0 })?)),
+            (F64(g), F64(y)) if g.len() == y.len() => Some(F64(zip_map(g, y, |g, y| if y > 0.0 { g } else { 0.0 })?)),
+            _ => None,
+        })
+    }
+}
