@@ -295,7 +295,7 @@ where
         fill(0, spare);
     }
     // SAFETY: `out` has capacity `n` and the pieces above cover all `n` slots,
-    // each written once (none when `n == 0`, where the length stays 0).
+    // each written once (an empty buffer has none, and its length stays 0).
     unsafe { out.set_len(n) };
     Ok(out)
 }

@@ -41,10 +41,10 @@ struct Block {
 /// The output pointer, shared by the tasks that write disjoint blocks of it.
 #[derive(Clone, Copy)]
 struct OutPtr<T>(*mut T);
-// SAFETY: the pointer is only dereferenced by `gemm_block`, and each task
-// writes a block no other task touches (see `split_blocks`).
+// SAFETY: only `gemm_block` dereferences the pointer, each task writing a block no other
+// task touches (see `split_blocks`); an empty output never makes one (matmul returns first).
 unsafe impl<T: Send> Send for OutPtr<T> {}
-// SAFETY: as for `Send`: shared between tasks, never written twice.
+// SAFETY: as for `Send`: shared between tasks, no element written twice, none for empty outputs.
 unsafe impl<T: Send> Sync for OutPtr<T> {}
 
 /// Cuts an `m x n` output into at most `parts` blocks along its longer side,
@@ -114,8 +114,9 @@ pub(super) fn matmul<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec) -> Result<Ve
         let blocks = split_blocks(m, n, threads);
         for bi in 0..s.batch {
             blocks.par_iter().for_each(|&blk| {
-                // SAFETY: as above for the operands; the blocks of `split_blocks` tile item
-                // `bi`'s `m x n` output without overlap, so each task writes its own elements.
+                // SAFETY: operands checked as above; `split_blocks` tiles item `bi`'s `m x n`
+                // output without overlap, each task writing its own elements; empty products
+                // returned before, so every block is non-empty.
                 unsafe { gemm_block(a, b, dst, s, bi, strides, blk, Parallelism::None) }
             });
         }
@@ -126,12 +127,14 @@ pub(super) fn matmul<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec) -> Result<Ve
             Parallelism::None
         };
         for bi in 0..s.batch {
-            // SAFETY: as above; one GEMM at a time writes the whole of item `bi`.
+            // SAFETY: operands checked as above; one GEMM at a time writes all of item `bi`;
+            // empty products returned before, so the buffer and m, n, k are non-zero.
             unsafe { gemm_block(a, b, dst, s, bi, strides, whole, par) }
         }
     }
     // SAFETY: the capacity is `len`, and the GEMMs above wrote all `batch * m * n`
-    // elements (every item, every block of it; k > 0, so gemm writes each one).
+    // elements (every item, every block; k > 0, so gemm writes each one); an empty
+    // output returned before reaching here.
     unsafe { out.set_len(len) };
     Ok(out)
 }
@@ -157,10 +160,10 @@ unsafe fn gemm_block<T: CpuFloat>(
     // Bounds-checked slicing: a short or empty operand panics here, never read past its end.
     let a_ptr = a[bi * s.lhs_batch_stride + blk.r0 * a_rs..].as_ptr();
     let b_ptr = b[bi * s.rhs_batch_stride + blk.c0 * b_cs..].as_ptr();
-    // SAFETY: the caller guarantees the operands cover item `bi` with these strides, and
-    // `blk` lies inside the `m x n` item, so the block's first element and every element
-    // gemm writes at row stride `n` are inside the output; `read_dst` is false, so gemm
-    // never reads the (uninitialised) output.
+    // SAFETY: the caller guarantees operands covering item `bi` and a non-empty output;
+    // `blk` lies inside the `m x n` item, so every element gemm writes at row stride `n`
+    // is inside the output (never an empty buffer); `read_dst` is false, so the
+    // uninitialised output is never read.
     unsafe {
         let out = dst.0.add(bi * s.m * n + blk.r0 * n + blk.c0);
         gemm::gemm(
