@@ -141,6 +141,35 @@ impl Storage {
         dispatch2!("matmul", self, rhs, (a, b) => a.matmul(b, spec))
     }
 
+    /// `bias + self @ rhs` in one pass on the host (f32/f64), the bias along
+    /// the rows (`rows`) or columns of each batch item; `None` on other devices
+    /// and dtypes, where the caller adds the bias itself.
+    pub(crate) fn matmul_with_bias_on_host(
+        &self,
+        rhs: &Storage,
+        bias: &Storage,
+        spec: &MatmulSpec,
+        rows: bool,
+    ) -> Result<Option<Storage>> {
+        match (self, rhs, bias) {
+            (Storage::Cpu(a), Storage::Cpu(b), Storage::Cpu(c)) => {
+                Ok(a.matmul_with_bias(b, c, spec, rows)?.map(Storage::Cpu))
+            }
+            #[cfg(feature = "cuda")]
+            _ => Ok(None),
+        }
+    }
+
+    /// The sum over the batch of `self_i @ rhs_i` as one matrix, on the host
+    /// (f32/f64); `None` elsewhere, where the caller sums batched products.
+    pub(crate) fn matmul_summed_on_host(&self, rhs: &Storage, spec: &MatmulSpec) -> Result<Option<Storage>> {
+        match (self, rhs) {
+            (Storage::Cpu(a), Storage::Cpu(b)) => Ok(a.matmul_summed(b, spec)?.map(Storage::Cpu)),
+            #[cfg(feature = "cuda")]
+            _ => Ok(None),
+        }
+    }
+
     pub fn copy_strided(&self, offset: usize, strides: &[usize], shape: &[usize]) -> Result<Storage> {
         dispatch!(self, s => s.copy_strided(offset, strides, shape))
     }

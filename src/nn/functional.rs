@@ -40,10 +40,36 @@ pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tens
         lhs_batch_stride: 0,
         rhs_batch_stride: 0,
     };
-    let s = x2.storage().matmul(&weight.storage(), &spec)?;
+    if let Some(b) = bias
+        && b.dims() != [out_f]
+    {
+        return Err(Error::ShapeMismatch {
+            op,
+            lhs: weight.shape().clone(),
+            rhs: b.shape().clone(),
+            expected: format!("a bias of shape [{out_f}]"),
+        });
+    }
+    if let Some(b) = bias {
+        b.same_dtype_device(weight, op)?;
+    }
+    // On the host the bias is the GEMM's starting value: no pass or buffer of its own.
+    let fused = match bias {
+        Some(b) => x2
+            .storage()
+            .matmul_with_bias_on_host(&weight.storage(), &b.storage(), &spec, false)?,
+        None => None,
+    };
+    let fused_bias = fused.as_ref().and(bias).cloned();
+    let s = match fused {
+        Some(s) => s,
+        None => x2.storage().matmul(&weight.storage(), &spec)?,
+    };
     let y = Tensor::from_op(s, Shape::from([rows, out_f]), || {
-        let (xs, ws) = (x2.clone(), weight.clone());
-        Node::new(op, vec![x2.clone(), weight.clone()], move |g, _| {
+        let (xs, ws, bs) = (x2.clone(), weight.clone(), fused_bias.clone());
+        let mut inputs = vec![x2.clone(), weight.clone()];
+        inputs.extend(fused_bias.clone());
+        Node::new(op, inputs, move |g, _| {
             // dx = g @ W: (rows x out) @ (out x in).
             let gx = if xs.tracks_grad() {
                 let spec = MatmulSpec {
@@ -78,25 +104,23 @@ pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tens
             } else {
                 None
             };
-            Ok(vec![gx, gw])
+            let mut grads = vec![gx, gw];
+            if let Some(b) = &bs {
+                grads.push(if b.tracks_grad() {
+                    Some(g.sum_dim(0usize, false)?)
+                } else {
+                    None
+                });
+            }
+            Ok(grads)
         })
     });
     let mut out_dims = lead.to_vec();
     out_dims.push(out_f);
     let y = y.reshape(out_dims)?;
     match bias {
-        None => Ok(y),
-        Some(b) => {
-            if b.dims() != [out_f] {
-                return Err(Error::ShapeMismatch {
-                    op,
-                    lhs: weight.shape().clone(),
-                    rhs: b.shape().clone(),
-                    expected: format!("a bias of shape [{out_f}]"),
-                });
-            }
-            y.add(b)
-        }
+        Some(b) if fused_bias.is_none() => y.add(b),
+        _ => Ok(y),
     }
 }
 

@@ -220,6 +220,10 @@ impl Tensor {
         // The spec's column count fits in usize, and so does this factor of it.
         let patch = cg * kh * kw;
         let cols = self.im2col_spec(&spec, 0.0)?;
+        if let (1, Some(b)) = (g, bias) {
+            let out = weight.reshape([o, patch])?.matmul_add_row_bias(&cols, b)?;
+            return out.reshape([n, o, oh, ow]);
+        }
         let out = if g == 1 {
             weight.reshape([o, patch])?.matmul(&cols)?
         } else {

@@ -18,24 +18,37 @@ fn broadcast_batch(ba: usize, bb: usize) -> usize {
     if ba == 0 || bb == 0 { 0 } else { ba.max(bb) }
 }
 
-fn bmm_storage(a: &Tensor, ta: bool, b: &Tensor, tb: bool) -> Result<(crate::backend::Storage, Shape)> {
+fn bmm_spec(a: &Tensor, ta: bool, b: &Tensor, tb: bool) -> MatmulSpec {
     let (ba, ar, ac) = (a.dims()[0], a.dims()[1], a.dims()[2]);
     let (bb, br, bc) = (b.dims()[0], b.dims()[1], b.dims()[2]);
     let (m, k) = if ta { (ac, ar) } else { (ar, ac) };
-    let n = if tb { br } else { bc };
-    let batch = broadcast_batch(ba, bb);
-    let spec = MatmulSpec {
-        batch,
+    MatmulSpec {
+        batch: broadcast_batch(ba, bb),
         m,
-        n,
+        n: if tb { br } else { bc },
         k,
         lhs_transposed: ta,
         rhs_transposed: tb,
         lhs_batch_stride: if ba == 1 { 0 } else { ar * ac },
         rhs_batch_stride: if bb == 1 { 0 } else { br * bc },
-    };
+    }
+}
+
+fn bmm_storage(a: &Tensor, ta: bool, b: &Tensor, tb: bool) -> Result<(crate::backend::Storage, Shape)> {
+    let spec = bmm_spec(a, ta, b, tb);
     let s = a.storage().matmul(&b.storage(), &spec)?;
-    Ok((s, Shape::from([batch, m, n])))
+    Ok((s, Shape::from([spec.batch, spec.m, spec.n])))
+}
+
+/// `sum_i op(a_i) @ op(b_i)` as one `(m, n)` matrix (the gradient of an
+/// operand shared by every batch item), summed inside the GEMMs on the host
+/// and from the batched products elsewhere.
+fn bmm_summed(a: &Tensor, ta: bool, b: &Tensor, tb: bool) -> Result<Tensor> {
+    let spec = bmm_spec(a, ta, b, tb);
+    if let Some(s) = a.storage().matmul_summed_on_host(&b.storage(), &spec)? {
+        return Ok(Tensor::from_storage(s, Shape::from([spec.m, spec.n])));
+    }
+    bmm_raw(a, ta, b, tb)?.sum_dim(0usize, false)
 }
 
 impl Tensor {
@@ -171,17 +184,83 @@ impl Tensor {
                     Ok(t)
                 };
                 // The input batch of a first layer needs no gradient: skip that GEMM.
-                let ga = if a_tracks {
+                // An operand shared by every batch item (batch 1 against many) takes
+                // the batch's summed product straight from the GEMMs.
+                let many = g3.dims()[0] > 1;
+                let ga = if !a_tracks {
+                    None
+                } else if many && a3.dims()[0] == 1 {
+                    Some(bmm_summed(&g3, false, &b3, true)?.reshape(a_shape.clone())?)
+                } else {
                     Some(fold(bmm_raw(&g3, false, &b3, true)?, &a_shape, m, k)?)
+                };
+                let gb = if !b_tracks {
+                    None
+                } else if many && b3.dims()[0] == 1 {
+                    Some(bmm_summed(&a3, true, &g3, false)?.reshape(b_shape.clone())?)
+                } else {
+                    Some(fold(bmm_raw(&a3, true, &g3, false)?, &b_shape, k, n)?)
+                };
+                Ok(vec![ga, gb])
+            })
+        }))
+    }
+}
+
+impl Tensor {
+    /// `self @ rhs[i] + bias[:, None]` for every batch item `i`: a convolution's
+    /// product of its `(out_channels, patch)` weight with each image's
+    /// `(patch, pixels)` columns plus its per-channel bias. On the host the bias
+    /// is the GEMMs' starting value (no pass or buffer of its own); elsewhere
+    /// it is added after the product.
+    ///
+    /// # Shapes
+    /// `self` `(m, k)`, `rhs` `(batch, k, n)`, `bias` `(m)`; output `(batch, m, n)`.
+    pub(crate) fn matmul_add_row_bias(&self, rhs: &Tensor, bias: &Tensor) -> Result<Tensor> {
+        let op = "matmul";
+        let (&[m, k], &[nb, k2, n], &[mb]) = (self.dims(), rhs.dims(), bias.dims()) else {
+            return Err(Error::invalid(
+                op,
+                "internal: row-bias product of (m, k), (batch, k, n) and (m)",
+            ));
+        };
+        if k != k2 || m != mb {
+            return Err(Error::ShapeMismatch {
+                op,
+                lhs: self.shape().clone(),
+                rhs: rhs.shape().clone(),
+                expected: format!("lhs columns ({k}) to equal rhs rows ({k2}) and a bias of {m}"),
+            });
+        }
+        bias.same_dtype_device(self, op)?;
+        let a3 = self.reshape([1, m, k])?;
+        let spec = bmm_spec(&a3, false, rhs, false);
+        let fused = a3
+            .storage()
+            .matmul_with_bias_on_host(&rhs.storage(), &bias.storage(), &spec, true)?;
+        let Some(s) = fused else {
+            return self.matmul(rhs)?.add(&bias.reshape([1, m, 1])?);
+        };
+        let (w, cols, b) = (self.clone(), rhs.clone(), bias.clone());
+        Ok(Tensor::from_op(s, Shape::from([nb, m, n]), || {
+            let (w_tracks, cols_tracks, b_tracks) = (w.tracks_grad(), cols.tracks_grad(), b.tracks_grad());
+            Node::new(op, vec![w.clone(), cols.clone(), b.clone()], move |g, _| {
+                let gw = if w_tracks {
+                    Some(bmm_summed(g, false, &cols, true)?)
+                } else {
+                    None
+                };
+                let gcols = if cols_tracks {
+                    Some(bmm_raw(&a3, true, g, false)?)
                 } else {
                     None
                 };
                 let gb = if b_tracks {
-                    Some(fold(bmm_raw(&a3, true, &g3, false)?, &b_shape, k, n)?)
+                    Some(g.sum_dims(&[0usize, 2], false)?)
                 } else {
                     None
                 };
-                Ok(vec![ga, gb])
+                Ok(vec![gw, gcols, gb])
             })
         }))
     }
