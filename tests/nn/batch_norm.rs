@@ -62,6 +62,9 @@ fn check(name: &str, mut layer: Box<dyn Forward>) {
     let before: Vec<Vec<f64>> = layer.named_buffers().iter().map(|(_, t)| t.to_vec().unwrap()).collect();
     let y = layer.forward(&x).unwrap();
     assert_tensor(&format!("{name} eval output"), &y, &e["output"], TOL);
+    // The inference path (no graph: one host pass) gives the same output.
+    let y_inference = neurite::no_grad(|| layer.forward(&tensor(&e["input"]))).unwrap();
+    assert_tensor(&format!("{name} no-grad eval output"), &y_inference, &e["output"], TOL);
     let grads = weighted_sum(&y).backward().unwrap();
     let want = e["grads"].as_array().unwrap();
     assert_tensor(
@@ -80,6 +83,42 @@ fn check(name: &str, mut layer: Box<dyn Forward>) {
     }
     let after: Vec<Vec<f64>> = layer.named_buffers().iter().map(|(_, t)| t.to_vec().unwrap()).collect();
     assert_eq!(before, after, "{name}: eval mode must not touch the running statistics");
+}
+
+/// Inference (no graph) and a recorded eval forward agree bit for bit on
+/// inputs large enough to be split over threads, with one value per plane
+/// (BatchNorm1d on `(N, C)`) and with image planes.
+#[test]
+fn batch_norm_inference_pass_equals_recorded_eval() {
+    let _rng = crate::rng_lock();
+    let cpu = Device::cpu();
+    neurite::manual_seed(11);
+    let cases: Vec<(Box<dyn Forward>, Vec<usize>)> = vec![
+        (Box::new(BatchNorm1d::new(8)), vec![5000, 8]),
+        (Box::new(BatchNorm2d::new(16)), vec![4, 16, 32, 32]),
+        (Box::new(BatchNorm2d::new(3)), vec![2, 3, 5, 7]),
+    ];
+    for (mut layer, shape) in cases {
+        for dtype in [DType::F32, DType::F64] {
+            layer.to_dtype(dtype).unwrap();
+            layer.train();
+            let warm = Tensor::randn(shape.as_slice(), dtype, &cpu)
+                .unwrap()
+                .affine(2.0, 0.5)
+                .unwrap();
+            layer.forward(&warm).unwrap();
+            layer.eval();
+            let x = Tensor::randn(shape.as_slice(), dtype, &cpu).unwrap();
+            let recorded = layer.forward(&x.clone().requires_grad()).unwrap();
+            let fast = neurite::no_grad(|| layer.forward(&x)).unwrap();
+            assert_eq!(fast.dims(), recorded.dims());
+            assert_eq!(
+                fast.to_dtype(DType::F64).unwrap().to_vec::<f64>().unwrap(),
+                recorded.to_dtype(DType::F64).unwrap().to_vec::<f64>().unwrap(),
+                "{shape:?} {dtype:?}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -333,7 +333,75 @@ fn zip_map<T: Copy + Send + Sync>(a: &[T], b: &[T], f: impl Fn(T, T) -> T + Sync
     Ok(out)
 }
 
+/// `x * scale[c] + shift[c]` for `(outer, channels, inner)` data, `c` each
+/// element's channel: BatchNorm's inference form in one pass. Chunks hold
+/// whole `inner` planes, so each plane reads its channel's pair once.
+fn channel_affine<T: CpuFloat>(x: &[T], scale: &[T], shift: &[T], channels: usize, inner: usize) -> Result<Vec<T>> {
+    let plane_elems = channels.saturating_mul(inner);
+    if scale.len() != channels || shift.len() != channels || (plane_elems > 0 && !x.len().is_multiple_of(plane_elems)) {
+        return Err(crate::Error::invalid(
+            "batch_norm",
+            format!(
+                "internal: {} values are not (outer, {channels}, {inner}) with {} scales and {} shifts",
+                x.len(),
+                scale.len(),
+                shift.len()
+            ),
+        ));
+    }
+    let mut out = buffer::with_capacity(x.len())?;
+    if x.is_empty() {
+        return Ok(out);
+    }
+    let fill = |first_plane: usize, src: &[T], dst: &mut [MaybeUninit<T>]| {
+        for (p, (d, s)) in dst.chunks_mut(inner).zip(src.chunks(inner)).enumerate() {
+            let c = (first_plane + p) % channels;
+            let (a, b) = (scale[c], shift[c]);
+            for (o, &v) in d.iter_mut().zip(s) {
+                o.write(v * a + b);
+            }
+        }
+    };
+    let spare = &mut out.spare_capacity_mut()[..x.len()];
+    if x.len() >= PAR_MIN_ELEMS {
+        let chunk = if inner >= PAR_CHUNK {
+            inner
+        } else {
+            inner * (PAR_CHUNK / inner)
+        };
+        spare
+            .par_chunks_mut(chunk)
+            .zip(x.par_chunks(chunk))
+            .enumerate()
+            .for_each(|(i, (dst, src))| fill(i * (chunk / inner), src, dst));
+    } else {
+        fill(0, x, spare);
+    }
+    // SAFETY: capacity is `x.len()`; the chunks above cover all of it (whole
+    // planes, x.len() a multiple of the plane size), each slot written once;
+    // an empty `x` returned before.
+    unsafe { out.set_len(x.len()) };
+    Ok(out)
+}
+
 impl super::CpuStorage {
+    /// `self * scale[c] + shift[c]` per channel `c` of `(outer, channels,
+    /// inner)` data in one pass; `None` unless all three are f32 or all f64.
+    pub(crate) fn channel_affine(
+        &self,
+        scale: &super::CpuStorage,
+        shift: &super::CpuStorage,
+        channels: usize,
+        inner: usize,
+    ) -> Result<Option<super::CpuStorage>> {
+        use super::CpuStorage::{F32, F64};
+        Ok(match (self, scale, shift) {
+            (F32(x), F32(a), F32(b)) => Some(F32(channel_affine(x, a, b, channels, inner)?)),
+            (F64(x), F64(a), F64(b)) => Some(F64(channel_affine(x, a, b, channels, inner)?)),
+            _ => None,
+        })
+    }
+
     /// ReLU's backward in one pass: `grad` where `out > 0`, else zero (`out`
     /// is the forward output; positive exactly where the input was). `None`
     /// unless both are f32 or both f64 buffers of one length; the caller then
