@@ -31,23 +31,27 @@ fn count(size: usize) {
 // requests, which Rust never passes to a GlobalAlloc) carry over; the counters
 // are atomics and allocate nothing.
 unsafe impl GlobalAlloc for Counting {
+    // SAFETY: forwards the caller's layout to System unchanged; never zero-sized (GlobalAlloc contract).
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         count(layout.size());
-        // SAFETY: same layout the caller gave us (see the impl's comment).
+        // SAFETY: the caller's non-zero-sized layout, passed on as is; System returns null on failure.
         unsafe { System.alloc(layout) }
     }
+    // SAFETY: as `alloc`: the caller's non-zero-sized layout goes to System unchanged.
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         count(layout.size());
-        // SAFETY: as for `alloc`.
+        // SAFETY: as in `alloc`; no empty (zero-sized) request reaches a GlobalAlloc.
         unsafe { System.alloc_zeroed(layout) }
     }
+    // SAFETY: every pointer this allocator hands out came from System, so System frees it.
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from System with this layout (every alloc goes there).
+        // SAFETY: `ptr` came from System with this (non-zero-sized) layout; every alloc goes there.
         unsafe { System.dealloc(ptr, layout) }
     }
+    // SAFETY: forwards to System, which allocated `ptr`; the caller keeps `new_size` non-zero.
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         count(new_size);
-        // SAFETY: `ptr`/`layout` came from System; the caller guarantees `new_size`.
+        // SAFETY: `ptr`/`layout` came from System; `new_size` is non-zero (no empty buffer) per the caller.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }

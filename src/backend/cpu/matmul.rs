@@ -258,6 +258,7 @@ fn operand_strides(s: &MatmulSpec) -> ((usize, usize), (usize, usize)) {
 /// elements, initialised inside `blk` when `accumulate`, and no other thread
 /// may write the same block at the same time.
 #[allow(clippy::too_many_arguments)]
+// SAFETY: unsafe to call; callers meet the `# Safety` contract above (never an empty output).
 unsafe fn gemm_block<T: CpuFloat>(
     a: &[T],
     b: &[T],
