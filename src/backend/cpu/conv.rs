@@ -6,6 +6,7 @@ use crate::Result;
 use crate::backend::Im2ColSpec;
 use crate::shape::checked_numel;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// The output positions `o` in `0..out_len` whose input position
 /// `o * stride + offset - pad` lies inside `0..in_len`, as a half-open range.
@@ -67,31 +68,61 @@ pub(super) fn im2col<T: CpuFloat>(x: &[T], s: &Im2ColSpec, pad_value: f64) -> Re
     let (oh, ow) = (s.out_h(), s.out_w());
     let taps = s.kh * s.kw;
     let pad = T::from_f64(pad_value);
-    let mut out = buffer::filled(pad, checked_numel(&[s.n, s.c, s.kh, s.kw, oh, ow], "im2col")?)?;
-    if out.is_empty() {
+    let len = checked_numel(&[s.n, s.c, s.kh, s.kw, oh, ow], "im2col")?;
+    let mut out = buffer::with_capacity::<T>(len)?;
+    if len == 0 {
         return Ok(out);
     }
     // One task per (image, channel) plane: its kh*kw column rows are contiguous.
-    out.par_chunks_mut(taps * oh * ow).enumerate().for_each(|(p, rows)| {
-        let plane = &x[p * s.h * s.w..][..s.h * s.w];
-        for (tap, dst) in rows.chunks_mut(oh * ow).enumerate() {
-            for r in tap_rows(s, tap) {
-                let src_row = &plane[r.y * s.w..][..s.w];
-                let dst_row = &mut dst[r.oy * ow..][..ow];
-                if s.stride.1 == 1 {
-                    dst_row[r.x_lo..r.x_hi].copy_from_slice(&src_row[r.first..r.first + (r.x_hi - r.x_lo)]);
-                } else {
-                    for (d, &v) in dst_row[r.x_lo..r.x_hi]
-                        .iter_mut()
-                        .zip(src_row[r.first..].iter().step_by(s.stride.1))
-                    {
-                        *d = v;
-                    }
+    // Each element is written once, padding or pixel (no fill beforehand).
+    out.spare_capacity_mut()[..len]
+        .par_chunks_mut(taps * oh * ow)
+        .enumerate()
+        .for_each(|(p, rows)| {
+            let plane = &x[p * s.h * s.w..][..s.h * s.w];
+            for (tap, dst) in rows.chunks_mut(oh * ow).enumerate() {
+                // Output rows before `next` are written.
+                let mut next = 0;
+                for r in tap_rows(s, tap) {
+                    write_fill(&mut dst[next * ow..r.oy * ow], pad);
+                    let src_row = &plane[r.y * s.w..][..s.w];
+                    let dst_row = &mut dst[r.oy * ow..][..ow];
+                    write_fill(&mut dst_row[..r.x_lo], pad);
+                    let inside = &mut dst_row[r.x_lo..r.x_hi];
+                    let copied = if s.stride.1 == 1 {
+                        write_from(inside, src_row[r.first..].iter().copied())
+                    } else {
+                        write_from(inside, src_row[r.first..].iter().step_by(s.stride.1).copied())
+                    };
+                    // The tap geometry keeps every read inside the row, so `copied`
+                    // covers `inside`; padding the rest keeps every slot written regardless.
+                    write_fill(&mut inside[copied..], pad);
+                    write_fill(&mut dst_row[r.x_hi..], pad);
+                    next = r.oy + 1;
                 }
+                write_fill(&mut dst[next * ow..], pad);
             }
-        }
-    });
+        });
+    // SAFETY: the capacity is `len` and the tasks above wrote every one of its slots:
+    // each plane's rows are split into tap blocks whose rows are written in order,
+    // padding where no pixel is read; `len > 0` here (empty returned above).
+    unsafe { out.set_len(len) };
     Ok(out)
+}
+
+/// Writes `v` into every slot of `dst`.
+fn write_fill<T: Copy>(dst: &mut [MaybeUninit<T>], v: T) {
+    dst.fill(MaybeUninit::new(v));
+}
+
+/// Writes `src` into the first slots of `dst`; returns how many were written.
+fn write_from<T: Copy>(dst: &mut [MaybeUninit<T>], src: impl Iterator<Item = T>) -> usize {
+    let mut written = 0;
+    for (d, v) in dst.iter_mut().zip(src) {
+        d.write(v);
+        written += 1;
+    }
+    written
 }
 
 /// Columns `(n, c*kh*kw, oh*ow)` summed back into an image `(n, c, h, w)`.

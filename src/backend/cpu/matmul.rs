@@ -109,36 +109,21 @@ pub(super) fn matmul<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec) -> Result<Ve
 pub(super) fn matmul_from<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec, start: Start<'_, T>) -> Result<Vec<T>> {
     let (m, n, k) = (s.m, s.n, s.k);
     let len = checked_numel(&[s.batch, m, n], "matmul")?;
-    let mut out = match start {
-        // Every element is written by exactly one GEMM below, which never reads
-        // the old value, so the buffer is not zeroed first.
-        Start::Empty if len > 0 && k > 0 => buffer::with_capacity::<T>(len)?,
-        Start::Empty => return buffer::zeroed(len),
-        Start::ColumnBias(bias) => {
-            check_bias(bias.len(), n)?;
-            let mut out = buffer::with_capacity::<T>(len)?;
-            for _ in 0..len / n.max(1) {
-                out.extend_from_slice(bias);
-            }
-            out
-        }
-        Start::RowBias(bias) => {
-            check_bias(bias.len(), m)?;
-            let mut out = buffer::with_capacity::<T>(len)?;
-            for _ in 0..s.batch {
-                for &v in bias {
-                    out.resize(out.len() + n, v);
-                }
-            }
-            out
-        }
-    };
-    let accumulate = !matches!(start, Start::Empty);
+    match start {
+        Start::Empty => {}
+        Start::ColumnBias(bias) => check_bias(bias.len(), n)?,
+        Start::RowBias(bias) => check_bias(bias.len(), m)?,
+    }
     // An empty output needs no product; with `k == 0` every product is an
     // empty sum and the output is its start, the operands never touched.
     if len == 0 || k == 0 {
-        return Ok(out);
+        return start_only(start, s.batch, m, n, len);
     }
+    // Every element is written once below: the start (if any) by the task
+    // that then accumulates its block, so the start is still in cache when the
+    // GEMM reads it back, and the products by exactly one GEMM each.
+    let mut out = buffer::with_capacity::<T>(len)?;
+    let accumulate = !matches!(start, Start::Empty);
     s.check_operands(a.len(), b.len())?;
     let dst = OutPtr(out.as_mut_ptr());
     let strides = operand_strides(s);
@@ -157,7 +142,10 @@ pub(super) fn matmul_from<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec, start: 
             // address; item `bi` writes only its own `m * n` slice of the `batch * m * n` output
             // buffer, disjoint from the other tasks'. Empty products returned above, so the
             // buffer is non-empty and m, n, k are non-zero.
-            unsafe { gemm_block(a, b, dst, s, (bi, bi), strides, whole, Parallelism::None, accumulate) }
+            unsafe {
+                write_start(dst, s, bi, whole, start);
+                gemm_block(a, b, dst, s, (bi, bi), strides, whole, Parallelism::None, accumulate)
+            }
         });
     } else if threads > 1
         && (PAR_MIN_FLOPS..PAR_SPLIT_MAX_FLOPS).contains(&flops)
@@ -169,7 +157,10 @@ pub(super) fn matmul_from<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec, start: 
                 // SAFETY: operands checked as above; `split_blocks` tiles item `bi`'s `m x n`
                 // output without overlap, each task writing its own elements; empty products
                 // returned before, so every block is non-empty.
-                unsafe { gemm_block(a, b, dst, s, (bi, bi), strides, blk, Parallelism::None, accumulate) }
+                unsafe {
+                    write_start(dst, s, bi, blk, start);
+                    gemm_block(a, b, dst, s, (bi, bi), strides, blk, Parallelism::None, accumulate)
+                }
             });
         }
     } else {
@@ -181,16 +172,74 @@ pub(super) fn matmul_from<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec, start: 
         for bi in 0..s.batch {
             // SAFETY: operands checked as above; one GEMM at a time writes all of item `bi`;
             // empty products returned before, so the buffer and m, n, k are non-zero.
-            unsafe { gemm_block(a, b, dst, s, (bi, bi), strides, whole, par, accumulate) }
+            unsafe {
+                write_start(dst, s, bi, whole, start);
+                gemm_block(a, b, dst, s, (bi, bi), strides, whole, par, accumulate)
+            }
         }
     }
-    if !accumulate {
-        // SAFETY: the capacity is `len`, and the GEMMs above wrote all `batch * m * n`
-        // elements (every item, every block; k > 0, so gemm writes each one); an empty
-        // output returned before reaching here.
-        unsafe { out.set_len(len) };
+    // SAFETY: the capacity is `len`, and the tasks above wrote all `batch * m * n`
+    // elements (every item, every block: the start first when there is one, then
+    // the GEMM, which with k > 0 writes each element); empty outputs returned before.
+    unsafe { out.set_len(len) };
+    Ok(out)
+}
+
+/// The output of products with `k == 0` (or no elements): every product is
+/// an empty sum, so the output is its start.
+fn start_only<T: CpuFloat>(start: Start<'_, T>, batch: usize, m: usize, n: usize, len: usize) -> Result<Vec<T>> {
+    let mut out = match start {
+        Start::Empty => return buffer::zeroed(len),
+        _ => buffer::with_capacity::<T>(len)?,
+    };
+    if len == 0 {
+        return Ok(out);
+    }
+    for _ in 0..batch {
+        for r in 0..m {
+            match start {
+                Start::Empty => {}
+                Start::ColumnBias(bias) => out.extend_from_slice(bias),
+                Start::RowBias(bias) => out.resize(out.len() + n, bias[r]),
+            }
+        }
     }
     Ok(out)
+}
+
+/// Writes the start of `blk` of output item `oi` (nothing for [`Start::Empty`]).
+///
+/// # Safety
+/// `dst` must point to at least `(oi + 1) * m * n` writable elements, `blk`
+/// must lie inside the `m x n` item, the bias must have the length its kind
+/// needs (checked by the caller), and no other thread may touch `blk` meanwhile.
+// SAFETY: unsafe to call; callers meet the `# Safety` contract above (never an empty output).
+unsafe fn write_start<T: Copy>(dst: OutPtr<T>, s: &MatmulSpec, oi: usize, blk: Block, start: Start<'_, T>) {
+    if matches!(start, Start::Empty) {
+        return;
+    }
+    for r in blk.r0..blk.r0 + blk.rows {
+        // SAFETY: row `r` of `blk` lies inside item `oi`, so the `blk.cols` elements from
+        // here are inside the output the caller vouches for, written by this task alone;
+        // `blk` is never empty (callers return on empty outputs before making blocks).
+        let row = unsafe {
+            std::slice::from_raw_parts_mut(
+                dst.0
+                    .add(oi * s.m * s.n + r * s.n + blk.c0)
+                    .cast::<std::mem::MaybeUninit<T>>(),
+                blk.cols,
+            )
+        };
+        match start {
+            Start::Empty => {}
+            Start::RowBias(bias) => row.fill(std::mem::MaybeUninit::new(bias[r])),
+            Start::ColumnBias(bias) => {
+                for (d, &v) in row.iter_mut().zip(&bias[blk.c0..blk.c0 + blk.cols]) {
+                    d.write(v);
+                }
+            }
+        }
+    }
 }
 
 /// `sum over batch items of a_i @ b_i`, one `m x n` matrix: a convolution's
