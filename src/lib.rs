@@ -32,6 +32,7 @@ pub mod loss;
 pub mod nn;
 mod ops;
 pub mod optim;
+pub mod quant;
 mod shape;
 mod tensor;
 pub mod train;

@@ -26,7 +26,7 @@ macro_rules! zero_bits {
         unsafe impl ZeroBits for $t {}
     )*};
 }
-zero_bits!(f32, f64, f16, bf16, i64, i32, i8, u8, bool);
+zero_bits!(f32, f64, f16, bf16, i64, i32, i16, i8, u8, bool);
 
 /// What this machine could ever hold: physical memory plus swap. Requests
 /// above it are refused up front, so the answer does not depend on the
