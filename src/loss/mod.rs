@@ -9,6 +9,10 @@
 //!   loss object: [`MseLoss`], [`L1Loss`], [`BceLoss`], [`BceWithLogitsLoss`],
 //!   [`CrossEntropyLoss`], [`NllLoss`]. Closures
 //!   `Fn(&Tensor, &Tensor) -> Result<Tensor>` implement [`Loss`] too.
+//! - KL divergence and knowledge distillation (Hinton et al., 2015):
+//!   [`kl_div`] / [`KlDivLoss`] (PyTorch's `F.kl_div`, with
+//!   [`KlDivReduction::BatchMean`]), and [`distillation_loss`] /
+//!   [`DistillationLoss`] (softened teacher targets plus cross-entropy).
 //!
 //! Values and gradients follow PyTorch, including its edge cases: BCE clamps
 //! logarithms at -100, BCE-with-logits is computed stably with the exact
@@ -36,12 +40,14 @@
 
 mod binary;
 mod classification;
+mod distillation;
 mod penalty;
 mod reduction;
 mod regression;
 
 pub use binary::{BceLoss, BceWithLogitsLoss, binary_cross_entropy, binary_cross_entropy_with_logits};
 pub use classification::{CrossEntropyLoss, NllLoss, cross_entropy, nll_loss};
+pub use distillation::{DistillationLoss, KlDivLoss, KlDivReduction, distillation_loss, kl_div};
 pub use penalty::{l1_penalty, l2_penalty};
 pub use reduction::Reduction;
 pub use regression::{L1Loss, MseLoss, l1_loss, mse_loss};
