@@ -69,6 +69,11 @@ fn describe(config: &SequentialConfig) -> String {
                 out_features,
                 ..
             } => format!("Linear({in_features}->{out_features})"),
+            LayerConfig::QuantizedLinear {
+                in_features,
+                out_features,
+                ..
+            } => format!("QuantizedLinear({in_features}->{out_features}, int8)"),
             LayerConfig::Conv2d {
                 in_channels,
                 out_channels,

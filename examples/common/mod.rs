@@ -504,7 +504,7 @@ pub fn with_validation<'a>(trainer: Trainer<'a>, opts: &Options, train: &Dataset
 pub fn layout_for(config: &SequentialConfig) -> Option<ImageLayout> {
     for layer in &config.layers {
         match layer {
-            LayerConfig::Linear { .. } => return Some(ImageLayout::Flat),
+            LayerConfig::Linear { .. } | LayerConfig::QuantizedLinear { .. } => return Some(ImageLayout::Flat),
             LayerConfig::Normalization {
                 axis: Some(_),
                 num_features: 784,

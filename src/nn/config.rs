@@ -279,6 +279,23 @@ pub enum LayerConfig {
     AdaptiveAvgPool1d { output_size: usize },
     /// [`super::AdaptiveMaxPool1d`].
     AdaptiveMaxPool1d { output_size: usize },
+    /// [`crate::quant::QuantizedLinear`] (int8 weights; its tensors come from
+    /// the checkpoint); `static_input` when its input map was calibrated.
+    QuantizedLinear {
+        in_features: usize,
+        out_features: usize,
+        bias: bool,
+        static_input: bool,
+    },
+    /// [`crate::quant::QuantizedConv2d`] (int8 weights, calibrated input map).
+    QuantizedConv2d {
+        in_channels: usize,
+        out_channels: usize,
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        bias: bool,
+    },
 }
 
 /// The layers of a [`Sequential`], in order.
@@ -473,6 +490,32 @@ impl LayerConfig {
             LayerConfig::AdaptiveMaxPool2d { output_size } => Box::new(super::AdaptiveMaxPool2d::new(*output_size)),
             LayerConfig::AdaptiveAvgPool1d { output_size } => Box::new(super::AdaptiveAvgPool1d::new(*output_size)),
             LayerConfig::AdaptiveMaxPool1d { output_size } => Box::new(super::AdaptiveMaxPool1d::new(*output_size)),
+            LayerConfig::QuantizedLinear {
+                in_features,
+                out_features,
+                bias,
+                static_input,
+            } => Box::new(crate::quant::QuantizedLinear::build(
+                *in_features,
+                *out_features,
+                *bias,
+                *static_input,
+            )?),
+            LayerConfig::QuantizedConv2d {
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride,
+                padding,
+                bias,
+            } => Box::new(crate::quant::QuantizedConv2d::try_new(
+                *in_channels,
+                *out_channels,
+                *kernel_size,
+                *stride,
+                *padding,
+                *bias,
+            )?),
             LayerConfig::Sequential(cfg) => Box::new(Sequential::from_config(cfg, &Device::Cpu)?),
             LayerConfig::GroupNorm {
                 num_groups,

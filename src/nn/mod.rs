@@ -115,6 +115,7 @@ pub use instance_norm::InstanceNorm2d;
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use load::{LoadReport, assign_by_name};
+pub(crate) use params::check_size as check_layer_size;
 pub use max_pool2d::MaxPool2d;
 pub use max_unpool2d::MaxUnpool2d;
 pub use module::Module;

@@ -1,9 +1,14 @@
-//! Model compression: integer arithmetic for quantized inference.
+//! Model compression: int8 quantization for inference.
 //!
-//! [`PackedInt8Matrix`] holds an int8 weight matrix packed for the fastest
-//! `int8 x int8 -> i32` kernel the CPU has ([`Int8Kernel::best`], chosen at
-//! run time: AVX-512 VNNI, AVX2 or portable Rust), and multiplies int8
-//! activations by it exactly.
+//! [`quantize_dynamic`] turns the `Linear` layers of a model into
+//! [`QuantizedLinear`] layers (int8 weights with one scale per output
+//! feature, activations quantized per call), as PyTorch's
+//! `quantize_dynamic`; [`quantize_static`] also converts `Conv2d` layers
+//! ([`QuantizedConv2d`]) and fixes every input's scale and zero point from
+//! calibration batches ([`Observer`]: min-max or percentile). Underneath, [`PackedInt8Matrix`] holds an int8 weight
+//! matrix packed for the fastest `int8 x int8 -> i32` kernel the CPU has
+//! ([`Int8Kernel::best`], chosen at run time: AVX-512 VNNI, AVX2 or portable
+//! Rust), and multiplies int8 activations by it exactly.
 //!
 //! ```
 //! use neurite::quant::int8_matmul;
@@ -12,6 +17,18 @@
 //! assert_eq!(y, vec![11, -7]);
 //! ```
 
+mod activation;
+mod calibrate;
+mod dynamic;
 mod int8_gemm;
+mod int8_layer;
+mod quantized_conv2d;
+mod quantized_linear;
+mod simd;
+mod weight;
 
+pub use calibrate::{Observer, quantize_static};
+pub use dynamic::{DYNAMIC_QUANTIZABLE, quantize_dynamic};
 pub use int8_gemm::{Int8Kernel, MAX_INT8_DEPTH, PackedInt8Matrix, int8_matmul};
+pub use quantized_conv2d::QuantizedConv2d;
+pub use quantized_linear::QuantizedLinear;

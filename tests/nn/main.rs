@@ -15,6 +15,7 @@ mod layers;
 mod losses;
 mod module_api;
 mod normalization;
+mod quantization;
 mod recurrent;
 mod resample_layers;
 

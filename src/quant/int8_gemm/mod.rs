@@ -24,10 +24,10 @@ use std::sync::OnceLock;
 pub const MAX_INT8_DEPTH: usize = (1 << 17) - 1;
 
 /// Multiply-adds from which a product is split across threads.
-const PAR_MIN_MACS: usize = 1 << 20;
+pub(crate) const PAR_MIN_MACS: usize = 1 << 20;
 
 /// Rows of the left operand one micro-kernel call handles.
-const MR: usize = 4;
+pub(crate) const MR: usize = 4;
 
 /// The int8 GEMM kernels this crate carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -249,8 +249,10 @@ impl PackedInt8Matrix {
         Ok(out)
     }
 
-    /// The product for the rows of `a` into `out` (both whole rows).
-    fn rows(&self, a: &[i8], out: &mut [i32]) -> Result<()> {
+    /// The product for the rows of `a` into `out` (both whole rows, `n > 0`
+    /// and `k > 0`), on the calling thread: for callers that split a larger
+    /// job across threads themselves.
+    pub fn rows(&self, a: &[i8], out: &mut [i32]) -> Result<()> {
         match self.kernel {
             Int8Kernel::Avx512Vnni => vnni::rows(self, a, out),
             Int8Kernel::Avx2 => avx2::rows(self, a, out),
@@ -263,7 +265,7 @@ impl PackedInt8Matrix {
 }
 
 /// Errors when `k` is beyond what `i32` sums of int8 products hold.
-fn check_depth(op: &'static str, k: usize) -> Result<()> {
+pub(crate) fn check_depth(op: &'static str, k: usize) -> Result<()> {
     if k > MAX_INT8_DEPTH {
         return Err(Error::invalid(
             op,

@@ -6,7 +6,7 @@
 //! inside `i32`, and the lane sums wrap only where the final result would not
 //! fit, which [`super::MAX_INT8_DEPTH`] rules out.
 
-use super::{MR, PackedInt8Matrix};
+use super::PackedInt8Matrix;
 use crate::Result;
 
 /// Whether the CPU runs this kernel.
@@ -75,10 +75,23 @@ pub(super) fn rows(p: &PackedInt8Matrix, a: &[i8], out: &mut [i32]) -> Result<()
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn all_rows(a: &[u8], b: &[i8], corr: &[i32], m: usize, n: usize, kp: usize, out: &mut [i32]) {
     let panels = n.div_ceil(16);
-    for r0 in (0..m).step_by(MR) {
-        let mut pi = 0;
-        while pi < panels {
-            let pair = pi + 1 < panels;
+    // Panel pairs outside, rows inside: a pair (32 columns of all of `k`)
+    // stays in L1 while every row block passes over it, and the rows'
+    // bytes, read as 4-byte broadcasts, stream from L2 at a fraction of
+    // the rate the weights would.
+    let mut pi = 0;
+    while pi < panels {
+        let pair = pi + 1 < panels;
+        // Blocks of 8 rows (16 accumulators, two weight vectors and a
+        // broadcast: 19 of the 32 registers), then 4, 2 and 1 for the rest.
+        let mut r0 = 0;
+        while r0 < m {
+            let rows = match m - r0 {
+                8.. => 8,
+                4..=7 => 4,
+                2 | 3 => 2,
+                _ => 1,
+            };
             let t = Tile {
                 a: &a[r0 * kp..],
                 b: &b[pi * 16 * kp..],
@@ -89,21 +102,23 @@ unsafe fn all_rows(a: &[u8], b: &[i8], corr: &[i32], m: usize, n: usize, kp: usi
             };
             let o = &mut out[r0 * n..];
             // SAFETY: the features are this function's; `t` starts at row `r0` and panel
-            // `pi`, and the row count and panel count passed stay inside the slices.
+            // `pi`, and the row count (at most `m - r0`) and panel count passed stay
+            // inside the slices.
             unsafe {
-                match ((m - r0).min(MR), pair) {
+                match (rows, pair) {
+                    (8, true) => tile::<8, 2>(&t, o),
+                    (8, false) => tile::<8, 1>(&t, o),
                     (4, true) => tile::<4, 2>(&t, o),
                     (4, false) => tile::<4, 1>(&t, o),
-                    (3, true) => tile::<3, 2>(&t, o),
-                    (3, false) => tile::<3, 1>(&t, o),
                     (2, true) => tile::<2, 2>(&t, o),
                     (2, false) => tile::<2, 1>(&t, o),
                     (_, true) => tile::<1, 2>(&t, o),
                     (_, false) => tile::<1, 1>(&t, o),
                 }
             }
-            pi += if pair { 2 } else { 1 };
+            r0 += rows;
         }
+        pi += if pair { 2 } else { 1 };
     }
 }
 

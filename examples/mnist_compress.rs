@@ -1,0 +1,145 @@
+//! Compresses trained MNIST models and reports, in one table per model, test
+//! accuracy, checkpoint size and batch-1 / batch-64 inference time for each
+//! form: f32, dynamic int8 (`quantize_dynamic`: `Linear` layers, activations
+//! quantized per call) and static int8 (`quantize_static`: `Linear` and
+//! `Conv2d` layers, input ranges calibrated on 640 training digits, with the
+//! min-max and the 99.99th-percentile observers).
+//!
+//! Reads the checkpoints that `mnist_mlp` and `mnist_cnn` write (train them
+//! first), and the bundled digits.
+//!
+//! ```text
+//! cargo run --release --example mnist_mlp && cargo run --release --example mnist_cnn
+//! cargo run --release --example mnist_compress
+//! cargo run --release --example mnist_compress -- --mlp PATH --cnn PATH --data DIR
+//! ```
+
+use neurite::data::{Dataset, ImageLayout, Mnist, MnistSplit};
+use neurite::loss::cross_entropy;
+use neurite::nn::{Forward, Module, Sequential};
+use neurite::quant::{Observer, quantize_dynamic, quantize_static};
+use neurite::train::{Metric, evaluate};
+use neurite::{Device, Tensor};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mnist_compress: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let mut paths = [
+        ("mlp", repo("target/mnist_mlp/mnist_mlp.ckpt"), ImageLayout::Flat),
+        ("cnn", repo("target/mnist_cnn/mnist_cnn.ckpt"), ImageLayout::Nchw),
+    ];
+    let mut data = repo("data/mnist");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    for pair in args.chunks(2) {
+        let value = pair.get(1).map(PathBuf::from);
+        match (pair[0].as_str(), value) {
+            ("--mlp", Some(v)) => paths[0].1 = v,
+            ("--cnn", Some(v)) => paths[1].1 = v,
+            ("--data", Some(v)) => data = v,
+            (flag, _) => {
+                return Err(format!(
+                    "unknown or incomplete argument {flag:?}; flags: --mlp PATH --cnn PATH --data DIR"
+                )
+                .into());
+            }
+        }
+    }
+    let scratch = std::env::temp_dir().join(format!("neurite-compress-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    println!(
+        "machine: {}; int8 kernel {}",
+        cpu_model(),
+        neurite::quant::Int8Kernel::best().name()
+    );
+    for (name, path, layout) in &paths {
+        let mut model = Sequential::load(path, &Device::cpu())?;
+        model.eval();
+        let (images, labels) = Mnist::load_split(&data, MnistSplit::Test, *layout)?;
+        let test = Dataset::new(images, labels)?;
+        let (train_images, _) = Mnist::load_split(&data, MnistSplit::Train, *layout)?;
+        let calibration: Vec<Tensor> = (0..10)
+            .map(|b| train_images.narrow(0, b * 64, 64))
+            .collect::<neurite::Result<_>>()?;
+        println!("\n{name} ({}), {} test digits", path.display(), test.len());
+        println!("| form | test accuracy | checkpoint bytes | size vs f32 | batch 1 (us) | batch 64 (us) |");
+        println!("|---|---|---|---|---|---|");
+        let mut forms = vec![
+            ("f32", Sequential::load(path, &Device::cpu())?),
+            ("dynamic int8", quantize_dynamic(&model, &["Linear"])?),
+        ];
+        for (label, observer) in [
+            ("static int8, min-max", Observer::MinMax),
+            ("static int8, p99.99", Observer::Percentile(99.99)),
+        ] {
+            forms.push((label, quantize_static(&mut model, &calibration, observer)?));
+        }
+        let mut f32_bytes = 0;
+        for (label, mut m) in forms {
+            m.eval();
+            let logs = evaluate(&mut m, &cross_entropy, &[Metric::Accuracy], &test, 256)?;
+            let file = scratch.join("model.ckpt");
+            m.save(&file)?;
+            let bytes = std::fs::metadata(&file)?.len();
+            if label == "f32" {
+                f32_bytes = bytes;
+            }
+            let x1 = test.tensors()[0].narrow(0, 0, 1)?;
+            let x64 = test.tensors()[0].narrow(0, 0, 64)?;
+            println!(
+                "| {label} | {:.4} | {bytes} | {:.2}x | {:.1} | {:.1} |",
+                logs.get("accuracy").unwrap_or(f64::NAN),
+                bytes as f64 / f32_bytes.max(1) as f64,
+                latency_us(&m, &x1)?,
+                latency_us(&m, &x64)?
+            );
+        }
+    }
+    std::fs::remove_dir_all(&scratch)?;
+    Ok(())
+}
+
+/// Median microseconds of a no-grad forward pass over 15 timed batches.
+fn latency_us(model: &Sequential, x: &Tensor) -> neurite::Result<f64> {
+    for _ in 0..3 {
+        neurite::no_grad(|| model.forward(x))?;
+    }
+    let t = Instant::now();
+    neurite::no_grad(|| model.forward(x))?;
+    let calls = ((0.05 / t.elapsed().as_secs_f64().max(1e-7)) as usize).clamp(1, 2000);
+    let mut samples = Vec::with_capacity(15);
+    for _ in 0..15 {
+        let t = Instant::now();
+        for _ in 0..calls {
+            neurite::no_grad(|| model.forward(x))?;
+        }
+        samples.push(t.elapsed().as_secs_f64() / calls as f64 * 1e6);
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok(samples[samples.len() / 2])
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
