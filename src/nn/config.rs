@@ -296,6 +296,21 @@ pub enum LayerConfig {
         padding: [usize; 2],
         bias: bool,
     },
+    /// [`crate::quant::QatLinear`] (quantization-aware training).
+    QatLinear {
+        in_features: usize,
+        out_features: usize,
+        bias: bool,
+    },
+    /// [`crate::quant::QatConv2d`] (quantization-aware training).
+    QatConv2d {
+        in_channels: usize,
+        out_channels: usize,
+        kernel_size: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        bias: bool,
+    },
 }
 
 /// The layers of a [`Sequential`], in order.
@@ -516,6 +531,12 @@ impl LayerConfig {
                 *padding,
                 *bias,
             )?),
+            LayerConfig::QatLinear {
+                in_features,
+                out_features,
+                bias,
+            } => Box::new(crate::quant::QatLinear::try_new(*in_features, *out_features, *bias)?),
+            c @ LayerConfig::QatConv2d { .. } => Box::new(crate::quant::build_qat_conv(c)?),
             LayerConfig::Sequential(cfg) => Box::new(Sequential::from_config(cfg, &Device::Cpu)?),
             LayerConfig::GroupNorm {
                 num_groups,

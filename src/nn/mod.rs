@@ -79,6 +79,7 @@ mod normalization;
 mod padding;
 mod params;
 mod pool;
+pub mod prune;
 mod rnn;
 mod sequential;
 mod size2;
@@ -115,10 +116,10 @@ pub use instance_norm::InstanceNorm2d;
 pub use layer_norm::LayerNorm;
 pub use linear::Linear;
 pub use load::{LoadReport, assign_by_name};
-pub(crate) use params::check_size as check_layer_size;
 pub use max_pool2d::MaxPool2d;
 pub use max_unpool2d::MaxUnpool2d;
 pub use module::Module;
+pub(crate) use module::weight_and_bias as module_weight_and_bias;
 pub use module_dict::ModuleDict;
 pub use module_list::ModuleList;
 /// `#[derive(Module)]`: implements [`Module`] from a struct's fields (submodules,
@@ -166,6 +167,7 @@ pub use padding::{
     CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d, IntoPadding, ReflectionPad1d, ReflectionPad2d,
     ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d,
 };
+pub(crate) use params::check_size as check_layer_size;
 pub use rnn::{GRU, GRUCell, LSTM, LSTMCell, RNN, RNNCell, RecurrentConfig, RnnNonlinearity};
 pub use sequential::Sequential;
 pub use size2::IntoSize2;

@@ -15,6 +15,8 @@ mod layers;
 mod losses;
 mod module_api;
 mod normalization;
+mod prune_structured;
+mod prune_unstructured;
 mod quantization;
 mod recurrent;
 mod resample_layers;

@@ -319,3 +319,86 @@ fn static_quantization_refuses_bad_requests() {
         .to_string();
     assert!(e.contains("QuantizedConv2d") && e.contains("(N, 3, H, W)"), "{e}");
 }
+
+#[test]
+fn fake_quantization_rounds_to_the_grid_with_straight_through_gradients() {
+    use neurite::quant::{fake_quantize_activation, fake_quantize_weight};
+    let x = Tensor::from_vec(vec![-1.0f32, 0.304, 5.0, -2.0], 4, &cpu())
+        .unwrap()
+        .requires_grad();
+    // Scale 0.01, zero point 0: the grid spans [-1.28, 1.27].
+    let y = fake_quantize_activation(&x, 0.01, 0).unwrap();
+    let got = f32s(&y);
+    for (g, w) in got.iter().zip([-1.0f32, 0.30, 1.27, -1.28]) {
+        assert!((g - w).abs() < 1e-6, "{got:?}");
+    }
+    let grads = y.sum_all().unwrap().backward().unwrap();
+    assert_eq!(f32s(grads.get(&x).unwrap()), vec![1.0, 1.0, 0.0, 0.0]);
+
+    let _g = rng_lock();
+    let fc = Linear::new(9, 4);
+    let w = fc.weight().clone();
+    let fq = fake_quantize_weight(&w).unwrap();
+    let q = QuantizedLinear::from_linear(&fc).unwrap();
+    // The same grid point for every weight (the scales may differ in the last bit).
+    for (a, b) in f32s(&fq).iter().zip(f32s(&q.dequantized_weight().unwrap())) {
+        assert!((a - b).abs() <= 1e-6 * b.abs().max(1e-3), "{a} vs {b}");
+    }
+    let grads = fq.sum_all().unwrap().backward().unwrap();
+    assert!(f32s(grads.get(&w).unwrap()).iter().all(|&g| g == 1.0));
+}
+
+#[test]
+fn quantization_aware_training_converts_to_the_model_it_simulated() {
+    use neurite::optim::{Optimizer, Sgd, SgdConfig};
+    use neurite::quant::{convert_qat, prepare_qat};
+    let _g = rng_lock();
+    neurite::manual_seed(21);
+    let float = cnn();
+    let mut qat = prepare_qat(&float).unwrap();
+    assert_eq!(qat.layer(0).unwrap().name(), "QatConv2d");
+    assert_eq!(qat.layer(6).unwrap().name(), "QatLinear");
+    let x = Tensor::rand((16, 3, 8, 8), DType::F32, &cpu()).unwrap();
+    let y = Tensor::from_vec((0..16).map(|i| i % 5).collect::<Vec<i64>>(), 16, &cpu()).unwrap();
+    let mut opt = Sgd::new(
+        qat.trainable_parameters(),
+        SgdConfig {
+            lr: 0.1,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let mut losses = Vec::new();
+    for _ in 0..15 {
+        let loss = neurite::loss::cross_entropy(&qat.forward(&x).unwrap(), &y).unwrap();
+        losses.push(loss.to_vec::<f32>().unwrap()[0]);
+        opt.step(&loss.backward().unwrap()).unwrap();
+    }
+    assert!(losses[14] < losses[0], "{losses:?}");
+
+    // A checkpoint taken during QAT resumes it.
+    let path = std::env::temp_dir().join(format!("neurite-qat-{}.ckpt", std::process::id()));
+    qat.eval();
+    qat.save(&path).unwrap();
+    let back = Sequential::load(&path, &cpu()).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let simulated = f32s(&qat.forward(&x).unwrap());
+    assert_eq!(f32s(&back.forward(&x).unwrap()), simulated);
+
+    // The int8 model computes what training simulated, up to f32 rounding.
+    let int8 = convert_qat(&qat).unwrap();
+    assert_eq!(int8.layer(0).unwrap().name(), "QuantizedConv2d");
+    let got = f32s(&int8.forward(&x).unwrap());
+    let scale = simulated.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let worst = simulated
+        .iter()
+        .zip(&got)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(worst <= 2e-3 * scale, "worst {worst} of {scale}");
+
+    let e = prepare_qat(&Sequential::new().add(ReLU)).unwrap_err().to_string();
+    assert!(e.contains("no top-level Linear or Conv2d"), "{e}");
+    let e = convert_qat(&float).unwrap_err().to_string();
+    assert!(e.contains("prepare_qat"), "{e}");
+}
