@@ -3,7 +3,12 @@
 //! form: f32, dynamic int8 (`quantize_dynamic`: `Linear` layers, activations
 //! quantized per call) and static int8 (`quantize_static`: `Linear` and
 //! `Conv2d` layers, input ranges calibrated on 640 training digits, with the
-//! min-max and the 99.99th-percentile observers).
+//! min-max and the 99.99th-percentile observers), batch norms folded into the
+//! layers before them (`fuse_batch_norms`, models that have them), half of the
+//! channels of every hidden layer removed (`prune_channels_all`, L1) and 90%
+//! of the weights zeroed (`global_unstructured`), each fine-tuned for
+//! `FINE_TUNE_EPOCHS` epochs on the training digits (Adam, lr 5e-4; the
+//! unstructured zeros kept by a `MaskedOptimizer`).
 //!
 //! Reads the checkpoints that `mnist_mlp` and `mnist_cnn` write (train them
 //! first), and the bundled digits.
@@ -16,13 +21,17 @@
 
 use neurite::data::{Dataset, ImageLayout, Mnist, MnistSplit};
 use neurite::loss::cross_entropy;
-use neurite::nn::{Forward, Module, Sequential};
+use neurite::nn::prune::{ChannelNorm, MaskedOptimizer, global_unstructured, prune_channels_all};
+use neurite::nn::{Forward, Module, Sequential, fuse_batch_norms};
+use neurite::optim::{Adam, AdamConfig};
 use neurite::quant::{Observer, quantize_dynamic, quantize_static};
-use neurite::train::{Metric, evaluate};
+use neurite::train::{Metric, Trainer, evaluate};
 use neurite::{Device, Tensor};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
+
+const FINE_TUNE_EPOCHS: usize = 2;
 
 fn main() -> ExitCode {
     match run() {
@@ -71,7 +80,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         model.eval();
         let (images, labels) = Mnist::load_split(&data, MnistSplit::Test, *layout)?;
         let test = Dataset::new(images, labels)?;
-        let (train_images, _) = Mnist::load_split(&data, MnistSplit::Train, *layout)?;
+        let (train_images, train_labels) = Mnist::load_split(&data, MnistSplit::Train, *layout)?;
+        let train = Dataset::new(train_images.clone(), train_labels)?;
         let calibration: Vec<Tensor> = (0..10)
             .map(|b| train_images.narrow(0, b * 64, 64))
             .collect::<neurite::Result<_>>()?;
@@ -88,6 +98,18 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         ] {
             forms.push((label, quantize_static(&mut model, &calibration, observer)?));
         }
+        if let Ok(folded) = fuse_batch_norms(&model) {
+            forms.push(("BN-folded", folded));
+        }
+        let (channel_pruned, _) = prune_channels_all(&model, 0.5, ChannelNorm::L1)?;
+        forms.push((
+            "50% channels pruned + fine-tuned",
+            fine_tune(channel_pruned, &train, false)?,
+        ));
+        forms.push((
+            "90% weights pruned + fine-tuned",
+            fine_tune(Sequential::load(path, &Device::cpu())?, &train, true)?,
+        ));
         let mut f32_bytes = 0;
         for (label, mut m) in forms {
             m.eval();
@@ -111,6 +133,37 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     std::fs::remove_dir_all(&scratch)?;
     Ok(())
+}
+
+/// `model` trained `FINE_TUNE_EPOCHS` more epochs on `train`; with
+/// `unstructured`, 90% of the weights of its `Linear` and `Conv2d` layers (by
+/// magnitude, over all of them) are zeroed first and kept zero throughout.
+fn fine_tune(mut model: Sequential, train: &Dataset, unstructured: bool) -> neurite::Result<Sequential> {
+    neurite::manual_seed(0);
+    let adam = Adam::new(model.parameters(), AdamConfig::new(5e-4))?;
+    let mut trainer = Trainer::new(cross_entropy)
+        .epochs(FINE_TUNE_EPOCHS)
+        .batch_size(64)
+        .seed(0)
+        .quiet();
+    model.train();
+    if unstructured {
+        let weights: Vec<String> = model
+            .named_parameters()
+            .into_iter()
+            .filter(|(n, t)| n.ends_with("weight") && t.rank() >= 2)
+            .map(|(n, _)| n)
+            .collect();
+        let masks = global_unstructured(&model, &weights, 0.9)?;
+        masks.apply(&model)?;
+        let mut optimizer = MaskedOptimizer::new(adam, masks, &model)?;
+        trainer.fit(&mut model, &mut optimizer, train)?;
+    } else {
+        let mut optimizer = adam;
+        trainer.fit(&mut model, &mut optimizer, train)?;
+    }
+    model.eval();
+    Ok(model)
 }
 
 /// Median microseconds of a no-grad forward pass over 15 timed batches.

@@ -163,18 +163,18 @@ pub fn fuse_linear_bn_eval(linear: &Linear, bn: &BatchNorm1d) -> Result<Linear> 
 
 /// What a batch norm contributes in evaluation mode; the two batch-norm
 /// types share no trait, so their parts are gathered here.
-struct BnStats<'a> {
-    mean: &'a Tensor,
-    var: &'a Tensor,
-    gamma: Option<&'a Tensor>,
-    beta: Option<&'a Tensor>,
-    eps: f64,
+pub(super) struct BnStats<'a> {
+    pub(super) mean: &'a Tensor,
+    pub(super) var: &'a Tensor,
+    pub(super) gamma: Option<&'a Tensor>,
+    pub(super) beta: Option<&'a Tensor>,
+    pub(super) eps: f64,
 }
 
 /// Errors unless the layer's weight and the batch norm's statistics share
 /// dtype and device: folding across them would silently move or cast one
 /// layer, which the caller should decide.
-fn check_layout(op: &'static str, (layer, w): (&str, &Tensor), (norm, stat): (&str, &Tensor)) -> Result<()> {
+pub(super) fn check_layout(op: &'static str, (layer, w): (&str, &Tensor), (norm, stat): (&str, &Tensor)) -> Result<()> {
     if w.dtype() != stat.dtype() {
         return Err(Error::invalid(
             op,
@@ -200,7 +200,7 @@ fn check_layout(op: &'static str, (layer, w): (&str, &Tensor), (norm, stat): (&s
 
 /// The folded weight (same shape as `weight`, whose dim 0 is the channel) and
 /// bias `[C]`, in `weight`'s dtype and on its device, cut from any graph.
-fn fold(weight: &Tensor, bias: Option<&Tensor>, bn: &BnStats<'_>) -> Result<(Tensor, Tensor)> {
+pub(super) fn fold(weight: &Tensor, bias: Option<&Tensor>, bn: &BnStats<'_>) -> Result<(Tensor, Tensor)> {
     let c = weight.dims()[0];
     let host = |t: &Tensor| t.to_vec::<f64>();
     let mean = host(bn.mean)?;

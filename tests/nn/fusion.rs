@@ -496,3 +496,81 @@ fn invalid_layers_are_errors() {
         .to_string();
     assert!(e.contains("groups (2)"), "{e}");
 }
+
+/// The MNIST CNN's shape (conv-BN-ReLU-pool twice, dropout, flatten, linear)
+/// and an MLP with a `BatchNorm1d`: the folded model equals the original in
+/// evaluation mode, loses exactly the batch norms, and keeps the other
+/// layers' tensors under their new indices.
+#[test]
+fn fuse_batch_norms_folds_every_pair_of_a_sequential() {
+    use neurite::nn::{Dropout, Flatten, MaxPool2d, ReLU, Sequential, fuse_batch_norms};
+    let _g = rng_lock();
+    neurite::manual_seed(11);
+    let mut cnn = Sequential::new()
+        .add(Conv2d::new(1, 4, 3).with_padding(1))
+        .add(BatchNorm2d::new(4))
+        .add(ReLU)
+        .add(MaxPool2d::new(2))
+        .add(Conv2d::new(4, 6, 3).with_padding(1).with_bias(false))
+        .add(BatchNorm2d::new(6))
+        .add(ReLU)
+        .add(MaxPool2d::new(2))
+        .add(Dropout::new(0.25))
+        .add(Flatten::new())
+        .add(Linear::new(6 * 2 * 2, 3));
+    let batches: Vec<Tensor> = (0..3).map(|_| uniform(&[5, 1, 8, 8], -2.0, 3.0, DType::F32)).collect();
+    cnn.train();
+    for x in &batches {
+        cnn.forward(x).unwrap();
+    }
+    cnn.eval();
+    let fused = fuse_batch_norms(&cnn).unwrap();
+    assert_eq!(fused.len(), cnn.len() - 2);
+    let names: Vec<String> = fused.named_parameters().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        ["0.weight", "0.bias", "3.weight", "3.bias", "8.weight", "8.bias"]
+    );
+    assert!(fused.named_buffers().is_empty(), "no batch-norm statistics left");
+    let x = uniform(&[4, 1, 8, 8], -2.0, 3.0, DType::F32);
+    assert_close("cnn", &fused.forward(&x).unwrap(), &cnn.forward(&x).unwrap(), TOL_F32);
+    // The classifier is the same tensor values under a new name.
+    assert_eq!(
+        values(&fused.named_parameters()[4].1),
+        values(
+            &cnn.named_parameters()
+                .into_iter()
+                .find(|(n, _)| n == "10.weight")
+                .unwrap()
+                .1
+        )
+    );
+
+    let mut mlp = Sequential::new()
+        .add(Linear::new(5, 7))
+        .add(BatchNorm1d::new(7))
+        .add(ReLU)
+        .add(Linear::new(7, 2));
+    mlp.train();
+    for _ in 0..3 {
+        mlp.forward(&uniform(&[16, 5], -1.0, 4.0, DType::F32)).unwrap();
+    }
+    mlp.eval();
+    let fused = fuse_batch_norms(&mlp).unwrap();
+    assert_eq!(fused.len(), 3);
+    let x = uniform(&[6, 5], -1.0, 4.0, DType::F32);
+    assert_close("mlp", &fused.forward(&x).unwrap(), &mlp.forward(&x).unwrap(), TOL_F32);
+
+    // Nothing to fold, and mismatched sizes, are errors.
+    let e = fuse_batch_norms(&Sequential::new().add(Linear::new(3, 2)).add(ReLU))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("fuse_batch_norms") && e.contains("no Conv2d followed by a BatchNorm2d"),
+        "{e}"
+    );
+    let e = fuse_batch_norms(&Sequential::new().add(Linear::new(3, 2)).add(BatchNorm1d::new(4)))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("2 output channels") && e.contains("4 features"), "{e}");
+}
