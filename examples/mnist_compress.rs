@@ -8,7 +8,9 @@
 //! channels of every hidden layer removed (`prune_channels_all`, L1) and 90%
 //! of the weights zeroed (`global_unstructured`), each fine-tuned for
 //! `FINE_TUNE_EPOCHS` epochs on the training digits (Adam, lr 5e-4; the
-//! unstructured zeros kept by a `MaskedOptimizer`).
+//! unstructured zeros kept by a `MaskedOptimizer`), and a small student
+//! trained alone against the same student distilled from the model
+//! (`DistillationStep`), each over three seeds.
 //!
 //! Reads the checkpoints that `mnist_mlp` and `mnist_cnn` write (train them
 //! first), and the bundled digits.
@@ -17,21 +19,27 @@
 //! cargo run --release --example mnist_mlp && cargo run --release --example mnist_cnn
 //! cargo run --release --example mnist_compress
 //! cargo run --release --example mnist_compress -- --mlp PATH --cnn PATH --data DIR
+//! cargo run --release --example mnist_compress -- --temperature 2 --alpha 0.5
 //! ```
 
 use neurite::data::{Dataset, ImageLayout, Mnist, MnistSplit};
+use neurite::loss::DistillationLoss;
 use neurite::loss::cross_entropy;
 use neurite::nn::prune::{ChannelNorm, MaskedOptimizer, global_unstructured, prune_channels_all};
-use neurite::nn::{Forward, Module, Sequential, fuse_batch_norms};
+use neurite::nn::{Conv2d, Flatten, Forward, Linear, MaxPool2d, Module, ReLU, Sequential, fuse_batch_norms};
 use neurite::optim::{Adam, AdamConfig};
 use neurite::quant::{Observer, quantize_dynamic, quantize_static};
-use neurite::train::{Metric, Trainer, evaluate};
+use neurite::train::{DistillationStep, Metric, Trainer, evaluate};
 use neurite::{Device, Tensor};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 const FINE_TUNE_EPOCHS: usize = 2;
+/// Seeds of the students' initialisation and shuffling; their accuracy is
+/// reported as the mean and spread over these.
+const STUDENT_SEEDS: [u64; 3] = [0, 1, 2];
+const STUDENT_EPOCHS: usize = 10;
 
 fn main() -> ExitCode {
     match run() {
@@ -53,16 +61,20 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         ("cnn", repo("target/mnist_cnn/mnist_cnn.ckpt"), ImageLayout::Nchw),
     ];
     let mut data = repo("data/mnist");
+    let mut kd = DistillationLoss::new(4.0).with_alpha(0.7);
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
         let value = pair.get(1).map(PathBuf::from);
+        let number = pair.get(1).and_then(|v| v.parse::<f64>().ok());
         match (pair[0].as_str(), value) {
+            ("--temperature", Some(_)) if number.is_some() => kd.temperature = number.unwrap_or(4.0),
+            ("--alpha", Some(_)) if number.is_some() => kd.alpha = number.unwrap_or(0.7),
             ("--mlp", Some(v)) => paths[0].1 = v,
             ("--cnn", Some(v)) => paths[1].1 = v,
             ("--data", Some(v)) => data = v,
             (flag, _) => {
                 return Err(format!(
-                    "unknown or incomplete argument {flag:?}; flags: --mlp PATH --cnn PATH --data DIR"
+                    "unknown or incomplete argument {flag:?}; flags: --mlp PATH --cnn PATH --data DIR --temperature T --alpha A"
                 )
                 .into());
             }
@@ -114,25 +126,116 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         for (label, mut m) in forms {
             m.eval();
             let logs = evaluate(&mut m, &cross_entropy, &[Metric::Accuracy], &test, 256)?;
-            let file = scratch.join("model.ckpt");
-            m.save(&file)?;
-            let bytes = std::fs::metadata(&file)?.len();
+            let accuracy = format!("{:.4}", logs.get("accuracy").unwrap_or(f64::NAN));
+            let bytes = print_row(label, &accuracy, &m, &test, &scratch, f32_bytes)?;
             if label == "f32" {
                 f32_bytes = bytes;
             }
-            let x1 = test.tensors()[0].narrow(0, 0, 1)?;
-            let x64 = test.tensors()[0].narrow(0, 0, 64)?;
-            println!(
-                "| {label} | {:.4} | {bytes} | {:.2}x | {:.1} | {:.1} |",
-                logs.get("accuracy").unwrap_or(f64::NAN),
-                bytes as f64 / f32_bytes.max(1) as f64,
-                latency_us(&m, &x1)?,
-                latency_us(&m, &x64)?
-            );
+        }
+        for distilled in [false, true] {
+            let mut accuracies = Vec::new();
+            let mut first = None;
+            for seed in STUDENT_SEEDS {
+                let mut student = train_student(&mut model, *layout, &train, seed, distilled.then_some(kd))?;
+                let logs = evaluate(&mut student, &cross_entropy, &[Metric::Accuracy], &test, 256)?;
+                accuracies.push(logs.get("accuracy").unwrap_or(f64::NAN));
+                first.get_or_insert(student);
+            }
+            let label = if distilled {
+                "small student, distilled from this model"
+            } else {
+                "small student, trained alone"
+            };
+            let student = first.ok_or("no student seeds")?;
+            print_row(
+                label,
+                &mean_and_spread(&accuracies),
+                &student,
+                &test,
+                &scratch,
+                f32_bytes,
+            )?;
         }
     }
     std::fs::remove_dir_all(&scratch)?;
     Ok(())
+}
+
+/// Prints one table row (size and latencies measured on `m`) and returns the
+/// checkpoint's size in bytes.
+fn print_row(
+    label: &str,
+    accuracy: &str,
+    m: &Sequential,
+    test: &Dataset,
+    scratch: &Path,
+    f32_bytes: u64,
+) -> Result<u64, Box<dyn std::error::Error>> {
+    let file = scratch.join("model.ckpt");
+    m.save(&file)?;
+    let bytes = std::fs::metadata(&file)?.len();
+    // The first row is f32 itself.
+    let base = if f32_bytes == 0 { bytes } else { f32_bytes };
+    let x1 = test.tensors()[0].narrow(0, 0, 1)?;
+    let x64 = test.tensors()[0].narrow(0, 0, 64)?;
+    println!(
+        "| {label} | {accuracy} | {bytes} | {:.2}x | {:.1} | {:.1} |",
+        bytes as f64 / base.max(1) as f64,
+        latency_us(m, &x1)?,
+        latency_us(m, &x64)?
+    );
+    Ok(bytes)
+}
+
+/// `mean ± sample standard deviation (min-max)` of accuracies.
+fn mean_and_spread(values: &[f64]) -> String {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    format!("{mean:.4} ± {sd:.4} ({lo:.4}-{hi:.4}, {} seeds)", values.len())
+}
+
+/// A small student for `layout` (an MLP with 32 hidden units for flat
+/// digits, a 4-filter CNN for images), trained `STUDENT_EPOCHS` epochs with
+/// Adam (lr 1e-3) from `seed`: on the labels alone, or distilled from
+/// `teacher` through `DistillationStep` with `distillation` (by default
+/// temperature 4, alpha 0.7; `--temperature`, `--alpha`).
+fn train_student(
+    teacher: &mut Sequential,
+    layout: ImageLayout,
+    train: &Dataset,
+    seed: u64,
+    distillation: Option<DistillationLoss>,
+) -> neurite::Result<Sequential> {
+    neurite::manual_seed(seed);
+    let mut student = match layout {
+        ImageLayout::Flat => Sequential::new()
+            .add(Linear::new(784, 32))
+            .add(ReLU)
+            .add(Linear::new(32, 10)),
+        _ => Sequential::new()
+            .add(Conv2d::new(1, 4, 3).with_padding(1))
+            .add(ReLU)
+            .add(MaxPool2d::new(2))
+            .add(Flatten::new())
+            .add(Linear::new(4 * 14 * 14, 10)),
+    };
+    let mut adam = Adam::new(student.parameters(), AdamConfig::new(1e-3))?;
+    let mut trainer = Trainer::new(cross_entropy)
+        .epochs(STUDENT_EPOCHS)
+        .batch_size(64)
+        .seed(seed)
+        .quiet();
+    if let Some(kd) = distillation {
+        let step = DistillationStep::new(teacher, kd);
+        trainer.fit_step(&mut student, step, &mut adam, train)?;
+    } else {
+        trainer.fit(&mut student, &mut adam, train)?;
+    }
+    student.eval();
+    Ok(student)
 }
 
 /// `model` trained `FINE_TUNE_EPOCHS` more epochs on `train`; with

@@ -36,6 +36,7 @@
 
 mod callback;
 mod csv_logger;
+mod distill;
 mod early_stopping;
 mod evaluate;
 mod fit;
@@ -55,6 +56,7 @@ mod weights;
 
 pub use callback::{Callback, CallbackContext};
 pub use csv_logger::CsvLogger;
+pub use distill::DistillationStep;
 pub use early_stopping::EarlyStopping;
 pub use evaluate::{evaluate, predict};
 pub use history::{History, StopInfo};

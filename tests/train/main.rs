@@ -11,6 +11,7 @@
 mod any_model;
 mod callbacks;
 mod common;
+mod distill;
 mod early_stopping;
 mod fit;
 mod history;
