@@ -29,6 +29,7 @@
 mod batch;
 mod csv;
 mod dataset;
+mod feature_cache;
 mod idx;
 mod labels;
 mod loader;
@@ -39,6 +40,7 @@ mod split;
 pub use self::csv::{CsvData, CsvOptions, LabelColumn, LabelKind, parse_csv, read_csv};
 pub use batch::Batch;
 pub use dataset::Dataset;
+pub use feature_cache::{cache_features, cache_features_with, load_cached_features, save_cached_features};
 pub use idx::{IdxArray, IdxData, IdxType};
 pub use labels::{class_counts, num_classes, one_hot};
 pub use loader::{BatchIter, Batches, DataLoader, LoaderState};

@@ -90,6 +90,51 @@ impl Sequential {
         Ok(self)
     }
 
+    /// Splits into the first `at` layers and the rest, PyTorch's `model[:at]`
+    /// and `model[at:]` (for example a frozen trunk and a head to train on
+    /// its cached features, [`cache_features`](crate::data::cache_features)).
+    /// Both keep this container's mode; `at` may be `0` or `len()`. The parts
+    /// name their layers from `"0"` again; [`Sequential::append`] joins them
+    /// back with the original names.
+    ///
+    /// ```
+    /// use neurite::nn::{Linear, ReLU, Sequential};
+    /// # fn main() -> neurite::Result<()> {
+    /// let model = Sequential::new().add(Linear::new(4, 8)).add(ReLU).add(Linear::new(8, 2));
+    /// let (trunk, head) = model.split_at(2)?;
+    /// assert_eq!((trunk.len(), head.len()), (2, 1));
+    /// assert_eq!(trunk.append(head).len(), 3);
+    /// assert!(Sequential::new().split_at(1).is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn split_at(mut self, at: usize) -> Result<(Sequential, Sequential)> {
+        if at > self.layers.len() {
+            return Err(Error::invalid(
+                "Sequential::split_at",
+                format!(
+                    "cannot split {} layers at {at}; expected at most {}",
+                    self.layers.len(),
+                    self.layers.len()
+                ),
+            ));
+        }
+        let rest = self.layers.split_off(at);
+        let tail = Sequential {
+            layers: rest,
+            training: self.training,
+        };
+        Ok((self, tail))
+    }
+
+    /// Appends every layer of `other` after this container's own (builder
+    /// style); they join in this container's mode.
+    pub fn append(mut self, other: Sequential) -> Sequential {
+        for layer in other.layers {
+            self.push(layer);
+        }
+        self
+    }
+
     /// Number of layers.
     pub fn len(&self) -> usize {
         self.layers.len()

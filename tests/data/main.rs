@@ -6,6 +6,7 @@ mod cuda_emu;
 
 mod csv;
 mod dataset;
+mod feature_cache;
 mod idx;
 mod loader;
 mod mnist;
