@@ -29,6 +29,7 @@ mod device;
 mod dtype;
 mod error;
 pub mod loss;
+pub mod metrics;
 pub mod nn;
 mod ops;
 pub mod optim;

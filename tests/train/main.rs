@@ -15,6 +15,7 @@ mod distill;
 mod early_stopping;
 mod fit;
 mod history;
+mod metrics_sklearn;
 mod nan;
 mod resume;
 mod seed_gradients;
