@@ -6,6 +6,7 @@
 mod clipping;
 mod errors;
 mod fixtures;
+mod grad_scaler;
 mod group_api;
 mod groups;
 mod optimizers;
