@@ -34,6 +34,7 @@ pub mod nn;
 mod ops;
 pub mod optim;
 pub mod quant;
+pub mod search;
 mod shape;
 mod tensor;
 pub mod train;
@@ -48,7 +49,7 @@ pub use ops::{GeluApproximate, PowExponent};
 pub use ops::{InterpolateMode, IntoOutputSize2, PadMode};
 pub use shape::{Dim, Shape};
 pub use tensor::{
-    IndexItem, PrintOptions, RngState, Tensor, TensorId, TensorIndex, manual_seed, rng_state, set_rng_state,
+    IndexItem, PrintOptions, RngState, Tensor, TensorId, TensorIndex, fork_rng, manual_seed, rng_state, set_rng_state,
 };
 
 /// The names most programs need.

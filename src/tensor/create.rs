@@ -1,6 +1,6 @@
 //! Constructors.
 
-use super::random::lock_rng;
+use super::random::with_rng;
 use crate::backend::{CpuStorage, Storage};
 use crate::{DType, Device, Error, Result, Shape, Tensor, WithDType};
 use rand::Rng;
@@ -140,7 +140,7 @@ impl Tensor {
                 ));
             }
             let n = Tensor::random_numel(&shape, dtype, "rand_uniform")?;
-            let seed: u64 = lock_rng().random();
+            let seed: u64 = with_rng(|rng| rng.random());
             let s = crate::backend::cuda::CudaStorage::rand_uniform(n, dtype, seed, 0, *ordinal)?;
             let unit = Tensor::from_storage(Storage::Cuda(s), shape);
             return if low == 0.0 && high == 1.0 {
@@ -149,7 +149,7 @@ impl Tensor {
                 unit.affine(high - low, low)
             };
         }
-        Tensor::rand_uniform_with(low, high, shape, dtype, device, &mut *lock_rng())
+        with_rng(|rng| Tensor::rand_uniform_with(low, high, shape, dtype, device, rng))
     }
 
     /// Uniform samples in `[low, high)` from the given generator.
@@ -187,7 +187,7 @@ impl Tensor {
         dtype: DType,
         device: &Device,
     ) -> Result<Tensor> {
-        Tensor::randn_with(mean, std, shape, dtype, device, &mut *lock_rng())
+        with_rng(|rng| Tensor::randn_with(mean, std, shape, dtype, device, rng))
     }
 
     /// Standard normal samples, like `torch.randn`.

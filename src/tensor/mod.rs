@@ -10,7 +10,7 @@ mod random;
 mod slice;
 
 pub use display::PrintOptions;
-pub use random::{RngState, manual_seed, rng_state, set_rng_state};
+pub use random::{RngState, fork_rng, manual_seed, rng_state, set_rng_state};
 pub use slice::{IndexItem, TensorIndex};
 
 use crate::autograd::Node;

@@ -46,7 +46,7 @@ mod metrics;
 mod model_checkpoint;
 mod monitor;
 mod plateau;
-mod plot;
+pub(crate) mod plot;
 mod progress;
 mod series_serde;
 mod step;

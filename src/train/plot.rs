@@ -14,7 +14,7 @@ const OP: &str = "History::plot";
 const PANEL: (u32, u32) = (640, 480);
 
 /// Registers the embedded font under plotters' `sans-serif` family, once.
-fn ensure_font() -> Result<()> {
+pub(crate) fn ensure_font() -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular()).is_ok()

@@ -18,5 +18,7 @@ mod history;
 mod metrics_sklearn;
 mod nan;
 mod resume;
+mod search;
+mod search_resume;
 mod seed_gradients;
 mod validation;

@@ -14,10 +14,14 @@ static THREADS: OnceLock<usize> = OnceLock::new();
 /// Threads used by the CPU backend. Read once: asking the OS on every op is
 /// what triples small-batch latency in other crates.
 pub(super) fn num_threads() -> usize {
-    *THREADS.get_or_init(|| {
+    let cores = *THREADS.get_or_init(|| {
         super::allocator::tune_once();
         rayon::current_num_threads()
-    })
+    });
+    // Inside a smaller pool (a search's parallel trials each get a share of
+    // the cores) work is split for that pool, not for the whole machine.
+    // `current_num_threads` reads a thread-local, not the OS.
+    cores.min(rayon::current_num_threads())
 }
 
 /// Sets the number of CPU threads (rayon's global pool and the GEMM). Must be
