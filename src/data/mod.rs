@@ -27,6 +27,7 @@
 //! them, shuffled together, while `iter` keeps yielding the first and the last.
 
 mod batch;
+mod bootstrap;
 mod csv;
 mod dataset;
 mod feature_cache;
@@ -39,6 +40,7 @@ mod split;
 
 pub use self::csv::{CsvData, CsvOptions, LabelColumn, LabelKind, parse_csv, read_csv};
 pub use batch::Batch;
+pub use bootstrap::{bootstrap_indices, bootstrap_sample};
 pub use dataset::Dataset;
 pub use feature_cache::{cache_features, cache_features_with, load_cached_features, save_cached_features};
 pub use idx::{IdxArray, IdxData, IdxType};

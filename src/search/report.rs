@@ -56,7 +56,7 @@ impl Study {
         if !trials.iter().any(|t| t.value.is_some_and(f64::is_finite)) {
             return Err(Error::invalid("Study::plot", "no trial has a finite value to plot"));
         }
-        crate::train::plot::ensure_font()?;
+        crate::train::plot::ensure_font("Study::plot")?;
         let params = self.space().params();
         let panels = 1 + params.len();
         let cols = panels.min(3);

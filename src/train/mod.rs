@@ -7,7 +7,9 @@
 //!   checkpoints and exact resumption ([`Trainer::resume`]); `evaluate` and
 //!   `predict`.
 //! - [`Callback`]s: [`EarlyStopping`], [`ModelCheckpoint`],
-//!   [`ReduceLrOnPlateauCallback`], [`TerminateOnNaN`], [`CsvLogger`].
+//!   [`ReduceLrOnPlateauCallback`], [`TerminateOnNaN`], [`CsvLogger`],
+//!   [`SnapshotEnsemble`] (one ensemble member per warm-restart cycle).
+//! - [`lr_finder`]: the learning-rate range test, with a suggested lr and a plot.
 //! - [`History`]: per-epoch values (`history.get("val_loss")`, typed fields),
 //!   serializable, plotted with [`History::plot`].
 //!
@@ -42,6 +44,8 @@ mod evaluate;
 mod fit;
 mod history;
 mod logs;
+mod lr_finder;
+mod lr_finder_plot;
 mod metrics;
 mod model_checkpoint;
 mod monitor;
@@ -49,6 +53,7 @@ mod plateau;
 pub(crate) mod plot;
 mod progress;
 mod series_serde;
+mod snapshot_ensemble;
 mod step;
 mod terminate_on_nan;
 mod trainer;
@@ -61,11 +66,13 @@ pub use early_stopping::EarlyStopping;
 pub use evaluate::{evaluate, predict};
 pub use history::{History, StopInfo};
 pub use logs::Logs;
+pub use lr_finder::{LrFinderConfig, LrFinderResult, LrSweep, lr_finder};
 pub use metrics::{Metric, MetricFn};
 pub use model_checkpoint::ModelCheckpoint;
 pub use monitor::Mode;
 pub use plateau::ReduceLrOnPlateauCallback;
 pub use progress::Verbosity;
+pub use snapshot_ensemble::SnapshotEnsemble;
 pub use step::{StepOutput, TrainStep};
 pub use terminate_on_nan::TerminateOnNaN;
 pub use trainer::{SchedulerStep, Trainer};

@@ -13,8 +13,9 @@ use std::sync::OnceLock;
 const OP: &str = "History::plot";
 const PANEL: (u32, u32) = (640, 480);
 
-/// Registers the embedded font under plotters' `sans-serif` family, once.
-pub(crate) fn ensure_font() -> Result<()> {
+/// Registers the embedded font under plotters' `sans-serif` family, once;
+/// `op` names the plot that needs it in the error.
+pub(crate) fn ensure_font(op: &'static str) -> Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular()).is_ok()
@@ -23,7 +24,7 @@ pub(crate) fn ensure_font() -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::invalid(OP, "the embedded DejaVu Sans font could not be loaded"))
+        Err(Error::invalid(op, "the embedded DejaVu Sans font could not be loaded"))
     }
 }
 
@@ -52,7 +53,7 @@ impl History {
         if self.is_empty() {
             return Err(Error::invalid(OP, "the history has no epoch to plot"));
         }
-        ensure_font()?;
+        ensure_font(OP)?;
         let fail = |e: String| Error::invalid(OP, format!("drawing {}: {e}", path.display()));
 
         let mut panels: Vec<(String, Vec<Curve<'_>>)> = vec![(

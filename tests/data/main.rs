@@ -4,6 +4,7 @@
 #[path = "../support/cuda_emu.rs"]
 mod cuda_emu;
 
+mod bootstrap;
 mod csv;
 mod dataset;
 mod feature_cache;

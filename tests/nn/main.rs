@@ -7,6 +7,7 @@ mod attention_api;
 mod batch_norm;
 mod distillation;
 mod dropout;
+mod ensemble;
 mod fixtures;
 mod fusion;
 mod gradcheck;
