@@ -314,7 +314,8 @@ impl std::fmt::Display for Params {
                 write!(f, ", ")?;
             }
             match v {
-                ParamValue::Float(x) => write!(f, "{n}={x:.4e}")?,
+                ParamValue::Float(x) if x.abs() >= 1e-2 && x.abs() < 1e4 => write!(f, "{n}={x:.4}")?,
+                ParamValue::Float(x) => write!(f, "{n}={x:.3e}")?,
                 other => write!(f, "{n}={other}")?,
             }
         }
