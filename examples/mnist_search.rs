@@ -78,7 +78,10 @@ fn parse() -> Result<Options> {
             [f, v] => (f.as_str(), v.as_str()),
             other => return Err(bad(format!("{} needs a value", other.join(" ")))),
         };
-        let number = |v: &str| v.parse::<u64>().map_err(|_| bad(format!("{flag} needs a whole number, got {v:?}")));
+        let number = |v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| bad(format!("{flag} needs a whole number, got {v:?}")))
+        };
         match flag {
             "--trials" => o.trials = number(value)? as usize,
             "--epochs" => o.epochs = number(value)? as usize,
@@ -254,12 +257,19 @@ fn run(o: &Options) -> Result<()> {
     let ensemble_acc = test_accuracy(&mut ensemble, &test)?;
     let best_member = member_acc.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     neurite::checkpoint::save_model(&ensemble, o.out.join("ensemble.ckpt"), &Default::default())?;
-    println!("\nsingle best trial (by validation) test accuracy: {:.4}", member_acc[0]);
+    println!(
+        "\nsingle best trial (by validation) test accuracy: {:.4}",
+        member_acc[0]
+    );
     println!("best member test accuracy: {best_member:.4}");
     println!("ensemble of {} test accuracy: {ensemble_acc:.4}", member_acc.len());
     println!(
         "the ensemble {} its best member by {:+.2} points",
-        if ensemble_acc > best_member { "beats" } else { "does not beat" },
+        if ensemble_acc > best_member {
+            "beats"
+        } else {
+            "does not beat"
+        },
         100.0 * (ensemble_acc - best_member)
     );
     Ok(())

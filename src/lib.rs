@@ -21,6 +21,7 @@
 // inside this crate too (its unit tests and doc tests).
 extern crate self as neurite;
 
+mod autocast;
 pub mod autograd;
 pub mod backend;
 pub mod checkpoint;
@@ -39,6 +40,7 @@ mod shape;
 mod tensor;
 pub mod train;
 
+pub use autocast::{AutocastGuard, autocast, autocast_dtype};
 pub use autograd::{GradStore, NoGradGuard, is_grad_enabled, no_grad};
 pub use backend::cpu::set_num_threads;
 pub use device::Device;

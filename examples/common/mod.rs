@@ -80,6 +80,8 @@ pub struct Options {
     /// Use only the first N training and the first N test digits (a smoke run:
     /// the emulated CUDA suite trains each example a few steps this way).
     pub limit: Option<usize>,
+    /// `--mixed-precision bf16|f16`: train under autocast in that dtype.
+    pub mixed_precision: Option<neurite::DType>,
     /// The checkpoint `mnist_eval` evaluates.
     pub checkpoint: Option<PathBuf>,
 }
@@ -109,6 +111,7 @@ pub fn usage(program: Program) -> String {
              (Keras's validation_split; default 0: validate on the t10k-* digits)\n  \
              --quiet           print only the final lines\n  \
              --limit N         use only the first N train-* and N t10k-* digits (a smoke run)\n  \
+             --mixed-precision bf16|f16  products and convolutions in that dtype (autocast)\n  \
              -h, --help        this text\n"
         ),
         Program::Eval => format!(
@@ -138,6 +141,7 @@ pub fn parse(program: Program, args: &[String]) -> Result<Option<Options>, Strin
         val_fraction: 0.0,
         quiet: false,
         limit: None,
+        mixed_precision: None,
         checkpoint: None,
     };
     let mut it = args.iter();
@@ -161,6 +165,7 @@ pub fn parse(program: Program, args: &[String]) -> Result<Option<Options>, Strin
                 "--val-fraction",
                 "--quiet",
                 "--limit",
+                "--mixed-precision",
             ]
         } else {
             &["--checkpoint", "--batch-size", "--device", "--data"]
@@ -204,6 +209,13 @@ pub fn parse(program: Program, args: &[String]) -> Result<Option<Options>, Strin
                     .ok()
                     .filter(|x| (0.0..1.0).contains(x))
                     .ok_or_else(|| format!("--val-fraction needs a number in [0, 1), got {value:?}"))?
+            }
+            "--mixed-precision" => {
+                o.mixed_precision = Some(match value.as_str() {
+                    "bf16" => neurite::DType::BF16,
+                    "f16" => neurite::DType::F16,
+                    _ => return Err(format!("--mixed-precision needs bf16 or f16, got {value:?}")),
+                })
             }
             "--data" => o.data = PathBuf::from(value),
             "--out" => o.out = PathBuf::from(value),
@@ -426,6 +438,9 @@ pub fn train_and_report<M: neurite::nn::Forward>(
         trainer = trainer.scheduler(CosineAnnealingLr::new(&mut adam, opts.epochs, 0.0)?);
     }
     trainer = with_validation(trainer, opts, train, test);
+    if let Some(d) = opts.mixed_precision {
+        trainer = trainer.mixed_precision(d);
+    }
     if opts.quiet {
         trainer = trainer.quiet();
     }

@@ -142,6 +142,17 @@ impl Tensor {
         args: &Conv2dArgs,
         op: &'static str,
     ) -> Result<Tensor> {
+        if let Some(d) = crate::autocast::cast_dtype(&[self, weight]) {
+            return crate::autocast::run_cast(d, |d| {
+                let bias = bias.map(|b| crate::autocast::cast(b, d)).transpose()?;
+                crate::autocast::cast(self, d)?.grouped_conv(
+                    &crate::autocast::cast(weight, d)?,
+                    bias.as_ref(),
+                    args,
+                    op,
+                )
+            });
+        }
         self.same_dtype_device(weight, op)?;
         self.require_float(op)?;
         let [n, c, h, w] = image_dims(self, op)?;

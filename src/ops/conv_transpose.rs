@@ -51,6 +51,16 @@ impl Tensor {
         args: &ConvTranspose2dArgs,
     ) -> Result<Tensor> {
         let op = "conv_transpose2d";
+        if let Some(d) = crate::autocast::cast_dtype(&[self, weight]) {
+            return crate::autocast::run_cast(d, |d| {
+                let bias = bias.map(|b| crate::autocast::cast(b, d)).transpose()?;
+                crate::autocast::cast(self, d)?.conv_transpose2d(
+                    &crate::autocast::cast(weight, d)?,
+                    bias.as_ref(),
+                    args,
+                )
+            });
+        }
         self.same_dtype_device(weight, op)?;
         self.require_float(op)?;
         let [n, cin, h, w] = image_dims(self, op)?;

@@ -73,6 +73,11 @@ impl Tensor {
     /// ```
     pub fn matmul(&self, rhs: &Tensor) -> Result<Tensor> {
         let op = "matmul";
+        if let Some(d) = crate::autocast::cast_dtype(&[self, rhs]) {
+            return crate::autocast::run_cast(d, |d| {
+                crate::autocast::cast(self, d)?.matmul(&crate::autocast::cast(rhs, d)?)
+            });
+        }
         self.same_dtype_device(rhs, op)?;
         self.require_float(op)?;
         if self.rank() == 0 || rhs.rank() == 0 {

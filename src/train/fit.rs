@@ -5,6 +5,7 @@ use super::progress::{Reporter, Sink};
 use super::step::{LossStep, StepOutput, TrainStep};
 use super::trainer::{LastRun, SchedulerStep, Validation};
 use super::{Callback, CallbackContext, History, Logs, Metric, StopInfo, Trainer};
+use crate::AutocastGuard;
 use crate::checkpoint::{TrainingSnapshot, save_training};
 use crate::data::{DataLoader, Dataset};
 use crate::nn::{Forward, Module};
@@ -184,8 +185,19 @@ impl<'a> Trainer<'a> {
             output,
             checkpoint_path,
             last,
+            precision,
+            scaler,
             ..
         } = self;
+        let precision = *precision;
+        if let Some(d) = precision
+            && !matches!(d, crate::DType::BF16 | crate::DType::F16)
+        {
+            return Err(Error::invalid(
+                OP,
+                format!("mixed_precision needs BF16 or F16, got {d}"),
+            ));
+        }
         let (epochs, scheduler_step) = (*epochs, *scheduler_step);
         let sink = match output.as_deref_mut() {
             Some(w) => Sink::Writer(w),
@@ -242,9 +254,12 @@ impl<'a> Trainer<'a> {
                 stop: &mut stop,
                 reporter: &mut reporter,
                 step: &mut step,
+                precision,
+                scaler: scaler.as_mut(),
             })?;
             let mut logs = sums.logs();
             if let Some(val) = &validation {
+                let _autocast = precision.map(|d| AutocastGuard::new(Some(d))).transpose()?;
                 let v = evaluate_dataset(model, &mut step_fn, metrics, val, eval_batch, "val_")?;
                 for (k, x) in v.iter() {
                     logs.insert(k, x);
@@ -313,6 +328,8 @@ struct EpochArgs<'r, 'a, 'w, M, S> {
     stop: &'r mut Option<StopInfo>,
     reporter: &'r mut Reporter<'w>,
     step: &'r mut u64,
+    precision: Option<crate::DType>,
+    scaler: Option<&'r mut crate::optim::GradScaler>,
 }
 
 /// One pass over the training batches. Batch values stay on the device until
@@ -342,6 +359,8 @@ fn train_epoch<M: Module, S: TrainStep<M>>(a: EpochArgs<'_, '_, '_, M, S>) -> Re
         stop,
         reporter,
         step,
+        precision,
+        mut scaler,
     } = a;
     let mut sums = EpochSums::default();
     let mut pending: Vec<Pending> = Vec::with_capacity(log_every);
@@ -353,7 +372,10 @@ fn train_epoch<M: Module, S: TrainStep<M>>(a: EpochArgs<'_, '_, '_, M, S>) -> Re
         let Some(batch) = batches.next() else { break };
         let batch = batch?;
         let size = batch.size();
-        let out: StepOutput = step_fn.train_step(model, &batch)?;
+        let out: StepOutput = {
+            let _autocast = precision.map(|d| AutocastGuard::new(Some(d))).transpose()?;
+            step_fn.train_step(model, &batch)?
+        };
         if sums.names.is_none() {
             sums.names = Some(std::sync::Arc::new(RowNames::of(metrics, &out, OP)?));
             sums.values = vec![0.0; sums.names.as_ref().map_or(0, |n| n.width() - 1)];
@@ -361,18 +383,37 @@ fn train_epoch<M: Module, S: TrainStep<M>>(a: EpochArgs<'_, '_, '_, M, S>) -> Re
         let names = sums.names.clone().unwrap_or_default();
         let row = batch_row(&out, 1.0, metrics, &names, OP)?;
         if accumulation == 1 {
-            let grads = out.loss.backward()?;
-            optimizer.step(&grads)?;
+            match scaler.as_deref_mut() {
+                Some(sc) => {
+                    let grads = sc.scale(&out.loss)?.backward()?;
+                    sc.step(&mut *optimizer, grads)?;
+                    sc.update();
+                }
+                None => {
+                    let grads = out.loss.backward()?;
+                    optimizer.step(&grads)?;
+                }
+            }
             *step += 1;
             if let Some(s) = scheduler.as_deref_mut() {
                 s.step(&mut *optimizer)?;
             }
         } else {
-            out.loss.mul_scalar(size as f64)?.backward_into(&mut accumulated)?;
+            let loss = match scaler.as_deref() {
+                Some(sc) => sc.scale(&out.loss)?,
+                None => out.loss.clone(),
+            };
+            loss.mul_scalar(size as f64)?.backward_into(&mut accumulated)?;
             group_samples += size;
             if (b + 1) % accumulation == 0 || b + 1 == total {
                 accumulated.scale(1.0 / group_samples as f64)?;
-                optimizer.step(&accumulated)?;
+                match scaler.as_deref_mut() {
+                    Some(sc) => {
+                        sc.step(&mut *optimizer, std::mem::take(&mut accumulated))?;
+                        sc.update();
+                    }
+                    None => optimizer.step(&accumulated)?,
+                }
                 accumulated.clear();
                 group_samples = 0;
                 *step += 1;

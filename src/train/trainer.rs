@@ -117,6 +117,9 @@ pub struct Trainer<'a> {
     pub(crate) checkpoint_path: Option<PathBuf>,
     pub(crate) resume: Option<ResumeState>,
     pub(crate) last: Option<LastRun>,
+    /// The autocast dtype of forward passes, set by [`Trainer::mixed_precision`].
+    pub(crate) precision: Option<crate::DType>,
+    pub(crate) scaler: Option<crate::optim::GradScaler>,
 }
 
 impl<'a> Trainer<'a> {
@@ -159,6 +162,8 @@ impl<'a> Trainer<'a> {
             checkpoint_path: None,
             resume: None,
             last: None,
+            precision: None,
+            scaler: None,
         }
     }
 
@@ -179,6 +184,35 @@ impl<'a> Trainer<'a> {
     pub fn validation_batch_size(mut self, batch_size: usize) -> Self {
         self.validation_batch_size = Some(batch_size);
         self
+    }
+
+    /// Mixed-precision training: every training and validation forward pass
+    /// (the model and the loss) runs in an [`crate::autocast`] scope, so
+    /// matrix products and convolutions compute in `dtype` (`BF16` or `F16`)
+    /// with `F32` accumulation while weights, gradients, optimizer state,
+    /// reductions, softmax and losses stay `F32`. `F16` also installs a
+    /// [`crate::optim::GradScaler`] (PyTorch's defaults) unless one was set.
+    /// Another dtype makes `fit` an error.
+    pub fn mixed_precision(mut self, dtype: crate::DType) -> Self {
+        self.precision = Some(dtype);
+        if dtype == crate::DType::F16 && self.scaler.is_none() {
+            self.scaler = Some(crate::optim::GradScaler::new());
+        }
+        self
+    }
+
+    /// Scales the loss with `scaler` before every backward pass and steps the
+    /// optimizer through it (skipping steps whose gradients hold inf or NaN),
+    /// PyTorch's `GradScaler` loop. [`Trainer::mixed_precision`] with `F16`
+    /// sets a default one.
+    pub fn grad_scaler(mut self, scaler: crate::optim::GradScaler) -> Self {
+        self.scaler = Some(scaler);
+        self
+    }
+
+    /// The loss scaler, with its scale and growth tracker after `fit`.
+    pub fn get_grad_scaler(&self) -> Option<&crate::optim::GradScaler> {
+        self.scaler.as_ref()
     }
 
     /// Steps the optimizer once every `k` batches with their gradients

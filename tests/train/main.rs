@@ -17,6 +17,7 @@ mod fit;
 mod history;
 mod lr_finder;
 mod metrics_sklearn;
+mod mixed_precision;
 mod nan;
 mod resume;
 mod search;
