@@ -82,6 +82,13 @@ pub(crate) fn from_confusion(m: &[Vec<u64>], average: Average) -> ClassScores {
     let tp: Vec<f64> = (0..c).map(|k| m[k][k] as f64).collect();
     let predicted: Vec<f64> = (0..c).map(|k| m.iter().map(|row| row[k]).sum::<u64>() as f64).collect();
     let actual: Vec<f64> = m.iter().map(|row| row.iter().sum::<u64>() as f64).collect();
+    from_counts(&tp, &predicted, &actual, average)
+}
+
+/// The scores from per-class true positives, predicted counts and target
+/// counts (what `fit` accumulates over batches).
+pub(crate) fn from_counts(tp: &[f64], predicted: &[f64], actual: &[f64], average: Average) -> ClassScores {
+    let c = tp.len();
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     let per_class = |k: usize| ClassScores {
         precision: ratio(tp[k], predicted[k]),
@@ -89,7 +96,12 @@ pub(crate) fn from_confusion(m: &[Vec<u64>], average: Average) -> ClassScores {
         f1: ratio(2.0 * tp[k], predicted[k] + actual[k]),
     };
     match average {
-        Average::Binary => per_class(1),
+        Average::Binary if c > 1 => per_class(1),
+        Average::Binary => ClassScores {
+            precision: 0.0,
+            recall: 0.0,
+            f1: 0.0,
+        },
         Average::Micro => {
             let (t, p, a) = (tp.iter().sum(), predicted.iter().sum(), actual.iter().sum());
             ClassScores {

@@ -11,6 +11,7 @@ mod classification;
 mod ranking;
 mod regression;
 
+pub(crate) use classification::from_counts;
 pub use classification::{Average, ClassScores, confusion_matrix, precision_recall_f1};
 pub use ranking::{average_precision_score, roc_auc_ovr, roc_auc_score, top_k_accuracy};
 pub use regression::{mean_absolute_error, r2_score, root_mean_squared_error};

@@ -35,12 +35,23 @@ pub(crate) fn check_scalar_loss(loss: &Tensor, op: &'static str) -> Result<()> {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct RowNames {
     pub metrics: Vec<String>,
+    /// How many sums each metric contributes to a row.
+    pub widths: Vec<usize>,
     pub logged: Vec<String>,
 }
 
 impl RowNames {
     pub fn of(metrics: &[Metric], out: &StepOutput, op: &'static str) -> Result<RowNames> {
+        let widths = match &out.predictions {
+            Some((outputs, _)) => metrics
+                .iter()
+                .map(|m| m.stats_width(outputs))
+                .collect::<Result<Vec<_>>>()?,
+            // batch_row reports the missing predictions.
+            None => vec![1; metrics.len()],
+        };
         let names = RowNames {
+            widths,
             metrics: metrics.iter().map(|m| m.name().to_string()).collect(),
             logged: out.logs.iter().map(|(n, _)| n.clone()).collect(),
         };
@@ -57,7 +68,23 @@ impl RowNames {
 
     /// Values per row: the loss, the metrics, the logged values.
     pub fn width(&self) -> usize {
-        1 + self.metrics.len() + self.logged.len()
+        1 + self.widths.iter().sum::<usize>() + self.logged.len()
+    }
+
+    /// Each metric's value from its sums in `values` (a row without the loss,
+    /// or sums of rows) over `n` samples, then the logged values divided by
+    /// `n`, into `logs` under `prefix`.
+    pub fn fill(&self, metrics: &[Metric], values: &[f64], n: f64, prefix: &str, logs: &mut Logs) {
+        let mut off = 0;
+        for ((m, name), w) in metrics.iter().zip(&self.metrics).zip(&self.widths) {
+            if let Some(stats) = values.get(off..off + w) {
+                logs.insert(format!("{prefix}{name}"), m.finish(stats, n));
+            }
+            off += w;
+        }
+        for (name, v) in self.logged.iter().zip(values.iter().skip(off)) {
+            logs.insert(format!("{prefix}{name}"), v / n);
+        }
     }
 }
 
@@ -107,8 +134,19 @@ pub(crate) fn batch_row(
                 )
             })?;
             let outputs = outputs.detach();
-            for m in metrics {
-                parts.push(m.batch_sum(&outputs, targets)?.to_dtype(dtype)?.reshape(1)?);
+            for ((m, w), name) in metrics.iter().zip(&names.widths).zip(&names.metrics) {
+                let stats = m.batch_stats(&outputs, targets)?;
+                if stats.elem_count() != *w {
+                    return Err(Error::invalid(
+                        op,
+                        format!(
+                            "metric {name:?} gives {} sums on this batch and gave {w} on the first                              (outputs of shape {} changed their width?)",
+                            stats.elem_count(),
+                            outputs.shape()
+                        ),
+                    ));
+                }
+                parts.push(stats.to_dtype(dtype)?.reshape(*w)?);
             }
         }
         for (n, t) in &out.logs {
@@ -167,10 +205,7 @@ pub(crate) fn evaluate_dataset<M: Module + ?Sized, S: TrainStep<M> + ?Sized>(
     let n = data.len() as f64;
     let mut logs = Logs::new();
     logs.insert(format!("{prefix}loss"), values.first().copied().unwrap_or(f64::NAN) / n);
-    let named = names.metrics.iter().chain(&names.logged);
-    for (name, v) in named.zip(values.iter().skip(1)) {
-        logs.insert(format!("{prefix}{name}"), v / n);
-    }
+    names.fill(metrics, values.get(1..).unwrap_or_default(), n, prefix, &mut logs);
     Ok(logs)
 }
 

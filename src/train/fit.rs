@@ -34,14 +34,12 @@ struct EpochSums {
 }
 
 impl EpochSums {
-    fn logs(&self) -> Logs {
+    fn logs(&self, metrics: &[Metric]) -> Logs {
         let n = self.samples.max(1) as f64;
         let mut logs = Logs::new();
         logs.insert("loss", self.loss / n);
         if let Some(names) = &self.names {
-            for (name, s) in names.metrics.iter().chain(&names.logged).zip(&self.values) {
-                logs.insert(name, s / n);
-            }
+            names.fill(metrics, &self.values, n, "", &mut logs);
         }
         logs
     }
@@ -257,7 +255,7 @@ impl<'a> Trainer<'a> {
                 precision,
                 scaler: scaler.as_mut(),
             })?;
-            let mut logs = sums.logs();
+            let mut logs = sums.logs(metrics);
             if let Some(val) = &validation {
                 let _autocast = precision.map(|d| AutocastGuard::new(Some(d))).transpose()?;
                 let v = evaluate_dataset(model, &mut step_fn, metrics, val, eval_batch, "val_")?;
@@ -430,22 +428,23 @@ fn train_epoch<M: Module, S: TrainStep<M>>(a: EpochArgs<'_, '_, '_, M, S>) -> Re
         let rows: Vec<Tensor> = pending.iter().map(|p| p.row.clone()).collect();
         let values = Tensor::stack(&rows, 0)?.to_vec::<f64>()?;
         let width = names.width();
-        let n_metrics = names.metrics.len();
+        let metric_sums: usize = names.widths.iter().sum();
         for (p, v) in pending.drain(..).zip(values.chunks(width)) {
             sums.samples += p.size;
             sums.loss += v[0] * p.size as f64;
             let mut logs = Logs::new();
             logs.insert("loss", v[0]);
-            for (i, name) in names.metrics.iter().chain(&names.logged).enumerate() {
-                // Metrics are sums over the batch's samples; logged values are batch means.
-                let (sum, mean) = if i < n_metrics {
-                    (v[1 + i], v[1 + i] / p.size as f64)
-                } else {
-                    (v[1 + i] * p.size as f64, v[1 + i])
-                };
-                sums.values[i] += sum;
-                logs.insert(name, mean);
+            // Metrics are sums over the batch's samples; logged values are batch means.
+            let size = p.size as f64;
+            let weighted: Vec<f64> = v[1..]
+                .iter()
+                .enumerate()
+                .map(|(i, x)| if i < metric_sums { *x } else { x * size })
+                .collect();
+            for (total, x) in sums.values.iter_mut().zip(&weighted) {
+                *total += x;
             }
+            names.fill(metrics, &weighted, size, "", &mut logs);
             logs.insert("size", p.size as f64);
             let mut ctx = CallbackContext {
                 model: &mut *model,
@@ -459,7 +458,7 @@ fn train_epoch<M: Module, S: TrainStep<M>>(a: EpochArgs<'_, '_, '_, M, S>) -> Re
                 cb.on_batch_end(epoch, p.batch, &logs, &mut ctx)?;
             }
         }
-        reporter.running(&sums.logs());
+        reporter.running(&sums.logs(metrics));
         if stop.is_some() {
             break;
         }

@@ -1,5 +1,6 @@
 //! Metrics computed during `fit`, `evaluate` and validation.
 
+use crate::metrics::Average;
 use crate::{DType, Error, Result, Tensor};
 use std::sync::Arc;
 
@@ -31,6 +32,43 @@ pub enum Metric {
         /// Outputs above this count as class 1 (0.5 for probabilities, 0 for logits).
         threshold: f64,
     },
+    /// Precision with the given averaging (`"precision"` for
+    /// [`Average::Binary`], `"precision_macro"`, `"precision_micro"`,
+    /// `"precision_weighted"`), scikit-learn's `precision_score`. Outputs
+    /// `(N, C)` predict their argmax; one output per sample predicts class 1
+    /// above 0.5 (probabilities). Accumulated over the epoch from per-class
+    /// counts, so the epoch value is the score of all its samples, not a mean
+    /// of batch scores.
+    Precision(Average),
+    /// Recall (`"recall"`, `"recall_macro"`, ...), like [`Metric::Precision`].
+    Recall(Average),
+    /// F1 (`"f1"`, `"f1_macro"`, ...), like [`Metric::Precision`].
+    F1(Average),
+    /// `"top_k_accuracy"` (with `k` written out: `"top_5_accuracy"`): the
+    /// fraction of samples whose target class scores among the `k` highest
+    /// (ties count for the target), for outputs `(N, C)` and class-index targets.
+    TopKAccuracy(usize),
+    /// `"mae"`: the mean absolute error over all outputs (the mean over the
+    /// outputs of each column's MAE, scikit-learn's uniform average).
+    MeanAbsoluteError,
+    /// `"rmse"`: the square root of the mean squared error over every output
+    /// element (Keras's `RootMeanSquaredError`; for one output column it is
+    /// scikit-learn's `root_mean_squared_error`).
+    RootMeanSquaredError,
+    /// `"r2"`: the coefficient of determination of each output column,
+    /// averaged over the columns (scikit-learn's `r2_score`, uniform average),
+    /// from sums accumulated over the epoch.
+    R2Score,
+    /// `"auc"`: the area under the ROC curve of a binary classifier with one
+    /// output per sample, from true and false positive counts at
+    /// `num_thresholds` thresholds evenly spaced in `[0, 1]` (Keras's `AUC`;
+    /// within about `1 / num_thresholds` of the exact `roc_auc_score`).
+    Auc {
+        /// Thresholds (Keras: 200), at least 2.
+        num_thresholds: usize,
+        /// Outputs are logits: a sigmoid makes them probabilities first.
+        from_logits: bool,
+    },
     /// A named metric from a closure returning the batch mean.
     Custom {
         /// The log name (`"mae"`).
@@ -46,6 +84,7 @@ impl std::fmt::Debug for Metric {
             Metric::Accuracy => write!(f, "Accuracy"),
             Metric::BinaryAccuracy { threshold } => write!(f, "BinaryAccuracy {{ threshold: {threshold} }}"),
             Metric::Custom { name, .. } => write!(f, "Custom({name:?})"),
+            other => write!(f, "{}", other.name()),
         }
     }
 }
@@ -74,11 +113,27 @@ impl Metric {
     }
 
     /// The log name.
-    pub fn name(&self) -> &str {
+    pub fn name(&self) -> std::borrow::Cow<'_, str> {
+        let averaged = |base: &str, a: &Average| -> String {
+            match a {
+                Average::Binary => base.to_string(),
+                Average::Macro => format!("{base}_macro"),
+                Average::Micro => format!("{base}_micro"),
+                Average::Weighted => format!("{base}_weighted"),
+            }
+        };
         match self {
-            Metric::Accuracy => "accuracy",
-            Metric::BinaryAccuracy { .. } => "binary_accuracy",
-            Metric::Custom { name, .. } => name,
+            Metric::Accuracy => "accuracy".into(),
+            Metric::BinaryAccuracy { .. } => "binary_accuracy".into(),
+            Metric::Precision(a) => averaged("precision", a).into(),
+            Metric::Recall(a) => averaged("recall", a).into(),
+            Metric::F1(a) => averaged("f1", a).into(),
+            Metric::TopKAccuracy(k) => format!("top_{k}_accuracy").into(),
+            Metric::MeanAbsoluteError => "mae".into(),
+            Metric::RootMeanSquaredError => "rmse".into(),
+            Metric::R2Score => "r2".into(),
+            Metric::Auc { .. } => "auc".into(),
+            Metric::Custom { name, .. } => name.as_str().into(),
         }
     }
 
@@ -119,6 +174,11 @@ impl Metric {
                 }
                 v.reshape(())?.to_dtype(dtype)?.mul_scalar(n as f64)
             }
+            Metric::TopKAccuracy(_) | Metric::MeanAbsoluteError => self.batch_stats(outputs, targets)?.reshape(()),
+            other => Err(Error::invalid(
+                "Metric::batch_sum",
+                format!("{} is not a sum over samples; use Metric::compute", other.name()),
+            )),
         }
     }
 
@@ -140,16 +200,16 @@ impl Metric {
         if n == 0 {
             return Err(Error::invalid("Metric::compute", "no samples"));
         }
-        let sum = crate::no_grad(|| self.batch_sum(outputs, targets))?;
-        Ok(sum.to_scalar::<f64>()? / n as f64)
+        let stats = crate::no_grad(|| self.batch_stats(outputs, targets))?;
+        Ok(self.finish(&stats.to_vec::<f64>()?, n as f64))
     }
 }
 
-fn sum_dtype(d: DType) -> DType {
+pub(super) fn sum_dtype(d: DType) -> DType {
     if d == DType::F64 { DType::F64 } else { DType::F32 }
 }
 
-fn batch_len(outputs: &Tensor) -> Result<usize> {
+pub(super) fn batch_len(outputs: &Tensor) -> Result<usize> {
     outputs.dims().first().copied().ok_or_else(|| {
         Error::invalid(
             "Metric",
@@ -159,7 +219,7 @@ fn batch_len(outputs: &Tensor) -> Result<usize> {
 }
 
 /// `(N,)` or `(N, 1)`: one output per sample.
-fn samples_are_scalars(outputs: &Tensor) -> bool {
+pub(super) fn samples_are_scalars(outputs: &Tensor) -> bool {
     outputs.rank() == 1 || (outputs.rank() == 2 && outputs.dims()[1] == 1)
 }
 
@@ -179,7 +239,7 @@ fn binary_correct(outputs: &Tensor, targets: &Tensor, threshold: f64, dtype: DTy
     pred.eq(&truth)?.to_dtype(dtype)?.sum_all()
 }
 
-fn categorical_correct(outputs: &Tensor, targets: &Tensor, dtype: DType) -> Result<Tensor> {
+pub(super) fn categorical_correct(outputs: &Tensor, targets: &Tensor, dtype: DType) -> Result<Tensor> {
     if outputs.rank() != 2 {
         return Err(Error::invalid(
             "accuracy",

@@ -46,6 +46,7 @@ mod history;
 mod logs;
 mod lr_finder;
 mod lr_finder_plot;
+mod metric_stats;
 mod metrics;
 mod model_checkpoint;
 mod monitor;

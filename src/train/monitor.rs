@@ -11,7 +11,7 @@ pub enum Mode {
     /// Higher is better (accuracies).
     Max,
     /// Decided from the name, as Keras does: `Max` when it contains `acc`,
-    /// `auc`, `precision`, `recall` or `f1`, `Min` otherwise.
+    /// `auc`, `precision`, `recall` or `f1` or is `r2`, `Min` otherwise.
     Auto,
 }
 
@@ -24,6 +24,8 @@ impl Mode {
                 if ["acc", "auc", "precision", "recall", "f1"]
                     .iter()
                     .any(|k| m.contains(k))
+                    || m == "r2"
+                    || m.ends_with("_r2")
                 {
                     Mode::Max
                 } else {

@@ -16,6 +16,7 @@ mod early_stopping;
 mod fit;
 mod history;
 mod lr_finder;
+mod metrics_fit;
 mod metrics_sklearn;
 mod mixed_precision;
 mod nan;
