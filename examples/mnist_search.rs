@@ -193,7 +193,7 @@ fn run(o: &Options) -> Result<()> {
             n_warmup_steps: 1,
         })
         .seed(o.seed)
-        .devices(vec![dev.clone()])
+        .devices(vec![dev])
         .timeout(o.budget)
         .storage(&study_file)?;
     let done_before = study.trials().len();

@@ -198,7 +198,7 @@ impl Study {
             Some(g) => n_trials.min(g),
             None => n_trials,
         };
-        let device = self.devices[worker % self.devices.len()].clone();
+        let device = self.devices[worker % self.devices.len()];
         loop {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(());
@@ -220,7 +220,7 @@ impl Study {
                 number,
                 seed,
                 params: params.clone(),
-                device: device.clone(),
+                device,
                 shared: self.shared.clone(),
             };
             let start = Instant::now();
