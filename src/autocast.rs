@@ -96,6 +96,22 @@ pub(crate) fn cast(operand: &Tensor, d: DType) -> Result<Tensor> {
     operand.to_dtype(d)
 }
 
+/// Under an autocast scope with `F32` `x` and `weight`: `product` of the
+/// operands and bias cast to the scope's dtype, its result in `F32`.
+/// `None` outside a scope (the caller computes as usual).
+pub(crate) fn cast_product(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    product: impl FnOnce(&Tensor, &Tensor, Option<&Tensor>) -> Result<Tensor>,
+) -> Option<Result<Tensor>> {
+    let d = cast_dtype(&[x, weight])?;
+    Some(run_cast(d, |d| {
+        let bias = bias.map(|b| cast(b, d)).transpose()?;
+        product(&cast(x, d)?, &cast(weight, d)?, bias.as_ref())
+    }))
+}
+
 /// Runs a product on operands cast to `d` and returns its result in `F32`.
 /// The scope is left inside, so that the product's own inner ops are not
 /// cast again.

@@ -16,15 +16,8 @@ pub use super::attention::scaled_dot_product_attention;
 /// `x`: `(*, in)`, `weight`: `(out, in)`, `bias`: `(out)`, output `(*, out)`.
 pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
     let op = "linear";
-    if let Some(d) = crate::autocast::cast_dtype(&[x, weight]) {
-        return crate::autocast::run_cast(d, |d| {
-            let bias = bias.map(|b| crate::autocast::cast(b, d)).transpose()?;
-            linear(
-                &crate::autocast::cast(x, d)?,
-                &crate::autocast::cast(weight, d)?,
-                bias.as_ref(),
-            )
-        });
+    if let Some(r) = crate::autocast::cast_product(x, weight, bias, linear) {
+        return r;
     }
     x.same_dtype_device(weight, op)?;
     x.require_float(op)?;

@@ -142,16 +142,8 @@ impl Tensor {
         args: &Conv2dArgs,
         op: &'static str,
     ) -> Result<Tensor> {
-        if let Some(d) = crate::autocast::cast_dtype(&[self, weight]) {
-            return crate::autocast::run_cast(d, |d| {
-                let bias = bias.map(|b| crate::autocast::cast(b, d)).transpose()?;
-                crate::autocast::cast(self, d)?.grouped_conv(
-                    &crate::autocast::cast(weight, d)?,
-                    bias.as_ref(),
-                    args,
-                    op,
-                )
-            });
+        if let Some(r) = crate::autocast::cast_product(self, weight, bias, |x, w, b| x.grouped_conv(w, b, args, op)) {
+            return r;
         }
         self.same_dtype_device(weight, op)?;
         self.require_float(op)?;

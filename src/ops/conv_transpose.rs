@@ -51,15 +51,8 @@ impl Tensor {
         args: &ConvTranspose2dArgs,
     ) -> Result<Tensor> {
         let op = "conv_transpose2d";
-        if let Some(d) = crate::autocast::cast_dtype(&[self, weight]) {
-            return crate::autocast::run_cast(d, |d| {
-                let bias = bias.map(|b| crate::autocast::cast(b, d)).transpose()?;
-                crate::autocast::cast(self, d)?.conv_transpose2d(
-                    &crate::autocast::cast(weight, d)?,
-                    bias.as_ref(),
-                    args,
-                )
-            });
+        if let Some(r) = crate::autocast::cast_product(self, weight, bias, |x, w, b| x.conv_transpose2d(w, b, args)) {
+            return r;
         }
         self.same_dtype_device(weight, op)?;
         self.require_float(op)?;

@@ -73,10 +73,8 @@ impl Tensor {
     /// ```
     pub fn matmul(&self, rhs: &Tensor) -> Result<Tensor> {
         let op = "matmul";
-        if let Some(d) = crate::autocast::cast_dtype(&[self, rhs]) {
-            return crate::autocast::run_cast(d, |d| {
-                crate::autocast::cast(self, d)?.matmul(&crate::autocast::cast(rhs, d)?)
-            });
+        if let Some(r) = crate::autocast::cast_product(self, rhs, None, |a, b, _| a.matmul(b)) {
+            return r;
         }
         self.same_dtype_device(rhs, op)?;
         self.require_float(op)?;
