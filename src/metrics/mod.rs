@@ -8,11 +8,13 @@
 //! so they serve any model.
 
 mod classification;
+mod confusion_plot;
 mod ranking;
 mod regression;
 
 pub(crate) use classification::from_counts;
 pub use classification::{Average, ClassScores, confusion_matrix, precision_recall_f1};
+pub use confusion_plot::plot_confusion_matrix;
 pub use ranking::{average_precision_score, roc_auc_ovr, roc_auc_score, top_k_accuracy};
 pub use regression::{mean_absolute_error, r2_score, root_mean_squared_error};
 

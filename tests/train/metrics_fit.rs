@@ -225,3 +225,16 @@ fn bad_metric_input_is_an_error() {
     // Ties: every class scores the same, so each target is within the top 1.
     assert_eq!(Metric::TopKAccuracy(1).compute(&logits, &labels).unwrap(), 1.0);
 }
+
+#[test]
+fn a_confusion_matrix_is_drawn_as_a_png() {
+    let dir = crate::common::temp_dir("confusion-png");
+    let m = neurite::metrics::confusion_matrix(&[0, 1, 1, 2, 2, 2], &[0, 1, 2, 2, 2, 0], 3).unwrap();
+    let path = dir.join("confusion.png");
+    let labels: Vec<String> = ["cat", "dog", "bird"].iter().map(|s| s.to_string()).collect();
+    neurite::metrics::plot_confusion_matrix(&m, Some(&labels), &path).unwrap();
+    assert_eq!(&std::fs::read(&path).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(neurite::metrics::plot_confusion_matrix(&m, Some(&labels[..2]), &path).is_err());
+    assert!(neurite::metrics::plot_confusion_matrix(&[vec![1, 2]], None, &path).is_err());
+    assert!(neurite::metrics::plot_confusion_matrix(&[], None, &path).is_err());
+}
