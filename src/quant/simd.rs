@@ -13,8 +13,13 @@ macro_rules! simd_dispatch {
             fn portable($($arg: $ty),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
             {
+                /// # Safety
+                /// Only on a CPU with AVX-512 F/BW/VL/DQ; the body is safe Rust on any input,
+                /// empty slices included.
                 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq")]
                 unsafe fn avx512($($arg: $ty),*) $(-> $ret)? { portable($($arg),*) }
+                /// # Safety
+                /// Only on a CPU with AVX2 and FMA; the body is safe Rust on any input.
                 #[target_feature(enable = "avx2,fma")]
                 unsafe fn avx2($($arg: $ty),*) $(-> $ret)? { portable($($arg),*) }
                 if is_x86_feature_detected!("avx512f")

@@ -158,10 +158,9 @@ const CI_ARCHS: [u32; 6] = [80, 86, 89, 90, 100, 120];
 fn nvrtc_supported_archs() -> Vec<u32> {
     use cudarc::nvrtc::sys;
     let mut n = 0;
-    // SAFETY: callers have checked with `nvrtc_version()` that libnvrtc is
-    // loaded, so these symbols resolve; `n` is a valid out-pointer, and the
-    // buffer holds exactly the count NVRTC reported.
-    // a count of 0 gives an empty buffer, into which NVRTC writes nothing.
+    // SAFETY: callers have checked with `nvrtc_version()` that libnvrtc is loaded, so these symbols resolve; `n` is a
+    // valid out-pointer, and the buffer holds exactly the count NVRTC reported. a count of 0 gives an empty buffer,
+    // into which NVRTC writes nothing.
     unsafe {
         assert_eq!(sys::nvrtcGetNumSupportedArchs(&mut n), sys::nvrtcResult::NVRTC_SUCCESS);
         let mut archs = vec![0i32; usize::try_from(n).expect("a non-negative count")];

@@ -162,10 +162,9 @@ fn binary_kernel(a: &CpuStorage, b: &CpuStorage, op: BinaryOp, l: &BinaryLayout,
     };
     let mut out = sentinel(if cmp { DType::Bool } else { a.dtype() }, n);
     let (o, ap, bp, n64, code) = (sptr_mut(&mut out), sptr(a), sptr(b), n as u64, binary_code(op));
-    // SAFETY: binary_<T>(T* out, const T* a, const T* b, u64 n, BinaryLayout l, int code):
-    // `out` holds n elements, a and b are read only below `reach` (checked above against
-    // their lengths), `arg` has BinaryLayout's C layout, all live; every access is below
-    // the count passed, so an empty buffer (n = 0) is never dereferenced.
+    // SAFETY: binary_<T>(T* out, const T* a, const T* b, u64 n, BinaryLayout l, int code): `out` holds n elements, a
+    // and b are read only below `reach` (checked above against their lengths), `arg` has BinaryLayout's C layout, all
+    // live; every access is below the count passed, so an empty buffer (n = 0) is never dereferenced.
     unsafe { launch(&kernel, grid_for(n, cap), &[&o, &ap, &bp, &n64, &arg, &code], false) };
     out
 }
@@ -426,10 +425,9 @@ fn where_cond_every_mask_and_value_width_matches_cpu() {
                 n as u64,
                 magnitude_mask(md),
             );
-            // SAFETY: where_<m>_<v>(V* out, const M* mask, const V* t, const V* f, u64 n,
-            // u64 magnitude): all four buffers hold n elements of their widths and are live.
-            // an empty buffer is never dereferenced: every access is at an index below the element count
-            // passed with it (none when that count is 0).
+            // SAFETY: where_<m>_<v>(V* out, const M* mask, const V* t, const V* f, u64 n, u64 magnitude): all four
+            // buffers hold n elements of their widths and are live. an empty buffer is never dereferenced: every access
+            // is at an index below the element count passed with it (none when that count is 0).
             unsafe { launch(&name, grid_for(n, 2), &[&o, &mp, &tp, &fp, &n64, &mag], false) };
             assert_bits_eq(
                 &out,

@@ -19,10 +19,9 @@ fn cast_kernel(x: &CpuStorage, dst: DType, cap: u32) -> CpuStorage {
     let mut out = sentinel(dst, n);
     let name = format!("cast_{}_{}", sfx(x.dtype()), sfx(dst));
     let (o, xp, n64) = (sptr_mut(&mut out), sptr(x), n as u64);
-    // SAFETY: cast_* takes (D* out, const S* x, u64 n); `out` and `x` hold `n`
-    // elements of D and S, live for the call, and the kernel touches indices below n only.
-    // an empty buffer is never dereferenced: every access is at an index below the element count passed with
-    // it (none when that count is 0).
+    // SAFETY: cast_* takes (D* out, const S* x, u64 n); `out` and `x` hold `n` elements of D and S, live for the call,
+    // and the kernel touches indices below n only. an empty buffer is never dereferenced: every access is at an index
+    // below the element count passed with it (none when that count is 0).
     unsafe { launch(&name, grid_for(n, cap), &[&o, &xp, &n64], false) };
     out
 }

@@ -110,10 +110,9 @@ fn im2col_matches_cpu() {
             for pad in [0.0, f64::NEG_INFINITY, 1.3] {
                 let mut out = sentinel(dtype, n);
                 let (o, xp) = (sptr_mut(&mut out), sptr(&x));
-                // SAFETY: im2col_<T>(T* out, const T* x, ConvGeom g, double pad): out holds
-                // n*c*kh*kw*oh*ow elements, x n*c*h*w (outside taps read `pad`, not x), `g` has
-                // ConvGeom's C layout, both live; every access is below the counts passed, so an empty
-                // buffer is never dereferenced.
+                // SAFETY: im2col_<T>(T* out, const T* x, ConvGeom g, double pad): out holds n*c*kh*kw*oh*ow elements, x
+                // n*c*h*w (outside taps read `pad`, not x), `g` has ConvGeom's C layout, both live; every access is
+                // below the counts passed, so an empty buffer is never dereferenced.
                 unsafe {
                     launch(
                         &format!("im2col_{}", sfx(dtype)),
@@ -145,10 +144,9 @@ fn col2im_matches_cpu() {
             let g = geometry(&s);
             let mut out = sentinel(dtype, n);
             let (o, cp) = (sptr_mut(&mut out), sptr(&cols));
-            // SAFETY: col2im_<T>(T* out, const T* cols, ConvGeom g): out holds n*c*h*w
-            // elements, cols n*c*kh*kw*oh*ow (only taps with oy < oh, ox < ow are read).
-            // an empty buffer is never dereferenced: every access is at an index below the element count
-            // passed with it (none when that count is 0).
+            // SAFETY: col2im_<T>(T* out, const T* cols, ConvGeom g): out holds n*c*h*w elements, cols n*c*kh*kw*oh*ow
+            // (only taps with oy < oh, ox < ow are read). an empty buffer is never dereferenced: every access is at an
+            // index below the element count passed with it (none when that count is 0).
             unsafe { launch(&format!("col2im_{}", sfx(dtype)), grid_for(n, 2), &[&o, &cp, &g], false) };
             assert_bits_eq(&out, &cols.col2im(&s).unwrap(), &format!("col2im {dtype} {s:?}"));
         }

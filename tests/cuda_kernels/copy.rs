@@ -83,10 +83,9 @@ fn copy_strided_kernel(x: &CpuStorage, offset: usize, strides: &[usize], shape: 
         let o = sptr_mut(&mut out) + (i * per_launch * size) as u64;
         let xp = sptr(x) + (src * size) as u64;
         let n64 = per_launch as u64;
-        // SAFETY: copy_strided_<b>(V* out, const V* x, u64 n, Strided l) writes
-        // out[i*per_launch..][..per_launch], inside `out`, and reads x at src + offsets of
-        // `layout`, all at most `last` (checked above); both live; every access is below the
-        // count passed, so an empty buffer is never dereferenced.
+        // SAFETY: copy_strided_<b>(V* out, const V* x, u64 n, Strided l) writes out[i*per_launch..][..per_launch],
+        // inside `out`, and reads x at src + offsets of `layout`, all at most `last` (checked above); both live; every
+        // access is below the count passed, so an empty buffer is never dereferenced.
         unsafe { launch(&name, grid_for(per_launch, 3), &[&o, &xp, &n64, &layout], false) };
     }
     out
@@ -149,10 +148,9 @@ fn cat_parts_match_cpu() {
                 continue; // the host launches nothing for an empty part
             }
             let (o, pp, ou) = (sptr_mut(&mut out), sptr(p), outer as u64);
-            // SAFETY: cat_part_<b>(V* out, const V* part, u64 outer, u64 width, u64 out_width,
-            // u64 column): part holds outer*width elements, writes land in rows of out_width at
-            // columns column..column+width <= out_width, inside `out`; every access is below the
-            // counts passed, so an empty buffer is never dereferenced.
+            // SAFETY: cat_part_<b>(V* out, const V* part, u64 outer, u64 width, u64 out_width, u64 column): part holds
+            // outer*width elements, writes land in rows of out_width at columns column..column+width <= out_width,
+            // inside `out`; every access is below the counts passed, so an empty buffer is never dereferenced.
             unsafe {
                 launch(
                     &name,
@@ -174,10 +172,9 @@ pub fn fill_kernel(dtype: DType, value: f64, n: usize, cap: u32) -> CpuStorage {
     let (o, n64) = (sptr_mut(&mut out), n as u64);
     let name = format!("fill_{}", bytes_sfx(dtype));
     let grid = grid_for(n, cap);
-    // SAFETY: fill_<b>(V* out, u64 n, V bits) with a value argument of V's width;
-    // `out` holds n elements and is live.
-    // an empty buffer is never dereferenced: every access is at an index below the element count passed with
-    // it (none when that count is 0).
+    // SAFETY: fill_<b>(V* out, u64 n, V bits) with a value argument of V's width; `out` holds n elements and is live.
+    // an empty buffer is never dereferenced: every access is at an index below the element count passed with it (none
+    // when that count is 0).
     unsafe {
         match dtype {
             DType::F16 => launch(&name, grid, &[&o, &n64, &f16::from_f64(value).to_bits()], false),

@@ -55,10 +55,9 @@ fn move_kernel(
     let name = format!("{kernel}_{}", bytes_sfx(x.dtype()));
     let (o, xp, ip, ep) = (sptr_mut(&mut out), sptr(x), crate::dptr(ids), crate::dptr_mut(&mut err));
     let (ou, k, d, i) = (outer as u64, nk as u64, dim as u64, inner as u64);
-    // SAFETY: (V* out, const V* x, const i64* ids, u64 outer, u64 n, u64 dim, u64 inner,
-    // u64* err): out holds outer*nk*inner, x outer*dim*inner (read only at an index below
-    // dim), ids as asserted, err 4 words, all live; every access is below the counts
-    // passed, so an empty buffer is never dereferenced.
+    // SAFETY: (V* out, const V* x, const i64* ids, u64 outer, u64 n, u64 dim, u64 inner, u64* err): out holds
+    // outer*nk*inner, x outer*dim*inner (read only at an index below dim), ids as asserted, err 4 words, all live;
+    // every access is below the counts passed, so an empty buffer is never dereferenced.
     unsafe { launch(&name, grid_for(n, 3), &[&o, &xp, &ip, &ou, &k, &d, &i, &ep], false) };
     (out, err)
 }
@@ -83,10 +82,9 @@ fn add_kernel(
     let name = format!("{kernel}_{}", sfx(g.dtype()));
     let (a, gp, ip, ep) = (sptr_mut(&mut acc), sptr(g), crate::dptr(ids), crate::dptr_mut(err));
     let (ou, k, d, i) = (outer as u64, nk as u64, dim as u64, inner as u64);
-    // SAFETY: (C* acc, const T* g, const i64* ids, u64 outer, u64 n, u64 dim, u64 inner,
-    // u64* err): acc holds outer*dim*inner (used only at an index below dim), g
-    // outer*nk*inner, ids nk or g.len() as the callers pass, err 4 words, all live; every
-    // access is below the counts passed, so an empty buffer is never dereferenced.
+    // SAFETY: (C* acc, const T* g, const i64* ids, u64 outer, u64 n, u64 dim, u64 inner, u64* err): acc holds
+    // outer*dim*inner (used only at an index below dim), g outer*nk*inner, ids nk or g.len() as the callers pass, err 4
+    // words, all live; every access is below the counts passed, so an empty buffer is never dereferenced.
     unsafe {
         launch(
             &name,
@@ -281,10 +279,9 @@ fn a_set_error_record_is_kept() {
         crate::dptr_mut(&mut err),
     );
     let (ou, k, d, i) = (1u64, 2u64, 5u64, 4u64);
-    // SAFETY: index_select_b4 over (1, 5, 4) with 2 ids: out holds 8 elements, x 20,
-    // ids 2, err 4 words; the bad id 9 is never dereferenced.
-    // an empty buffer is never dereferenced: every access is at an index below the element count passed with
-    // it (none when that count is 0).
+    // SAFETY: index_select_b4 over (1, 5, 4) with 2 ids: out holds 8 elements, x 20, ids 2, err 4 words; the bad id 9
+    // is never dereferenced. an empty buffer is never dereferenced: every access is at an index below the element count
+    // passed with it (none when that count is 0).
     unsafe { launch("index_select_b4", 1, &[&o, &xp, &ip, &ou, &k, &d, &i, &ep], false) };
     assert_eq!(err, [I_ADD, 77, 3, 0]);
     assert_eq!(

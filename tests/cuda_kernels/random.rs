@@ -28,10 +28,9 @@ fn rand_uniform_matches_the_host_mirror() {
                     let (o, n) = (sptr_mut(&mut out), len as u64);
                     let work = philox_blocks(len, dtype) as usize;
                     let name = format!("rand_uniform_{}", sfx(dtype));
-                    // SAFETY: rand_uniform_<T>(T* out, u64 n, u64 seed, u64 offset) writes
-                    // out[0..n), which `out` holds; it is live for the call.
-                    // an empty buffer is never dereferenced: every access is at an index below the element
-                    // count passed with it (none when that count is 0).
+                    // SAFETY: rand_uniform_<T>(T* out, u64 n, u64 seed, u64 offset) writes out[0..n), which `out`
+                    // holds; it is live for the call. an empty buffer is never dereferenced: every access is at an
+                    // index below the element count passed with it (none when that count is 0).
                     unsafe { launch(&name, grid_for(work, 3), &[&o, &n, &seed, &offset], false) };
                     let want = rand_uniform_host(len, dtype, seed, offset).unwrap();
                     assert_bits_eq(
@@ -59,10 +58,9 @@ fn dropout_mask_matches_the_host_mirror() {
                     let (o, n, pf, scale) = (sptr_mut(&mut out), len as u64, p as f32, 1.0 / (1.0 - p));
                     let work = philox_blocks(len, DType::F32) as usize;
                     let name = format!("dropout_mask_{}", sfx(dtype));
-                    // SAFETY: dropout_mask_<T>(T* out, u64 n, u64 seed, u64 offset, float p,
-                    // double scale) writes out[0..n), which `out` holds; live for the call.
-                    // an empty buffer is never dereferenced: every access is at an index below the element
-                    // count passed with it (none when that count is 0).
+                    // SAFETY: dropout_mask_<T>(T* out, u64 n, u64 seed, u64 offset, float p, double scale) writes
+                    // out[0..n), which `out` holds; live for the call. an empty buffer is never dereferenced: every
+                    // access is at an index below the element count passed with it (none when that count is 0).
                     unsafe { launch(&name, grid_for(work, 2), &[&o, &n, &seed, &offset, &pf, &scale], false) };
                     let host = dropout_mask_host(len, p, seed, offset);
                     let want = match dtype {

@@ -64,10 +64,9 @@ fn reduce_kernel(x: &CpuStorage, op: ReduceOp, (outer, len, inner): (usize, usiz
     } else {
         grid_for(outputs, 3)
     };
-    // SAFETY: (T* or i64* out, const T* x, u64 outer, u64 len, u64 inner, int op): x holds
-    // outer*len*inner elements, out outer*inner, both live; block kernels run threaded, as
-    // their barriers need; every access is below the counts passed, so an empty buffer is
-    // never dereferenced.
+    // SAFETY: (T* or i64* out, const T* x, u64 outer, u64 len, u64 inner, int op): x holds outer*len*inner elements,
+    // out outer*inner, both live; block kernels run threaded, as their barriers need; every access is below the counts
+    // passed, so an empty buffer is never dereferenced.
     unsafe { launch(&name, grid, &[&o, &xp, &ou, &l, &i, &c], block) };
     out
 }

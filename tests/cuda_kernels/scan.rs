@@ -22,10 +22,9 @@ fn scan_kernel(x: &CpuStorage, op: ScanOp, (outer, len, inner): (usize, usize, u
         ScanOp::Prod => 1,
     };
     let (o, l, i, r) = (outer as u64, len as u64, inner as u64, i32::from(reverse));
-    // SAFETY: (T* out, const T* x, u64 outer, u64 len, u64 inner, int op, int reverse):
-    // both buffers hold n elements and live for the call.
-    // an empty buffer is never dereferenced: every access is at an index below the element count passed with
-    // it (none when that count is 0).
+    // SAFETY: (T* out, const T* x, u64 outer, u64 len, u64 inner, int op, int reverse): both buffers hold n elements
+    // and live for the call. an empty buffer is never dereferenced: every access is at an index below the element count
+    // passed with it (none when that count is 0).
     unsafe {
         launch(
             &format!("scan_thread_{}", sfx(x.dtype())),

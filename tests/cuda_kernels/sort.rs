@@ -41,10 +41,9 @@ fn sort_kernel(
     if block {
         // Grid capped at 2 blocks (sm_count * 32 stands in): blocks loop over rows.
         let grid = rows.min(2) as u32;
-        // SAFETY: (T* vals, i64* ids, T* tmp_vals, i64* tmp_ids, const T* x, u64 outer,
-        // u64 len, u64 inner, int descending): all five buffers hold n elements and live for the
-        // call; threaded, as the barriers need; every access is below the counts passed, so an
-        // empty buffer is never dereferenced.
+        // SAFETY: (T* vals, i64* ids, T* tmp_vals, i64* tmp_ids, const T* x, u64 outer, u64 len, u64 inner, int
+        // descending): all five buffers hold n elements and live for the call; threaded, as the barriers need; every
+        // access is below the counts passed, so an empty buffer is never dereferenced.
         unsafe {
             launch(
                 &format!("sort_block_{ty}"),
@@ -54,10 +53,9 @@ fn sort_kernel(
             )
         };
     } else {
-        // SAFETY: (T* vals, i64* ids, const T* x, u64 outer, u64 len, u64 inner, int
-        // descending): the three buffers hold n elements and live for the call.
-        // an empty buffer is never dereferenced: every access is at an index below the element count passed
-        // with it (none when that count is 0).
+        // SAFETY: (T* vals, i64* ids, const T* x, u64 outer, u64 len, u64 inner, int descending): the three buffers
+        // hold n elements and live for the call. an empty buffer is never dereferenced: every access is at an index
+        // below the element count passed with it (none when that count is 0).
         unsafe {
             launch(
                 &format!("sort_thread_{ty}"),

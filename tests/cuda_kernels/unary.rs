@@ -180,17 +180,15 @@ fn unary_kernel(x: &CpuStorage, op: UnaryOp, cap: u32) -> CpuStorage {
             _ => (0i64, 0i64),
         };
         let name = format!("unary_{}", sfx(x.dtype()));
-        // SAFETY: unary_<int>(T* out, const T* x, u64 n, int code, i64 lo, i64 hi):
-        // both buffers hold n elements of T and outlive the call; only indices below n are touched.
-        // an empty buffer is never dereferenced: every access is at an index below the element count passed
-        // with it (none when that count is 0).
+        // SAFETY: unary_<int>(T* out, const T* x, u64 n, int code, i64 lo, i64 hi): both buffers hold n elements of T
+        // and outlive the call; only indices below n are touched. an empty buffer is never dereferenced: every access
+        // is at an index below the element count passed with it (none when that count is 0).
         unsafe { launch(&name, grid_for(n, cap), &[&o, &xp, &n64, &code, &lo, &hi], false) };
     } else {
         let name = format!("unary_{}", sfx(x.dtype()));
-        // SAFETY: unary_<T>(T* out, const T* x, u64 n, int code, double p0, double p1):
-        // both buffers hold n elements of T and outlive the call; only indices below n are touched.
-        // an empty buffer is never dereferenced: every access is at an index below the element count passed
-        // with it (none when that count is 0).
+        // SAFETY: unary_<T>(T* out, const T* x, u64 n, int code, double p0, double p1): both buffers hold n elements of
+        // T and outlive the call; only indices below n are touched. an empty buffer is never dereferenced: every access
+        // is at an index below the element count passed with it (none when that count is 0).
         unsafe { launch(&name, grid_for(n, cap), &[&o, &xp, &n64, &code, &p0, &p1], false) };
     }
     out

@@ -100,9 +100,8 @@ pub(crate) fn zeroed<T: ZeroBits>(len: usize) -> Result<Vec<T>> {
     if ptr.is_null() {
         return Err(oom(bytes));
     }
-    // SAFETY: `ptr` is non-null (checked above) and was allocated by the
-    // global allocator with the layout of `[T; len]`, `len > 0`, which is what
-    // `Vec<T>` with capacity `len` deallocates with; all `len` elements are
+    // SAFETY: `ptr` is non-null (checked above) and was allocated by the global allocator with the layout of `[T;
+    // len]`, `len > 0`, which is what `Vec<T>` with capacity `len` deallocates with; all `len` elements are
     // initialised, to zero bytes, which `ZeroBits` guarantees is a valid `T`.
     Ok(unsafe { Vec::from_raw_parts(ptr, len, len) })
 }

@@ -138,10 +138,9 @@ pub(super) fn matmul_from<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec, start: 
     if s.batch >= threads && threads > 1 && flops < PAR_BATCH_MAX_FLOPS {
         // Many small products (a convolution's per-image GEMMs) run one per task.
         (0..s.batch).into_par_iter().for_each(|bi| {
-            // SAFETY: check_operands verified each operand covers every batch item its strides
-            // address; item `bi` writes only its own `m * n` slice of the `batch * m * n` output
-            // buffer, disjoint from the other tasks'. Empty products returned above, so the
-            // buffer is non-empty and m, n, k are non-zero.
+            // SAFETY: check_operands verified each operand covers every batch item its strides address; item `bi`
+            // writes only its own `m * n` slice of the `batch * m * n` output buffer, disjoint from the other tasks'.
+            // Empty products returned above, so the buffer is non-empty and m, n, k are non-zero.
             unsafe {
                 write_start(dst, s, bi, whole, start);
                 gemm_block(a, b, dst, s, (bi, bi), strides, whole, Parallelism::None, accumulate)
@@ -265,10 +264,9 @@ pub(super) fn matmul_batch_sum<T: CpuFloat>(a: &[T], b: &[T], s: &MatmulSpec) ->
     };
     split_blocks(m, n, parts).par_iter().for_each(|&blk| {
         for bi in 0..s.batch {
-            // SAFETY: operands checked above for every item; the blocks tile the one `m x n`
-            // output without overlap, and each task writes its block item after item on one
-            // thread; the first GEMM (accumulate false) initialises it, so no uninitialised
-            // element is read; the output is non-empty (empty returned above).
+            // SAFETY: operands checked above for every item; the blocks tile the one `m x n` output without overlap,
+            // and each task writes its block item after item on one thread; the first GEMM (accumulate false)
+            // initialises it, so no uninitialised element is read; the output is non-empty (empty returned above).
             unsafe { gemm_block(a, b, dst, s, (bi, 0), strides, blk, Parallelism::None, bi > 0) }
         }
     });
@@ -324,10 +322,9 @@ unsafe fn gemm_block<T: CpuFloat>(
     let a_ptr = a[bi * s.lhs_batch_stride + blk.r0 * a_rs..].as_ptr();
     let b_ptr = b[bi * s.rhs_batch_stride + blk.c0 * b_cs..].as_ptr();
     let alpha = if accumulate { T::one() } else { T::zero() };
-    // SAFETY: the caller guarantees operands covering item `bi` and a non-empty output;
-    // `blk` lies inside the `m x n` item, so every element gemm writes at row stride `n`
-    // is inside the output (never an empty buffer); `read_dst` is only set when the
-    // caller initialised the block, so uninitialised memory is never read.
+    // SAFETY: the caller guarantees operands covering item `bi` and a non-empty output; `blk` lies inside the `m x n`
+    // item, so every element gemm writes at row stride `n` is inside the output (never an empty buffer); `read_dst` is
+    // only set when the caller initialised the block, so uninitialised memory is never read.
     unsafe {
         let out = dst.0.add(oi * s.m * n + blk.r0 * n + blk.c0);
         gemm::gemm(

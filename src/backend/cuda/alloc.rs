@@ -101,10 +101,9 @@ pub(crate) fn alloc(dev: &Arc<DeviceState>, bytes: usize) -> Result<DeviceBuffer
         Err(e) if e.0 == sys::CUresult::CUDA_ERROR_OUT_OF_MEMORY => {
             // Give the cached blocks back to the driver and try once more.
             release_cache(dev)?;
-            // SAFETY: the context is still current (bound above; release_cache
-            // binds it again); `class` is non-zero (a zero class returned early
-            // without touching the driver), and the new block is owned only by
-            // the buffer returned below, so nothing else can free it.
+            // SAFETY: the context is still current (bound above; release_cache binds it again); `class` is non-zero (a
+            // zero class returned early without touching the driver), and the new block is owned only by the buffer
+            // returned below, so nothing else can free it.
             unsafe { result::malloc_sync(class) }.map_err(|e| {
                 if e.0 == sys::CUresult::CUDA_ERROR_OUT_OF_MEMORY {
                     Error::OutOfMemory {

@@ -80,10 +80,9 @@ impl DeviceState {
             .map_err(|e| unavailable("reading the multiprocessor count", e))?;
         let compute_capability = (major * 10 + minor) as u32;
         probe_jit(ordinal, &ctx, compute_capability)?;
-        // SAFETY: the context is current (CudaContext::new and probe_jit bind it); the 32
-        // bytes allocated here (never empty) are owned by this state; the clear is queued on the
-        // crate's stream, ahead of every kernel later handed the pointer, and has finished
-        // before the pointer is published (the synchronize below).
+        // SAFETY: the context is current (CudaContext::new and probe_jit bind it); the 32 bytes allocated here (never
+        // empty) are owned by this state; the clear is queued on the crate's stream, ahead of every kernel later handed
+        // the pointer, and has finished before the pointer is published (the synchronize below).
         let error_record = unsafe {
             let p = result::malloc_sync(32).map_err(|e| unavailable("allocating the error record", e))?;
             result::memset_d8_async(p, 0, 32, stream.cu_stream())
@@ -167,10 +166,9 @@ impl DeviceState {
         let mut rec = [0u64; 4];
         {
             let _order = lock(&self.record_order);
-            // SAFETY: the record is 32 bytes (never empty) of device memory owned by this state,
-            // `rec` 32 bytes of pageable host memory, so the driver finishes the copy before
-            // returning (rec is not written after, even on early returns); the copy runs after
-            // every kernel queued so far, in stream order, and the sync below orders it too.
+            // SAFETY: the record is 32 bytes (never empty) of device memory owned by this state and `rec`
+            // 32 bytes of pageable host memory, so the copy ends before the call returns; it runs after
+            // every kernel queued so far (stream order), and the clear after it, before any later kernel.
             unsafe {
                 result::memcpy_dtoh_async(&mut rec, self.error_record, self.cu_stream())
                     .map_err(|e| driver_err("read error record", e))?;

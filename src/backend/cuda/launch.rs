@@ -79,10 +79,9 @@ pub(crate) fn launch_grid(
     let f = dev.function(family, name)?;
     let mut params: Vec<*mut c_void> = args.iter().map(|a| a.as_param()).collect();
     dev.bind()?;
-    // SAFETY: the caller passes arguments matching the kernel's signature in kernels/*.cu
-    // (pointers of live buffers large enough for the work, scalars of the declared widths),
-    // copied by cuLaunchKernel before it returns; kernels guard every access by the counts
-    // passed, so an empty buffer's pointer is carried, never read.
+    // SAFETY: the caller passes arguments matching the kernel's signature in kernels/*.cu (pointers of live buffers
+    // large enough for the work, scalars of the declared widths), copied by cuLaunchKernel before it returns; kernels
+    // guard every access by the counts passed, so an empty buffer's pointer is carried, never read.
     unsafe {
         result::launch_kernel(
             f.cu_function(),

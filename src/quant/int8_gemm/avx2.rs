@@ -38,10 +38,9 @@ pub(super) fn rows(p: &PackedInt8Matrix, a: &[i8], out: &mut [i32]) -> Result<()
                 *d = s as i16;
             }
         }
-        // SAFETY: the CPU has AVX2 (checked above); `wide` holds `m` rows of `kp`
-        // values, `p.data` `n.div_ceil(8)` panels of `8 * kp` bytes and `out` `m * n`:
-        // what `all_rows` reads and writes; `m, n, k > 0` (the caller returns on
-        // empty products), so none is empty.
+        // SAFETY: the CPU has AVX2 (checked above); `wide` holds `m` rows of `kp` values, `p.data` `n.div_ceil(8)`
+        // panels of `8 * kp` bytes and `out` `m * n`: what `all_rows` reads and writes; `m, n, k > 0` (the caller
+        // returns on empty products), so none is empty.
         unsafe { all_rows(&wide, &p.data, m, n, kp, out) };
         Ok(())
     }

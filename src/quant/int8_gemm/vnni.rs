@@ -49,10 +49,9 @@ pub(super) fn rows(p: &PackedInt8Matrix, a: &[i8], out: &mut [i32]) -> Result<()
         for (c, &s) in corrections.iter_mut().zip(&p.row_sums) {
             *c = s.wrapping_mul(128);
         }
-        // SAFETY: the CPU has AVX512F/BW/VNNI (checked above); `shifted` holds `m` rows
-        // of `kp` bytes, `p.data` `panels` panels of `16 * kp` bytes, `corrections`
-        // `panels * 16` values and `out` `m * n`: the sizes `all_rows` reads and writes.
-        // `m, n, k > 0` here (the caller returns on empty products), so none is empty.
+        // SAFETY: the CPU has AVX512F/BW/VNNI (checked above); `shifted` holds `m` rows of `kp` bytes, `p.data`
+        // `panels` panels of `16 * kp` bytes, `corrections` `panels * 16` values and `out` `m * n`: the sizes
+        // `all_rows` reads and writes. `m, n, k > 0` here (the caller returns on empty products), so none is empty.
         unsafe { all_rows(&shifted, &p.data, &corrections, m, n, kp, out) };
         Ok(())
     }
